@@ -1,0 +1,1 @@
+"""The agents: researchers that plan, the executor that runs plans, and the node diagnosis."""

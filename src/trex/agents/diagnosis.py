@@ -1,0 +1,69 @@
+"""Node diagnosis without an LLM: which config won, by how much, and where its errors are.
+
+``diagnose_node`` turns a node's job results into its verdict: the best job (by validation
+score; the base-model evaluation competes too, so a root whose training failed still scores),
+a one-line headline, and insight text comparing configs, parent and base model. Only the
+winner's test score is reported, and it goes to the store and the report, never to the agents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from trex.runtime.job import JobResult
+
+
+class Verdict(BaseModel):
+    best: str | None  # job hash
+    val_score: float | None
+    test_score: float | None
+    headline: str
+    insights: str
+    error: str | None = None
+
+
+def diagnose_node(
+    results: list[tuple[str, JobResult]], parent_val: float | None, base: dict[str, Any] | None
+) -> Verdict:
+    ok = [(name, r) for name, r in results if r.status == "ok" and r.val_score is not None]
+    failed = [(name, r) for name, r in results if r.status != "ok"]
+    failures = [f"{name}: {r.error_class}: {r.error}" for name, r in failed]
+    if not ok:
+        return Verdict(
+            best=None,
+            val_score=None,
+            test_score=None,
+            headline=f"all {len(results)} jobs failed",
+            insights="\n".join(failures),
+            error="; ".join(failures)[:1000] or "no job produced a score",
+        )
+    name, best = max(ok, key=lambda item: item[1].val_score or 0.0)
+    val = best.val_score or 0.0
+    lines = [f"best config {name}: val {val:.4f} [{best.validation.score.low:.3f}, {best.validation.score.high:.3f}]"]
+    for other, r in sorted(ok, key=lambda item: -(item[1].val_score or 0.0))[1:]:
+        lines.append(f"config {other}: val {r.val_score:.4f} ({(r.val_score or 0.0) - val:+.4f} vs best)")
+    if parent_val is not None:
+        lines.append(f"vs parent: {val - parent_val:+.4f}")
+    if base and base.get("val") is not None:
+        lines.append(f"vs base model: {val - base['val']:+.4f}")
+    diagnosis = best.validation.diagnosis if best.validation else None
+    if diagnosis is not None:
+        rates = ", ".join(f"{k} {v:.2f}" for k, v in diagnosis.error_rate_by_label.items())
+        lines.append(f"error rate by label: {rates}")
+        lengths = ", ".join(f"{k} {v:.2f}" for k, v in diagnosis.error_rate_by_length.items())
+        lines.append(f"error rate by input length: {lengths}")
+    if best.train and best.train.losses:
+        lines.append(
+            f"training loss {best.train.losses[0][1]:.3f} -> {best.train.losses[-1][1]:.3f} over {best.train.steps} steps"
+        )
+    lines.extend(f"failed {f}" for f in failures)
+    delta = f" ({val - parent_val:+.3f} vs parent)" if parent_val is not None else ""
+    return Verdict(
+        best=best.job_hash,
+        val_score=val,
+        test_score=best.test_score,
+        headline=f"val {val:.3f} by {name}{delta}" + (f", {len(failed)} failed" if failed else ""),
+        insights="\n".join(lines),
+    )

@@ -1,0 +1,87 @@
+"""Executor: turns a Plan into Jobs, runs the ones not yet finished, and gathers their outcomes.
+
+Every config becomes one Job (the root also gets an evaluation-only Job of the base model).
+Jobs are identified by content hash: a job whose hash already has a result in the store is never
+run again, whichever node asked for it first. Each finished job is committed to the store the
+moment it ends, so a killed run loses at most the jobs that were running.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trex.agents.plan import ConfigOutcome, Plan
+from trex.runtime.job import Job, JobRequest, JobResult
+from trex.runtime.schedulers import Scheduler
+from trex.store import Store
+from trex.task import TaskSpec
+
+BASELINE = "base-model"
+
+
+def plan_jobs(task: TaskSpec, plan: Plan, seed: int, with_baseline: bool) -> list[tuple[str, Job]]:
+    """(name, Job) for every config of the plan; the baseline evaluation first when asked."""
+    jobs = []
+    if with_baseline:
+        jobs.append((BASELINE, Job(base_model=task.base_model, eval=task.eval, seed=seed)))
+    for config in plan.configs:
+        job = Job(
+            base_model=task.base_model,
+            recipe=plan.recipe_for(config),
+            train=config.train,
+            eval=task.eval,
+            seed=seed,
+            max_train_samples=task.limits.max_train_samples,
+        )
+        jobs.append((config.name, job))
+    return jobs
+
+
+def job_workdir(workspace: Path, node_id: int, job_hash: str) -> Path:
+    return workspace / "nodes" / str(node_id) / "jobs" / job_hash
+
+
+class Executor:
+    def __init__(self, store: Store, scheduler: Scheduler) -> None:
+        self.store = store
+        self.scheduler = scheduler
+
+    def _request(self, node_id: int, job: Job) -> JobRequest:
+        init = None
+        if job.train is not None and job.train.init_from_job:
+            source = self.store.job(job.train.init_from_job)
+            if source is not None and source["workdir"]:
+                init = str(Path(source["workdir"]) / "adapter")
+        workdir = job_workdir(self.store.workspace, node_id, job.content_hash())
+        return JobRequest(job=job, workdir=str(workdir), init_adapter=init)
+
+    def run_node(self, node_id: int) -> list[tuple[str, JobResult]]:
+        """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order."""
+        rows = self.store.node_jobs(node_id)
+        pending = [self._request(node_id, Job.model_validate_json(r["spec"])) for r in rows if r["result"] is None]
+
+        def record(request: JobRequest, result: JobResult) -> None:
+            self.store.finish_job(request.job.content_hash(), result.status, result.model_dump_json(), request.workdir)
+
+        if pending:
+            self.scheduler.run(pending, record)
+        return [(r["name"], JobResult.model_validate_json(r["result"])) for r in self.store.node_jobs(node_id)]
+
+
+def outcome(name: str, job: Job, result: JobResult) -> ConfigOutcome:
+    """What a researcher may see of a job: validation only."""
+    losses = result.train.losses if result.train else []
+    return ConfigOutcome(
+        name=name,
+        job_hash=job.content_hash(),
+        status=result.status,
+        train=job.train,
+        val_score=result.val_score,
+        val_low=result.validation.score.low if result.validation else None,
+        val_high=result.validation.score.high if result.validation else None,
+        error=result.error,
+        diagnosis=result.validation.diagnosis if result.validation else None,
+        first_loss=losses[0][1] if losses else None,
+        last_loss=losses[-1][1] if losses else None,
+        train_rows=result.train.train_rows if result.train else None,
+    )

@@ -1,0 +1,237 @@
+"""HeuristicResearcher: the offline researcher (no LLM) that plans like a careful engineer.
+
+Root: establish a baseline: the first working dataset (load, dedup, filter, seeded sample, format,
+cap) and a learning-rate grid around the task's default hyperparameters.
+
+Children, from the parent's best config (validation only) and what its other children tried:
+- all of the parent's configs failed -> ``adjust_training``: safer settings (lower learning rate,
+  smaller batch), so the failure is repaired rather than repeated;
+- one label's validation error rate exceeds another's by more than ``IMBALANCE_GAP`` ->
+  ``refine_data``: a label-balanced sample, with and without a length filter;
+- the training data are scarce (fewer unique rows than the steps need) -> ``synthetic_data``:
+  new rows recombined from same-label rows (``augment_by_recombination``);
+- otherwise -> ``adjust_training``: continue the parent's best adapter on fresh rows when the
+  parent improved on its own parent (a warm start costs no repeated steps), else a wider
+  learning-rate / depth sweep from scratch.
+A strategy already tried under the same parent moves to the back of the queue, so siblings
+explore different directions. Every decision is deterministic given the tree.
+"""
+
+from __future__ import annotations
+
+from trex.agents.plan import ConfigSpec, NodeRecord, Plan
+from trex.aidp.recipe import Recipe, Step
+from trex.task import TaskSpec
+from trex.train.config import TrainConfig
+
+IMBALANCE_GAP = 0.2
+MIN_INPUT_CHARS = 10
+LENGTH_FILTER_CHARS = 40
+
+
+def rows_needed(train: TrainConfig) -> int:
+    return train.max_steps * train.batch_size * train.gradient_accumulation_steps
+
+
+def base_recipe(
+    task: TaskSpec, n_rows: int, seed: int, stratify: bool = False, min_chars: int = MIN_INPUT_CHARS
+) -> Recipe:
+    """The standard pipeline: load, dedup, filter, seeded sample, format, cap."""
+    ev = task.eval
+    label, text = ev.label_field, ev.input_field
+    conditions = [f"len(str({text})) >= {min_chars}"]
+    if ev.mode == "choices" and ev.choices:
+        conditions.append(f"str({label}) in {sorted(ev.choices)!r}")
+    steps = [
+        Step(op="load_local_dataset", args={"path": task.train_data}),
+        Step(op="deduplicate_by_text_hash", args={"column": text}),
+        Step(op="select_by_filter", args={"expression": " and ".join(conditions)}),
+        Step(op="select_by_random", args={"n": n_rows, "seed": seed, "stratify_by": label if stratify else None}),
+        Step(
+            op="format_for_training",
+            args={
+                "prompt_template": ev.prompt_template,
+                "completion_template": "{" + label + "}" if ev.mode == "choices" else " {" + label + "}",
+                "label_map": ev.choices if ev.mode == "choices" else None,
+                "label_field": label,
+            },
+        ),
+        Step(op="cap_samples", args={"max_samples": task.limits.max_train_samples}),
+    ]
+    return Recipe(steps=steps)
+
+
+def _variant(train: TrainConfig, **changes: object) -> TrainConfig:
+    return train.model_copy(update=changes)
+
+
+def _lr_name(cfg: TrainConfig) -> str:
+    return f"lr{cfg.learning_rate:g}-s{cfg.max_steps}" + (f"-top{cfg.lora_top_layers}" if cfg.lora_top_layers else "")
+
+
+class HeuristicResearcher:
+    name = "heuristic"
+
+    def __init__(self, task: TaskSpec, seed: int = 0) -> None:
+        if task.train_data is None:
+            raise ValueError("the heuristic researcher needs train_data in the task file")
+        self.task = task
+        self.seed = seed
+        self.k = task.limits.configs_per_plan
+
+    def root_plan(self) -> Plan:
+        default = self.task.training
+        grid = [
+            default,
+            _variant(default, learning_rate=default.learning_rate * 2),
+            _variant(default, learning_rate=default.learning_rate / 2),
+        ]
+        grid += [_variant(default, lora_r=default.lora_r * 2), _variant(default, max_steps=default.max_steps * 2)]
+        configs = [ConfigSpec(name=_lr_name(c), train=c) for c in grid[: self.k]]
+        return Plan(
+            strategy="establish_baseline",
+            rationale="Evaluate the base model as is, then train on a first cleaned sample with a small "
+            "learning-rate grid around the task's defaults.",
+            change="first dataset and hyperparameter grid",
+            recipe=base_recipe(self.task, rows_needed(default), seed=self.seed),
+            configs=configs,
+        )
+
+    def plan(
+        self,
+        parent: NodeRecord,
+        grandparent: NodeRecord | None,
+        siblings: list[NodeRecord],
+        node_seed: int,
+        context: str = "",
+    ) -> Plan:
+        """Plan a child of ``parent``. The structured records carry all it reads; ``context`` (the
+        memory text an LLM researcher gets) is accepted for a common interface and not parsed."""
+        best = parent.best()
+        tried = [s.strategy for s in siblings]
+        if best is None:
+            return self._repair(parent, node_seed)
+        wants = self._ranked(parent, grandparent, best)
+        strategy = min(wants, key=lambda s: (tried.count(s), wants.index(s)))
+        if strategy == "refine_data":
+            return self._refine_data(parent, best, node_seed)
+        if strategy == "synthetic_data":
+            return self._synthetic(parent, best, node_seed)
+        return self._adjust_training(parent, grandparent, best, node_seed)
+
+    # decisions ------------------------------------------------------------------------------
+    def _ranked(self, parent: NodeRecord, grandparent: NodeRecord | None, best) -> list[str]:
+        ranked = ["adjust_training"]
+        rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
+        if rates and max(rates.values()) - min(rates.values()) > IMBALANCE_GAP:
+            ranked.insert(0, "refine_data")
+        else:
+            ranked.append("refine_data")
+        if best.train_rows is not None and best.train is not None and best.train_rows < rows_needed(best.train):
+            ranked.insert(0, "synthetic_data")
+        else:
+            ranked.append("synthetic_data")
+        return ranked
+
+    def _improved(self, parent: NodeRecord, grandparent: NodeRecord | None) -> bool:
+        if parent.val_score is None:
+            return False
+        return grandparent is None or grandparent.val_score is None or parent.val_score > grandparent.val_score
+
+    def _warm(self, best, cfg: TrainConfig) -> TrainConfig:
+        return _variant(cfg, init_from_job=best.job_hash)
+
+    def _repair(self, parent: NodeRecord, seed: int) -> Plan:
+        errors = sorted({o.error or "" for o in parent.outcomes if o.status != "ok"})
+        base = self.task.training
+        grid = [
+            _variant(base, learning_rate=base.learning_rate / 2, batch_size=max(1, base.batch_size // 2)),
+            _variant(base, learning_rate=base.learning_rate / 4),
+            _variant(base, max_length=max(32, base.max_length // 2)),
+        ]
+        return Plan(
+            strategy="adjust_training",
+            rationale=f"Every config of node {parent.id} failed ({'; '.join(errors)[:300]}); retry with safer settings.",
+            change="safer training settings after failures",
+            recipe=base_recipe(self.task, rows_needed(base), seed=seed),
+            configs=[ConfigSpec(name=_lr_name(c), train=c) for c in grid[: self.k]],
+        )
+
+    def _refine_data(self, parent: NodeRecord, best, seed: int) -> Plan:
+        train = self._warm(best, best.train) if best.val_score and parent.reward else best.train
+        n = rows_needed(train)
+        variants = [
+            ("balanced", base_recipe(self.task, n, seed, stratify=True)),
+            ("balanced-len40", base_recipe(self.task, n, seed, stratify=True, min_chars=LENGTH_FILTER_CHARS)),
+            ("len40", base_recipe(self.task, n, seed, min_chars=LENGTH_FILTER_CHARS)),
+        ]
+        rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
+        return Plan(
+            strategy="refine_data",
+            rationale=f"Best config {best.name} errs unevenly across labels ({rates}); rebalance the sample and "
+            "drop very short inputs, training the same way.",
+            change="label-balanced sample, length filter",
+            recipe=variants[0][1],
+            configs=[ConfigSpec(name=name, train=train, recipe=recipe) for name, recipe in variants[: self.k]],
+        )
+
+    def _synthetic(self, parent: NodeRecord, best, seed: int) -> Plan:
+        train = best.train
+        n = rows_needed(train)
+        recipes = []
+        for copies in (1, 2, 3):
+            recipe = base_recipe(self.task, n, seed)
+            steps = list(recipe.steps)
+            steps.insert(
+                3,
+                Step(
+                    op="augment_by_recombination",
+                    args={
+                        "column": self.task.eval.input_field,
+                        "group_by": self.task.eval.label_field,
+                        "copies": copies,
+                        "seed": seed,
+                    },
+                ),
+            )
+            recipes.append((f"recombine-x{copies}", Recipe(steps=steps)))
+        return Plan(
+            strategy="synthetic_data",
+            rationale=f"Only {best.train_rows} training rows for {rows_needed(train)} sample slots: construct new "
+            "rows by recombining sentences of same-label rows.",
+            change="synthetic rows by same-label recombination",
+            recipe=recipes[0][1],
+            configs=[ConfigSpec(name=name, train=train, recipe=recipe) for name, recipe in recipes[: self.k]],
+        )
+
+    def _adjust_training(self, parent: NodeRecord, grandparent: NodeRecord | None, best, seed: int) -> Plan:
+        cfg = best.train
+        if self._improved(parent, grandparent):
+            grid = [
+                self._warm(best, cfg),
+                self._warm(best, _variant(cfg, learning_rate=cfg.learning_rate / 2)),
+                self._warm(best, _variant(cfg, learning_rate=cfg.learning_rate / 4)),
+            ]
+            names = ["continue", "continue-lr/2", "continue-lr/4"]
+            rationale = (
+                f"Node {parent.id} improved (val {parent.val_score:.3f}); its best config {best.name} is still "
+                "learning: continue its adapter on fresh rows, at the same and lower learning rates."
+            )
+            change = f"warm start from {best.name}, fresh rows"
+        else:
+            grid = [
+                _variant(cfg, learning_rate=cfg.learning_rate * 2),
+                _variant(cfg, max_steps=cfg.max_steps * 2),
+                _variant(cfg, lora_r=cfg.lora_r * 2, lora_alpha=cfg.lora_alpha * 2),
+            ]
+            names = [_lr_name(c) for c in grid]
+            rationale = f"Node {parent.id} did not improve on its parent; widen the sweep: higher learning rate, more steps, higher rank."
+            change = "wider hyperparameter sweep"
+        configs = [ConfigSpec(name=n, train=c) for n, c in zip(names, grid, strict=True)][: self.k]
+        return Plan(
+            strategy="adjust_training",
+            rationale=rationale,
+            change=change,
+            recipe=base_recipe(self.task, rows_needed(cfg), seed=seed),
+            configs=configs,
+        )

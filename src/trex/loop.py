@@ -1,0 +1,216 @@
+"""The search loop: select a node, plan, execute, diagnose, backpropagate, persist, report.
+
+``SearchLoop.run`` grows the tree until it holds the target number of nodes (the root baseline
+included), no node is expandable, or the wall-clock limit is reached; it returns why it stopped.
+Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
+result is committed as it finishes, and a node's outcome commits together with the
+backpropagation along its path. ``run`` on a workspace that holds a stopped or killed run
+therefore resumes it: the unfinished node is completed first (finished jobs are reused by
+content hash) and the search goes on. Selection randomness is seeded by (seed, node count), so
+a resumed run makes the same choices as one that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from trex.agents.diagnosis import diagnose_node
+from trex.agents.executor import BASELINE, Executor, outcome, plan_jobs
+from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.plan import NodeRecord, Plan
+from trex.runtime.job import Job, JobResult
+from trex.runtime.schedulers import Scheduler, make_scheduler
+from trex.search.memory import memory_context
+from trex.search.policies import backpropagate, expandable, make_policy
+from trex.search.tree import DONE, FAILED, Tree
+from trex.store import Store
+from trex.task import TaskSpec
+
+
+class RunOptions(BaseModel):
+    iterations: int | None = None
+    policy: Literal["mcts", "gbfs", "ses", "random"] = "mcts"
+    researcher: Literal["heuristic", "llm"] = "heuristic"
+    scheduler: Literal["local", "ray"] = "local"
+    seed: int = 0
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    ray_address: str | None = None
+    memory_tokens: int = 2000
+
+
+class RunSummary(BaseModel):
+    nodes: int
+    stop_reason: str
+    best_node: int | None
+    best_val: float | None
+    best_test: float | None
+    base_val: float | None
+    base_test: float | None
+
+
+Listener = Callable[[str], None]
+
+
+def make_researcher(task: TaskSpec, options: RunOptions, store: Store):  # noqa: ANN201 (either researcher)
+    if options.researcher == "llm":
+        from trex.agents.researcher import LLMResearcher
+
+        return LLMResearcher.from_options(task, options, store)
+    return HeuristicResearcher(task, seed=options.seed)
+
+
+class SearchLoop:
+    def __init__(
+        self,
+        store: Store,
+        task: TaskSpec,
+        options: RunOptions,
+        scheduler: Scheduler | None = None,
+        researcher: object | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.store = store
+        self.task = task
+        self.options = options
+        timeout_s = task.limits.job_timeout_minutes * 60
+        self.executor = Executor(store, scheduler or make_scheduler(options.scheduler, timeout_s, options.ray_address))
+        self.researcher = researcher or make_researcher(task, options, store)
+        self.policy = make_policy(options.policy, task.exploration_c)
+        self.say = listener or (lambda message: None)
+
+    # records --------------------------------------------------------------------------------
+    def record(self, node_id: int) -> NodeRecord:
+        row = self.store.node_row(node_id)
+        outcomes = []
+        for job_row in self.store.node_jobs(node_id):
+            if job_row["result"] is None or job_row["name"] == BASELINE:
+                continue
+            job = Job.model_validate_json(job_row["spec"])
+            outcomes.append(outcome(job_row["name"], job, JobResult.model_validate_json(job_row["result"])))
+        return NodeRecord(
+            id=row["id"],
+            parent=row["parent"],
+            depth=row["depth"],
+            strategy=row["strategy"],
+            status=row["status"],
+            plan=Plan.model_validate_json(row["plan"]),
+            outcomes=outcomes,
+            val_score=row["val_score"],
+            reward=row["reward"],
+            summary=row["summary"],
+        )
+
+    # steps ----------------------------------------------------------------------------------
+    def _create_root(self) -> int:
+        plan = self.researcher.root_plan()
+        jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=True)
+        return self._store_node(None, 0, plan, jobs)
+
+    def _store_node(self, parent: int | None, depth: int, plan: Plan, jobs: list[tuple[str, Job]]) -> int:
+        specs = [(job.content_hash(), job.model_dump_json(), name) for name, job in jobs]
+        node_id = self.store.add_node(parent, depth, plan.strategy, plan.model_dump_json(), specs)
+        self.say(f"node {node_id}: {plan.strategy}: {plan.change} ({len(plan.configs)} configs)")
+        return node_id
+
+    def _create_child(self, tree: Tree) -> int | None:
+        candidates = expandable(tree, self.task.limits.max_children)
+        if not candidates:
+            return None
+        rng = random.Random(f"{self.options.seed}:{len(tree)}")
+        selection = self.policy.select(tree, candidates, rng)
+        scores = {str(k): (v if v != float("inf") else "inf") for k, v in selection.scores.items()}
+        self.store.event("selection", selection.node_id, policy=selection.policy, scores=scores)
+        parent = self.record(selection.node_id)
+        grandparent = self.record(parent.parent) if parent.parent is not None else None
+        siblings = [self.record(c.id) for c in tree.children(parent.id)]
+        context = memory_context(tree, parent.id, self.options.memory_tokens)
+        node_seed = self.options.seed * 100_003 + len(tree)
+        plan = self.researcher.plan(parent, grandparent, siblings, node_seed, context=context)
+        jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
+        return self._store_node(parent.id, parent.depth + 1, plan, jobs)
+
+    def _execute(self, node_id: int, tree: Tree) -> None:
+        results = self.executor.run_node(node_id)
+        if tree.nodes[node_id].parent is None:
+            base = next((r for name, r in results if name == BASELINE), None)
+            if base is not None and base.status == "ok":
+                self.store.set_meta("base", {"val": base.val_score, "test": base.test_score})
+        parent_row = (
+            self.store.node_row(tree.nodes[node_id].parent) if tree.nodes[node_id].parent is not None else None
+        )
+        verdict = diagnose_node(results, parent_row["val_score"] if parent_row else None, self.store.get_meta("base"))
+        node = tree.nodes[node_id]
+        node.status = DONE if verdict.best is not None else FAILED
+        node.val_score, node.test_score = verdict.val_score, verdict.test_score
+        node.reward = self.task.normalize(verdict.val_score) if verdict.val_score is not None else 0.0
+        node.summary = f"{node.strategy}: {self.record(node_id).plan.change} -> {verdict.headline}"
+        changed = backpropagate(tree, node_id, node.reward)
+        self.store.finish_node(node, verdict.best, verdict.insights, verdict.error, changed)
+        self.say(f"node {node_id}: {node.status}, {verdict.headline}")
+
+    def run(self, on_iteration: Callable[[], None] | None = None) -> RunSummary:
+        target = self.options.iterations or self.task.limits.max_iterations
+        wall = self.task.limits.wall_clock_minutes
+        deadline = time.monotonic() + wall * 60 if wall else None
+        stop_reason = f"reached {target} nodes"
+        while True:
+            tree = self.store.load_tree()
+            node = tree.unfinished()
+            if node is None:
+                if len(tree) >= target:
+                    break
+                if deadline is not None and time.monotonic() > deadline:
+                    stop_reason = f"wall-clock limit of {wall} minutes reached"
+                    break
+                node_id = self._create_root() if tree.root is None else self._create_child(tree)
+                if node_id is None:
+                    stop_reason = "no expandable node left"
+                    break
+                tree = self.store.load_tree()
+            else:
+                node_id = node.id
+                self.say(f"node {node_id}: resuming")
+            self._execute(node_id, tree)
+            if on_iteration is not None:
+                on_iteration()
+        self.store.event("run_stopped", None, reason=stop_reason)
+        return summarize(self.store, stop_reason)
+
+
+def summarize(store: Store, stop_reason: str = "") -> RunSummary:
+    tree = store.load_tree()
+    best = tree.best()
+    base = store.get_meta("base") or {}
+    return RunSummary(
+        nodes=len(tree),
+        stop_reason=stop_reason,
+        best_node=best.id if best else None,
+        best_val=best.val_score if best else None,
+        best_test=best.test_score if best else None,
+        base_val=base.get("val"),
+        base_test=base.get("test"),
+    )
+
+
+def start_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOptions) -> Store:
+    """Open a workspace for a new run; refuse one that holds a run of another task."""
+    store = Store(workspace)
+    existing = store.get_meta("task_name")
+    if existing is not None and existing != task.name:
+        store.close()
+        raise ValueError(f"{workspace} holds a run of task {existing!r}; use another --workspace or trex resume")
+    if existing is None:
+        (Path(workspace) / "task.yaml").write_text(task_path.read_text(encoding="utf-8"), encoding="utf-8")
+        store.set_meta("task_dir", str(task_path.parent.resolve()))
+        store.set_meta("task_name", task.name)
+        store.set_meta("objective", task.objective)
+        store.set_meta("options", options.model_dump())
+    return store

@@ -1,0 +1,1 @@
+"""What a run shows: the status object and the static HTML report."""

@@ -1,0 +1,73 @@
+"""Job and JobResult: one fully specified experiment and what came of it.
+
+A Job holds everything that decides its outcome (model, data recipe, training config,
+evaluation config, seed, sample cap). Its identity is the content hash of its canonical JSON:
+equal hashes mean equal experiments, so a finished result is reused and never run twice.
+Where a job runs (folders, adapter paths) lives in ``JobRequest``, outside the hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trex.aidp.recipe import Recipe, StepStats
+from trex.evaluation.config import EvalConfig
+from trex.evaluation.run import SplitResult
+from trex.train.config import TrainConfig
+from trex.train.sft import TrainLog
+
+JOB_VERSION = 1
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = JOB_VERSION
+    base_model: str
+    recipe: Recipe | None = Field(default=None, description="None with train None: evaluate the base model as is")
+    train: TrainConfig | None = None
+    eval: EvalConfig
+    seed: int = 0
+    max_train_samples: int = Field(default=50_000, ge=1)
+
+    def content_hash(self) -> str:
+        canonical = self.model_dump_json(exclude_none=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
+
+
+class JobRequest(BaseModel):
+    """What a worker reads: the job plus where to run it (not part of the identity)."""
+
+    job: Job
+    workdir: str
+    init_adapter: str | None = None  # folder of the adapter named by job.train.init_from_job
+
+
+ErrorClass = Literal["exception", "timeout", "oom", "crash"]
+
+
+class JobResult(BaseModel):
+    job_hash: str
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    error_class: ErrorClass | None = None
+    validation: SplitResult | None = None
+    test: SplitResult | None = None
+    train: TrainLog | None = None
+    data_stats: list[StepStats] = []
+    seconds: float = 0.0
+
+    @property
+    def val_score(self) -> float | None:
+        return self.validation.score.value if self.validation else None
+
+    @property
+    def test_score(self) -> float | None:
+        return self.test.score.value if self.test else None
+
+    @classmethod
+    def failure(cls, job_hash: str, error: str, error_class: ErrorClass, seconds: float = 0.0) -> JobResult:
+        return cls(job_hash=job_hash, status="failed", error=error, error_class=error_class, seconds=seconds)

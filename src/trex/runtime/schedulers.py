@@ -1,0 +1,155 @@
+"""Schedulers: run JobRequests as worker subprocesses and hand back each JobResult as it finishes.
+
+- ``LocalScheduler``: as many jobs at once as visible GPUs, one GPU each through
+  CUDA_VISIBLE_DEVICES; one job at a time on a CPU-only machine.
+- ``RayScheduler``: one Ray task per job with ``num_gpus=1`` when the cluster has GPUs; the task
+  runs the same worker subprocess on its node (the workspace must be on a shared filesystem).
+
+Both guarantee: a job's stdout/stderr go to its ``log.txt``; a timeout kills the job's whole
+process group and gives a ``timeout`` result; a worker that dies without writing result.json
+gives a ``crash`` result (``oom`` when it was killed by SIGKILL, the usual OOM-killer signal).
+The loop's process never imports torch on their behalf.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+from trex.runtime.job import JobRequest, JobResult
+from trex.runtime.worker import RESULT_FILE, write_atomic
+
+JOB_FILE = "job.json"
+LOG_FILE = "log.txt"
+OnDone = Callable[[JobRequest, JobResult], None]
+
+
+class Scheduler(Protocol):
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None: ...
+
+
+def visible_gpus() -> list[str]:
+    """GPU ids this process may hand out, without importing torch."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobResult:
+    """Run one job in a fresh ``python -m trex.runtime.worker`` process group and read its result."""
+    workdir = Path(request.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    result_path = workdir / RESULT_FILE
+    result_path.unlink(missing_ok=True)
+    write_atomic(workdir / JOB_FILE, request.model_dump_json(indent=1))
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu if gpu is not None else "", PYTHONUNBUFFERED="1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    job_hash = request.job.content_hash()
+    start = time.perf_counter()
+    with (workdir / LOG_FILE).open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "trex.runtime.worker", str(workdir / JOB_FILE)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return JobResult.failure(job_hash, f"timed out after {timeout_s:.0f} s", "timeout", timeout_s)
+        finally:
+            if proc.poll() is None:  # the loop itself is being interrupted: take the job down with it
+                os.killpg(proc.pid, signal.SIGKILL)
+    seconds = time.perf_counter() - start
+    if result_path.exists():
+        return JobResult.model_validate_json(result_path.read_text(encoding="utf-8"))
+    if code == -signal.SIGKILL:
+        return JobResult.failure(job_hash, "worker killed by SIGKILL (likely out of memory)", "oom", seconds)
+    return JobResult.failure(
+        job_hash, f"worker exited with code {code} without a result; see {LOG_FILE}", "crash", seconds
+    )
+
+
+class LocalScheduler:
+    """A pool of worker subprocesses: one per GPU at a time, or one at a time on CPU."""
+
+    def __init__(self, timeout_s: float = 3600.0, gpus: list[str] | None = None) -> None:
+        self.timeout_s = timeout_s
+        self.gpus = visible_gpus() if gpus is None else gpus
+
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None:
+        slots: queue.Queue[str | None] = queue.Queue()
+        for gpu in self.gpus or [None]:
+            slots.put(gpu)
+        lock = threading.Lock()
+
+        def one(request: JobRequest) -> None:
+            gpu = slots.get()
+            try:
+                result = run_worker(request, gpu, self.timeout_s)
+            finally:
+                slots.put(gpu)
+            with lock:
+                on_done(request, result)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.gpus))) as pool:
+            for future in [pool.submit(one, r) for r in requests]:
+                future.result()
+
+
+class RayScheduler:
+    """One Ray task per job; ``address`` None starts (or joins) a local Ray."""
+
+    def __init__(self, timeout_s: float = 3600.0, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise RuntimeError("the ray scheduler needs Ray: pip install 'trex[ray]'") from exc
+        self._ray = ray
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        self.timeout_s = timeout_s
+
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None:
+        ray = self._ray
+        gpus = ray.cluster_resources().get("GPU", 0)
+        task = ray.remote(num_gpus=1 if gpus else 0)(_ray_job)
+        pending = {task.remote(r.model_dump_json(), self.timeout_s): r for r in requests}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            request = pending.pop(done[0])
+            on_done(request, JobResult.model_validate_json(ray.get(done[0])))
+
+
+def _ray_job(request_json: str, timeout_s: float) -> str:
+    request = JobRequest.model_validate_json(request_json)
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES") or None
+    return run_worker(request, gpus, timeout_s).model_dump_json()
+
+
+def make_scheduler(name: str, timeout_s: float, ray_address: str | None = None) -> Scheduler:
+    if name == "local":
+        return LocalScheduler(timeout_s=timeout_s)
+    if name == "ray":
+        return RayScheduler(timeout_s=timeout_s, address=ray_address)
+    raise ValueError(f"unknown scheduler {name!r}: local or ray")

@@ -1,0 +1,91 @@
+"""Job worker: ``python -m trex.runtime.worker job.json`` runs one Job and writes result.json.
+
+Steps: AIDP recipe -> training (LoRA/full SFT) -> evaluation on validation and test. Any
+exception becomes a failed JobResult with its class and message (the traceback goes to the log
+on stderr); out-of-memory is classed ``oom``. result.json is written atomically (rename), so a
+killed worker leaves either a whole result or none. Validation bad cases go to badcases.jsonl.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from trex.runtime.job import JobRequest, JobResult
+
+RESULT_FILE = "result.json"
+BADCASES_FILE = "badcases.jsonl"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def execute(request: JobRequest) -> JobResult:
+    """Run the job in this process (the worker's); raise on any failure."""
+    from trex.aidp.operators import CapParams, cap_samples
+    from trex.aidp.recipe import run_recipe
+    from trex.evaluation.run import evaluate_split
+    from trex.train.model import load_model, seed_everything
+    from trex.train.sft import train_sft
+
+    job, workdir = request.job, Path(request.workdir)
+    start = time.perf_counter()
+    seed_everything(job.seed)
+    model, tokenizer = load_model(job.base_model)
+    stats, log = [], None
+    if job.train is not None:
+        if job.recipe is None:
+            raise ValueError("a training job needs a data recipe")
+        dataset, stats = run_recipe(job.recipe)
+        dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
+        init = Path(request.init_adapter) if request.init_adapter else None
+        if job.train.init_from_job and (init is None or not init.exists()):
+            raise FileNotFoundError(f"adapter of job {job.train.init_from_job} not found at {init}")
+        model, log = train_sft(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init)
+    model.eval()
+    validation = evaluate_split(model, tokenizer, job.eval, "validation")
+    test = evaluate_split(model, tokenizer, job.eval, "test")
+    lines = [case.model_dump_json() for case in validation.bad_cases]
+    write_atomic(workdir / BADCASES_FILE, "\n".join(lines) + ("\n" if lines else ""))
+    validation = validation.model_copy(update={"bad_cases": validation.bad_cases[:20]})
+    return JobResult(
+        job_hash=job.content_hash(),
+        status="ok",
+        validation=validation,
+        test=test,
+        train=log,
+        data_stats=stats,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _error_class(exc: BaseException) -> str:
+    name = type(exc).__name__
+    return "oom" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "exception"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m trex.runtime.worker JOB.json", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    request = JobRequest.model_validate_json(path.read_text(encoding="utf-8"))
+    start = time.perf_counter()
+    try:
+        result = execute(request)
+    except Exception as exc:  # every failure becomes a failed result; the search goes on
+        traceback.print_exc()
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        result = JobResult.failure(request.job.content_hash(), message, _error_class(exc), time.perf_counter() - start)
+    write_atomic(Path(request.workdir) / RESULT_FILE, result.model_dump_json(indent=1))
+    return 0 if result.status == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,223 @@
+"""SQLite store of a run: nodes, jobs, events and metadata under ``<workspace>/trex.db``.
+
+Guarantees: WAL journal with ``synchronous=FULL``, so a committed write survives a SIGKILL or a
+power cut; every state change is one transaction (a node's result and the backpropagation along
+its path commit together); a job's result is keyed by the job's content hash, so a resumed run
+finds what already finished and never runs it again. Plans and results are stored as JSON text
+of their pydantic models. Artifacts (adapters, logs) live in files beside the database:
+``nodes/<id>/jobs/<hash>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from trex.search.tree import Node, Tree
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (
+    id INTEGER PRIMARY KEY,
+    parent INTEGER REFERENCES nodes(id),
+    depth INTEGER NOT NULL,
+    strategy TEXT NOT NULL,
+    status TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    visits INTEGER NOT NULL DEFAULT 0,
+    value REAL NOT NULL DEFAULT 0,
+    reward REAL,
+    val_score REAL,
+    test_score REAL,
+    best_job TEXT,
+    summary TEXT NOT NULL DEFAULT '',
+    insights TEXT,
+    error TEXT,
+    created REAL NOT NULL,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    hash TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    workdir TEXT,
+    finished REAL
+);
+CREATE TABLE IF NOT EXISTS node_jobs (
+    node_id INTEGER NOT NULL REFERENCES nodes(id),
+    idx INTEGER NOT NULL,
+    hash TEXT NOT NULL REFERENCES jobs(hash),
+    name TEXT NOT NULL,
+    PRIMARY KEY (node_id, idx)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    node_id INTEGER,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_parent ON nodes(parent);
+CREATE INDEX IF NOT EXISTS events_node ON events(node_id);
+"""
+
+NODE_COLUMNS = "id, parent, depth, strategy, status, visits, value, reward, val_score, test_score, summary"
+
+
+class StoreError(RuntimeError):
+    """The workspace has no run, or a different one than expected."""
+
+
+class Store:
+    DB_FILE = "trex.db"
+
+    def __init__(self, workspace: str | Path) -> None:
+        self.workspace = Path(workspace)
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        # Scheduler threads report finished jobs through this connection; they are serialized by the scheduler.
+        self.conn = sqlite3.connect(
+            self.workspace / self.DB_FILE, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+
+    @classmethod
+    def open_existing(cls, workspace: str | Path) -> Store:
+        if not (Path(workspace) / cls.DB_FILE).exists():
+            raise StoreError(f"{workspace}: no trex run here (no {cls.DB_FILE})")
+        return cls(workspace)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # metadata -------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    # nodes ----------------------------------------------------------------------------------
+    def add_node(
+        self, parent: int | None, depth: int, strategy: str, plan_json: str, jobs: list[tuple[str, str, str]]
+    ) -> int:
+        """Insert a running node with its plan and its jobs (hash, spec JSON, name) in one transaction."""
+        with self.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO nodes(parent, depth, strategy, status, plan, created) VALUES (?, ?, ?, 'running', ?, ?)",
+                (parent, depth, strategy, plan_json, time.time()),
+            )
+            node_id = int(cur.lastrowid)
+            for idx, (job_hash, spec, name) in enumerate(jobs):
+                tx.execute("INSERT OR IGNORE INTO jobs(hash, spec, status) VALUES (?, ?, 'pending')", (job_hash, spec))
+                tx.execute(
+                    "INSERT INTO node_jobs(node_id, idx, hash, name) VALUES (?, ?, ?, ?)",
+                    (node_id, idx, job_hash, name),
+                )
+            self._event(tx, "node_created", node_id, {"parent": parent, "strategy": strategy, "jobs": len(jobs)})
+        return node_id
+
+    def finish_node(
+        self, node: Node, best_job: str | None, insights: str, error: str | None, path: list[Node]
+    ) -> None:
+        """Record a node's outcome and the backpropagated visits/values of its path, atomically."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE nodes SET status=?, reward=?, val_score=?, test_score=?, best_job=?, summary=?, insights=?,"
+                " error=?, finished=? WHERE id=?",
+                (
+                    node.status,
+                    node.reward,
+                    node.val_score,
+                    node.test_score,
+                    best_job,
+                    node.summary,
+                    insights,
+                    error,
+                    time.time(),
+                    node.id,
+                ),
+            )
+            for n in path:
+                tx.execute("UPDATE nodes SET visits=?, value=? WHERE id=?", (n.visits, n.value, n.id))
+            self._event(
+                tx,
+                "node_finished",
+                node.id,
+                {"status": node.status, "reward": node.reward, "val_score": node.val_score},
+            )
+
+    def load_tree(self) -> Tree:
+        rows = self.conn.execute(f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY id").fetchall()
+        return Tree([Node(*row) for row in rows])
+
+    def node_row(self, node_id: int) -> dict[str, Any]:
+        cur = self.conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"no node {node_id}")
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def node_plan(self, node_id: int) -> str:
+        return self.node_row(node_id)["plan"]
+
+    # jobs -----------------------------------------------------------------------------------
+    def node_jobs(self, node_id: int) -> list[dict[str, Any]]:
+        cur = self.conn.execute(
+            "SELECT nj.idx, nj.name, j.hash, j.spec, j.status, j.result, j.workdir FROM node_jobs nj"
+            " JOIN jobs j ON j.hash = nj.hash WHERE nj.node_id = ? ORDER BY nj.idx",
+            (node_id,),
+        )
+        return [dict(zip([d[0] for d in cur.description], row, strict=True)) for row in cur.fetchall()]
+
+    def job(self, job_hash: str) -> dict[str, Any] | None:
+        cur = self.conn.execute("SELECT hash, spec, status, result, workdir FROM jobs WHERE hash = ?", (job_hash,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def finish_job(self, job_hash: str, status: str, result_json: str, workdir: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE jobs SET status=?, result=?, workdir=?, finished=? WHERE hash=?",
+                (status, result_json, workdir, time.time(), job_hash),
+            )
+            self._event(tx, "job_finished", None, {"hash": job_hash, "status": status})
+
+    def count_finished_jobs(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('ok', 'failed')").fetchone()[0])
+
+    # events ---------------------------------------------------------------------------------
+    def _event(self, tx: sqlite3.Connection, kind: str, node_id: int | None, data: dict[str, Any]) -> None:
+        tx.execute(
+            "INSERT INTO events(ts, kind, node_id, data) VALUES (?, ?, ?, ?)",
+            (time.time(), kind, node_id, json.dumps(data)),
+        )
+
+    def event(self, kind: str, node_id: int | None = None, **data: Any) -> None:
+        with self.transaction() as tx:
+            self._event(tx, kind, node_id, data)
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT id, ts, kind, node_id, data FROM events"
+        rows = self.conn.execute(query + (" WHERE kind = ?" if kind else "") + " ORDER BY id", (kind,) if kind else ())
+        return [{"id": r[0], "ts": r[1], "kind": r[2], "node_id": r[3], "data": json.loads(r[4])} for r in rows]

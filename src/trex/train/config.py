@@ -1,0 +1,35 @@
+"""TrainConfig: the hyperparameters of one training run, a pydantic object that crosses processes.
+
+It is part of a Job's specification and therefore of the Job's content hash: two configs that
+train the same way must serialize the same way, so every field has a concrete default.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["lora_sft", "full_sft"] = "lora_sft"
+    learning_rate: float = Field(default=2e-4, gt=0, le=1)
+    max_steps: int = Field(default=60, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    max_length: int = Field(default=128, ge=8)
+    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.0, ge=0, lt=1)
+    lora_targets: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lora_top_layers: int | None = Field(
+        default=None, ge=1, description="adapt only the top k decoder layers (less backward compute); None: all"
+    )
+    init_from_job: str | None = Field(
+        default=None, description="hash of a finished job whose adapter this run continues training (warm start)"
+    )
