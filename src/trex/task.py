@@ -98,7 +98,8 @@ def _describe(error: dict[str, Any], path: Path, root: yaml.Node | None) -> str:
         return f"{path}:{line}: {field}: unknown field{hint}"
     if error["type"] == "missing":
         return f"{path}:{line}: {field}: required field is missing"
-    return f"{path}:{line}: {field}: {error['msg']}"
+    hint = " (YAML reads yes/no/on/off/true/false as booleans: quote them)" if isinstance(error.get("input"), bool) else ""
+    return f"{path}:{line}: {field}: {error['msg']}{hint}"
 
 
 def _anchor(ref: str | None, base_dir: Path) -> str | None:

@@ -55,9 +55,8 @@ def diagnose_node(
         lengths = ", ".join(f"{k} {v:.2f}" for k, v in diagnosis.error_rate_by_length.items())
         lines.append(f"error rate by input length: {lengths}")
     if best.train and best.train.losses:
-        lines.append(
-            f"training loss {best.train.losses[0][1]:.3f} -> {best.train.losses[-1][1]:.3f} over {best.train.steps} steps"
-        )
+        first, last = best.train.losses[0][1], best.train.losses[-1][1]
+        lines.append(f"training loss {first:.3f} -> {last:.3f} over {best.train.steps} steps")
     lines.extend(f"failed {f}" for f in failures)
     delta = f" ({val - parent_val:+.3f} vs parent)" if parent_val is not None else ""
     return Verdict(

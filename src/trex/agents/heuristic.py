@@ -151,7 +151,8 @@ class HeuristicResearcher:
         ]
         return Plan(
             strategy="adjust_training",
-            rationale=f"Every config of node {parent.id} failed ({'; '.join(errors)[:300]}); retry with safer settings.",
+            rationale=f"Every config of node {parent.id} failed ({'; '.join(errors)[:300]}); "
+            "retry with safer settings.",
             change="safer training settings after failures",
             recipe=base_recipe(self.task, rows_needed(base), seed=seed),
             configs=[ConfigSpec(name=_lr_name(c), train=c) for c in grid[: self.k]],
@@ -225,7 +226,10 @@ class HeuristicResearcher:
                 _variant(cfg, lora_r=cfg.lora_r * 2, lora_alpha=cfg.lora_alpha * 2),
             ]
             names = [_lr_name(c) for c in grid]
-            rationale = f"Node {parent.id} did not improve on its parent; widen the sweep: higher learning rate, more steps, higher rank."
+            rationale = (
+                f"Node {parent.id} did not improve on its parent; widen the sweep: "
+                "higher learning rate, more steps, higher rank."
+            )
             change = "wider hyperparameter sweep"
         configs = [ConfigSpec(name=n, train=c) for n, c in zip(names, grid, strict=True)][: self.k]
         return Plan(

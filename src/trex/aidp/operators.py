@@ -212,7 +212,7 @@ def augment_by_recombination(ds: Dataset | None, p: RecombineParams) -> Dataset:
         groups.setdefault(row[p.group_by], []).append(i)
     extra = []
     for _ in range(p.copies):
-        for i, row in enumerate(rows):
+        for row in rows:
             partner = rows[int(rng.choice(groups[row[p.group_by]]))]
             head, _ = _halves(row[p.column])
             _, tail = _halves(partner[p.column])

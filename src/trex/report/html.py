@@ -43,12 +43,16 @@ def _tree_text(nodes: list[dict[str, Any]], best_id: int | None) -> str:
     return html.escape("\n".join(lines))
 
 
+def _val(result_json: str | None) -> float | None:
+    result = json.loads(result_json) if result_json else {}
+    return result["validation"]["score"]["value"] if result.get("validation") else None
+
+
 def _details(store: Store, node: dict[str, Any]) -> str:
     row = store.node_row(node["id"])
     plan = json.loads(row["plan"])
     configs = "".join(
-        f"<tr><td>{html.escape(j['name'])}</td><td>{html.escape(j['status'])}</td>"
-        f"<td>{_fmt(json.loads(j['result'])['validation']['score']['value'] if j['result'] and json.loads(j['result']).get('validation') else None)}</td>"
+        f"<tr><td>{html.escape(j['name'])}</td><td>{html.escape(j['status'])}</td><td>{_fmt(_val(j['result']))}</td>"
         f"<td><code>{html.escape(j['hash'])}</code></td></tr>"
         for j in store.node_jobs(node["id"])
     )

@@ -13,6 +13,7 @@ The loop's process never imports torch on their behalf.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import shutil
@@ -52,6 +53,15 @@ def visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
+def _die_with_parent() -> None:
+    """Runs in the worker before exec: on Linux the worker gets SIGKILL when the process that
+    started it dies, so a killed run leaves no orphan job writing into its folder."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the orphan finishes its job and exits
+        pass
+
+
 def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobResult:
     """Run one job in a fresh ``python -m trex.runtime.worker`` process group and read its result."""
     workdir = Path(request.workdir)
@@ -70,6 +80,7 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobRes
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         try:
             code = proc.wait(timeout=timeout_s)

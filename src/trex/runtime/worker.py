@@ -18,6 +18,7 @@ from trex.runtime.job import JobRequest, JobResult
 
 RESULT_FILE = "result.json"
 BADCASES_FILE = "badcases.jsonl"
+START_MARKER = "trex worker: starting job"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -76,6 +77,7 @@ def main(argv: list[str]) -> int:
         return 2
     path = Path(argv[0])
     request = JobRequest.model_validate_json(path.read_text(encoding="utf-8"))
+    print(f"{START_MARKER} {request.job.content_hash()}", flush=True)
     start = time.perf_counter()
     try:
         result = execute(request)

@@ -1,0 +1,53 @@
+"""The worker as a real subprocess: a tiny training job succeeds; failures become failed results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trex.agents.heuristic import base_recipe
+from trex.runtime.job import Job, JobRequest
+from trex.runtime.schedulers import LocalScheduler, run_worker
+from trex.runtime.worker import BADCASES_FILE, START_MARKER
+
+pytestmark = pytest.mark.slow
+
+
+def _job(task, **train_changes) -> Job:
+    train = task.training.model_copy(update={"max_steps": 2, **train_changes})
+    return Job(base_model=task.base_model, recipe=base_recipe(task, 16, seed=0), train=train, eval=task.eval, max_train_samples=12)
+
+
+def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: Path) -> None:
+    job = _job(tiny_task)
+    result = run_worker(JobRequest(job=job, workdir=str(tmp_path / "j")), gpu=None, timeout_s=300)
+    assert result.status == "ok", result.error
+    assert result.job_hash == job.content_hash()
+    assert result.train.steps == 2 and result.train.train_rows == 12  # the sample cap held
+    assert 0.0 <= result.val_score <= 1.0 and result.test.score.n == 48
+    assert result.test.bad_cases == [] and result.test.diagnosis is None  # nothing of the test split leaks
+    assert (tmp_path / "j" / "adapter" / "adapter_config.json").exists()
+    bad = (tmp_path / "j" / BADCASES_FILE).read_text().splitlines()
+    assert len(bad) == round((1 - result.val_score) * 48)
+    assert START_MARKER in (tmp_path / "j" / "log.txt").read_text()
+
+    # warm start: a second job continues the first one's adapter
+    warm = _job(tiny_task, init_from_job=job.content_hash())
+    request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_adapter=str(tmp_path / "j" / "adapter"))
+    assert run_worker(request, gpu=None, timeout_s=300).status == "ok"
+
+
+def test_failing_job_becomes_failed_result_with_error(tiny_task, tmp_path: Path) -> None:
+    job = _job(tiny_task).model_copy(update={"base_model": str(tmp_path / "no-such-model")})
+    results = []
+    LocalScheduler(timeout_s=300, gpus=[]).run([JobRequest(job=job, workdir=str(tmp_path / "f"))], lambda r, res: results.append(res))
+    (result,) = results
+    assert result.status == "failed" and result.error_class == "exception"
+    assert "no-such-model" in result.error
+    assert "Traceback" in (tmp_path / "f" / "log.txt").read_text()
+
+
+def test_timeout_kills_the_job(tiny_task, tmp_path: Path) -> None:
+    result = run_worker(JobRequest(job=_job(tiny_task), workdir=str(tmp_path / "t")), gpu=None, timeout_s=1)
+    assert result.status == "failed" and result.error_class == "timeout"

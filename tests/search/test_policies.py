@@ -1,0 +1,81 @@
+"""UCT, backpropagation and the four policies, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from trex.search.policies import GBFS, MCTS, SES, RandomPolicy, backpropagate, expandable, make_policy, uct
+from trex.search.tree import DONE, FAILED, Node, Tree
+
+
+def test_uct_by_hand() -> None:
+    # Q=1.5, N=2, N_p=5, c=1.41: 0.75 + 1.41 * sqrt(ln 5 / 2) = 0.75 + 1.41 * 0.897095... = 2.014904...
+    assert uct(1.5, 2, 5, 1.41) == pytest.approx(0.75 + 1.41 * math.sqrt(math.log(5) / 2))
+    assert uct(1.5, 2, 5, 1.41) == pytest.approx(2.0149, abs=1e-4)
+    assert uct(0.0, 0, 5, 1.41) == math.inf
+    assert uct(0.8, 1, 1, 1.41) == pytest.approx(0.8)  # ln 1 = 0: no exploration bonus
+
+
+def _tree() -> Tree:
+    tree = Tree()
+    for node in [Node(1, None, 0, "establish_baseline", DONE), Node(2, 1, 1, "refine_data", DONE), Node(3, 1, 1, "adjust_training", DONE)]:
+        tree.add(node)
+    return tree
+
+
+def test_backpropagation_adds_visit_and_reward_along_the_path() -> None:
+    tree = _tree()
+    backpropagate(tree, 1, 0.5)
+    backpropagate(tree, 2, 0.8)
+    changed = backpropagate(tree, 3, 0.6)
+    assert [n.id for n in changed] == [1, 3]
+    root, a, b = tree.nodes[1], tree.nodes[2], tree.nodes[3]
+    assert (root.visits, root.value) == (3, pytest.approx(1.9))
+    assert (a.visits, a.value) == (1, pytest.approx(0.8))
+    assert (b.visits, b.value) == (1, pytest.approx(0.6))
+
+
+def test_mcts_selects_by_uct_over_all_expandable_nodes() -> None:
+    tree = _tree()
+    for node_id, reward in [(1, 0.5), (2, 0.8), (3, 0.6)]:
+        backpropagate(tree, node_id, reward)
+    selection = MCTS(c=1.41).select(tree, expandable(tree, 4), random.Random(0))
+    # root: 1.9/3 + 1.41*sqrt(ln3/3); node 2: 0.8 + 1.41*sqrt(ln3/1); node 3: 0.6 + same bonus
+    assert selection.scores[1] == pytest.approx(1.9 / 3 + 1.41 * math.sqrt(math.log(3) / 3))
+    assert selection.scores[2] == pytest.approx(0.8 + 1.41 * math.sqrt(math.log(3)))
+    assert selection.node_id == 2
+    assert MCTS(c=0.0).select(tree, expandable(tree, 4), random.Random(0)).node_id == 2
+
+
+def test_unvisited_node_is_selected_first() -> None:
+    tree = _tree()
+    backpropagate(tree, 1, 0.9)
+    backpropagate(tree, 2, 0.9)
+    assert MCTS().select(tree, expandable(tree, 4), random.Random(0)).node_id == 3
+
+
+def test_failed_and_full_nodes_are_not_expandable() -> None:
+    tree = _tree()
+    tree.nodes[3].status = FAILED
+    assert [n.id for n in expandable(tree, 4)] == [1, 2]
+    assert [n.id for n in expandable(tree, 2)] == [2]  # root already has two children
+
+
+def test_gbfs_ses_random() -> None:
+    tree = _tree()
+    tree.nodes[1].reward, tree.nodes[2].reward, tree.nodes[3].reward = 0.5, 0.4, 0.7
+    candidates = expandable(tree, 4)
+    assert GBFS().select(tree, candidates, random.Random(0)).node_id == 3
+    assert SES().select(tree, candidates, random.Random(0)).node_id == 3
+    picks = {RandomPolicy().select(tree, candidates, random.Random(s)).node_id for s in range(30)}
+    assert picks == {1, 2, 3}
+    assert RandomPolicy().select(tree, candidates, random.Random(7)) == RandomPolicy().select(tree, candidates, random.Random(7))
+
+
+def test_make_policy_rejects_unknown() -> None:
+    assert make_policy("mcts", 2.0).c == 2.0
+    with pytest.raises(ValueError, match="unknown policy"):
+        make_policy("beam")
