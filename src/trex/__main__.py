@@ -1,0 +1,5 @@
+"""``python -m trex``: the same as the ``trex`` command."""
+
+from trex.cli import entry
+
+entry()

@@ -1,0 +1,71 @@
+"""The CLI as a user runs it: a full tiny run, resume, status --json, report, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trex.runtime.worker import START_MARKER
+
+from .conftest import TINY_TASK
+
+
+def trex(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=900)
+
+
+def job_starts(workspace: Path) -> dict[str, int]:
+    """How many times each job's worker started, read from the job logs."""
+    return {log.parent.name: log.read_text().count(START_MARKER) for log in workspace.glob("nodes/*/jobs/*/log.txt")}
+
+
+def test_version_and_bad_input(tmp_path: Path) -> None:
+    out = trex("--version")
+    assert out.returncode == 0 and out.stdout.startswith("trex 0.")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nobjectiv: typo here\n")
+    out = trex("run", str(bad), "--workspace", str(tmp_path / "ws"))
+    assert out.returncode == 2
+    assert "bad.yaml:2: objectiv: unknown field" in out.stderr
+    assert not (tmp_path / "ws").exists()  # nothing ran
+    assert trex("run", str(TINY_TASK), "--workspace", str(tmp_path / "ws"), "--policy", "beam").returncode == 2
+    assert trex("run", str(tmp_path / "none.yaml"), "--workspace", str(tmp_path / "ws")).returncode == 2
+    assert trex("status", str(tmp_path / "nothing")).returncode == 2
+
+
+@pytest.mark.slow
+def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    out = trex("run", str(TINY_TASK), "--workspace", str(ws), "--iterations", "2")
+    assert out.returncode == 0, out.stderr
+    assert "report:" in out.stdout
+    first = job_starts(ws)
+    assert len(first) == 5 and set(first.values()) == {1}  # root: base model + 2 configs; node 2: 2 configs
+
+    out = trex("resume", str(ws), "--iterations", "3")
+    assert out.returncode == 0, out.stderr
+    starts = job_starts(ws)
+    assert {h: starts[h] for h in first} == first  # finished jobs never ran again
+    assert len(starts) >= 6
+
+    status = json.loads(trex("status", str(ws), "--json").stdout)
+    assert status["task"] == "tiny"
+    assert [n["id"] for n in status["nodes"]] == [1, 2, 3]
+    keys = {"id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score", "configs"}
+    assert all(set(n) == keys for n in status["nodes"])
+    root = status["nodes"][0]
+    assert root["strategy"] == "establish_baseline" and root["configs"] == 2 and root["visits"] == 3
+    assert sum(n["val_score"] is not None for n in status["nodes"]) >= 2
+    assert set(status["best"]) == {"id", "val_score", "test_score"}
+    assert status["base"]["val"] is not None
+
+    table = trex("status", str(ws))
+    assert table.returncode == 0 and "establish_baseline"[:4] in table.stdout
+    (ws / "report.html").unlink()
+    assert trex("report", str(ws)).returncode == 0
+    html = (ws / "report.html").read_text()
+    assert "best node" in html and "establish_baseline" in html
