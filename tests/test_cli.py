@@ -55,7 +55,19 @@ def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
     status = json.loads(trex("status", str(ws), "--json").stdout)
     assert status["task"] == "tiny"
     assert [n["id"] for n in status["nodes"]] == [1, 2, 3]
-    keys = {"id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score", "configs"}
+    keys = {
+        "id",
+        "parent",
+        "depth",
+        "strategy",
+        "status",
+        "visits",
+        "value",
+        "reward",
+        "val_score",
+        "test_score",
+        "configs",
+    }
     assert all(set(n) == keys for n in status["nodes"])
     root = status["nodes"][0]
     assert root["strategy"] == "establish_baseline" and root["configs"] == 2 and root["visits"] == 3

@@ -15,7 +15,9 @@ from trex.store import Store, StoreError
 def test_store_round_trip(tmp_path: Path) -> None:
     store = Store(tmp_path)
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    root = store.add_node(None, 0, "establish_baseline", '{"p": 1}', [("h1", '{"a": 1}', "base"), ("h2", '{"b": 2}', "c1")])
+    root = store.add_node(
+        None, 0, "establish_baseline", '{"p": 1}', [("h1", '{"a": 1}', "base"), ("h2", '{"b": 2}', "c1")]
+    )
     child = store.add_node(root, 1, "refine_data", "{}", [("h2", '{"b": 2}', "c1")])  # shares job h2
     assert [j["hash"] for j in store.node_jobs(root)] == ["h1", "h2"]
     assert [j["name"] for j in store.node_jobs(child)] == ["c1"]

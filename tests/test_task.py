@@ -52,7 +52,9 @@ def test_nested_wrong_type_points_at_its_line() -> None:
 
 def test_nested_unknown_field_suggests_the_nested_name() -> None:
     text = VALID.replace("  prompt_template:", "  prompt_templat:")
-    with pytest.raises(TaskError, match=r"t.yaml:8: eval.prompt_templat: unknown field \(did you mean 'prompt_template'\?\)"):
+    with pytest.raises(
+        TaskError, match=r"t.yaml:8: eval.prompt_templat: unknown field \(did you mean 'prompt_template'\?\)"
+    ):
         parse_task(text, Path("t.yaml"))
 
 

@@ -98,7 +98,11 @@ def _describe(error: dict[str, Any], path: Path, root: yaml.Node | None) -> str:
         return f"{path}:{line}: {field}: unknown field{hint}"
     if error["type"] == "missing":
         return f"{path}:{line}: {field}: required field is missing"
-    hint = " (YAML reads yes/no/on/off/true/false as booleans: quote them)" if isinstance(error.get("input"), bool) else ""
+    hint = (
+        " (YAML reads yes/no/on/off/true/false as booleans: quote them)"
+        if isinstance(error.get("input"), bool)
+        else ""
+    )
     return f"{path}:{line}: {field}: {error['msg']}{hint}"
 
 

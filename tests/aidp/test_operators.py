@@ -89,7 +89,9 @@ def test_random_selection_is_seeded_and_stratifies() -> None:
 def test_format_and_cap() -> None:
     ds = format_for_training(
         Dataset.from_list(ROWS[:2]),
-        FormatParams(prompt_template="Review: {text}\nAnswer:", completion_template="{label}", label_map={"fresh": " good"}),
+        FormatParams(
+            prompt_template="Review: {text}\nAnswer:", completion_template="{label}", label_map={"fresh": " good"}
+        ),
     )
     assert ds.column_names == ["prompt", "completion"]
     assert ds[0] == {"prompt": "Review: Great fun, a delight.\nAnswer:", "completion": " good"}
@@ -106,7 +108,9 @@ def test_recombination_preserves_labels() -> None:
 
 
 def test_recipe_validates_every_step_before_running(jsonl: Path) -> None:
-    bad = Recipe(steps=[Step(op="load_local_dataset", args={"path": str(jsonl)}), Step(op="select_by_random", args={"n": -1})])
+    bad = Recipe(
+        steps=[Step(op="load_local_dataset", args={"path": str(jsonl)}), Step(op="select_by_random", args={"n": -1})]
+    )
     with pytest.raises(RecipeError, match=r"step 2 \(select_by_random\): n:"):
         run_recipe(bad)
     with pytest.raises(RecipeError, match="step 1: unknown operator 'load_everything'"):

@@ -17,7 +17,11 @@ def _full_loglik(model, tokenizer, prompt: str, completion: str) -> float:
 
 def test_fast_path_matches_unbatched_log_likelihood(tiny_model) -> None:
     model, tokenizer = tiny_model
-    prompts = ["Review: good film\nAnswer:", "Review: a very long and boring film indeed\nAnswer:", "Review: meh\nAnswer:"]
+    prompts = [
+        "Review: good film\nAnswer:",
+        "Review: a very long and boring film indeed\nAnswer:",
+        "Review: meh\nAnswer:",
+    ]
     choices = {"fresh": " the", "rotten": " and"}  # frequent words: one token each in the tiny BPE
     assert all(len(tokenizer(c, add_special_tokens=False).input_ids) == 1 for c in choices.values())
     preds = predict_choices(model, tokenizer, prompts, choices, batch_size=2)

@@ -16,7 +16,13 @@ pytestmark = pytest.mark.slow
 
 def _job(task, **train_changes) -> Job:
     train = task.training.model_copy(update={"max_steps": 2, **train_changes})
-    return Job(base_model=task.base_model, recipe=base_recipe(task, 16, seed=0), train=train, eval=task.eval, max_train_samples=12)
+    return Job(
+        base_model=task.base_model,
+        recipe=base_recipe(task, 16, seed=0),
+        train=train,
+        eval=task.eval,
+        max_train_samples=12,
+    )
 
 
 def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: Path) -> None:
@@ -41,7 +47,9 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
 def test_failing_job_becomes_failed_result_with_error(tiny_task, tmp_path: Path) -> None:
     job = _job(tiny_task).model_copy(update={"base_model": str(tmp_path / "no-such-model")})
     results = []
-    LocalScheduler(timeout_s=300, gpus=[]).run([JobRequest(job=job, workdir=str(tmp_path / "f"))], lambda r, res: results.append(res))
+    LocalScheduler(timeout_s=300, gpus=[]).run(
+        [JobRequest(job=job, workdir=str(tmp_path / "f"))], lambda r, res: results.append(res)
+    )
     (result,) = results
     assert result.status == "failed" and result.error_class == "exception"
     assert "no-such-model" in result.error

@@ -21,7 +21,11 @@ def test_uct_by_hand() -> None:
 
 def _tree() -> Tree:
     tree = Tree()
-    for node in [Node(1, None, 0, "establish_baseline", DONE), Node(2, 1, 1, "refine_data", DONE), Node(3, 1, 1, "adjust_training", DONE)]:
+    for node in [
+        Node(1, None, 0, "establish_baseline", DONE),
+        Node(2, 1, 1, "refine_data", DONE),
+        Node(3, 1, 1, "adjust_training", DONE),
+    ]:
         tree.add(node)
     return tree
 
@@ -72,7 +76,9 @@ def test_gbfs_ses_random() -> None:
     assert SES().select(tree, candidates, random.Random(0)).node_id == 3
     picks = {RandomPolicy().select(tree, candidates, random.Random(s)).node_id for s in range(30)}
     assert picks == {1, 2, 3}
-    assert RandomPolicy().select(tree, candidates, random.Random(7)) == RandomPolicy().select(tree, candidates, random.Random(7))
+    assert RandomPolicy().select(tree, candidates, random.Random(7)) == RandomPolicy().select(
+        tree, candidates, random.Random(7)
+    )
 
 
 def test_make_policy_rejects_unknown() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from trex.agents.plan import ConfigOutcome, Plan
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.schedulers import Scheduler
+from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
 from trex.task import TaskSpec
 
@@ -58,14 +59,32 @@ class Executor:
     def run_node(self, node_id: int) -> list[tuple[str, JobResult]]:
         """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order."""
         rows = self.store.node_jobs(node_id)
-        pending = [self._request(node_id, Job.model_validate_json(r["spec"])) for r in rows if r["result"] is None]
+        requests = [self._request(node_id, Job.model_validate_json(r["spec"])) for r in rows if r["result"] is None]
 
         def record(request: JobRequest, result: JobResult) -> None:
             self.store.finish_job(request.job.content_hash(), result.status, result.model_dump_json(), request.workdir)
 
+        pending = []
+        for request in requests:
+            finished = _result_on_disk(request)
+            if finished is not None:  # the worker finished but the run died before recording it
+                record(request, finished)
+            else:
+                pending.append(request)
         if pending:
             self.scheduler.run(pending, record)
         return [(r["name"], JobResult.model_validate_json(r["result"])) for r in self.store.node_jobs(node_id)]
+
+
+def _result_on_disk(request: JobRequest) -> JobResult | None:
+    path = Path(request.workdir) / RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        result = JobResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return result if result.job_hash == request.job.content_hash() and result.status == "ok" else None
 
 
 def outcome(name: str, job: Job, result: JobResult) -> ConfigOutcome:

@@ -1,0 +1,64 @@
+"""SIGKILL the run in the middle of a job, resume: the tree is intact and no finished job runs again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from trex.runtime.worker import RESULT_FILE, START_MARKER
+
+from .conftest import TINY_TASK
+from .test_cli import job_starts, trex
+
+pytestmark = pytest.mark.slow
+
+
+def _running_job(ws: Path) -> Path | None:
+    """A job folder whose worker has started its job (past the imports) and not finished."""
+    for log in ws.glob("nodes/*/jobs/*/log.txt"):
+        if not (log.parent / RESULT_FILE).exists() and START_MARKER in log.read_text():
+            return log.parent
+    return None
+
+
+def test_sigkill_mid_job_then_resume(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trex", "run", str(TINY_TASK), "--workspace", str(ws), "--iterations", "3"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    victim = None
+    while time.monotonic() < deadline:
+        finished = list(ws.glob(f"nodes/*/jobs/*/{RESULT_FILE}"))
+        victim = _running_job(ws) if len(finished) >= 4 else None
+        if victim is not None:
+            break
+        time.sleep(0.2)
+    assert victim is not None, "the run never reached a fifth job"
+    time.sleep(1)  # inside the job: loading the model or training
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(3)
+    assert not (victim / RESULT_FILE).exists(), "the orphaned worker kept running after the run was killed"
+    done_before = {p.parent.name for p in ws.glob(f"nodes/*/jobs/*/{RESULT_FILE}")}
+    starts_before = job_starts(ws)
+
+    out = trex("resume", str(ws))
+    assert out.returncode == 0, out.stderr
+    starts = job_starts(ws)
+    assert all(starts[h] == starts_before[h] == 1 for h in done_before)  # finished jobs never ran again
+    assert starts[victim.name] == 2  # the killed job ran again, once
+
+    status = json.loads(trex("status", str(ws), "--json").stdout)
+    assert [n["id"] for n in status["nodes"]] == [1, 2, 3]  # reached its iteration count
+    assert all(n["status"] in ("done", "failed") for n in status["nodes"])
+    assert status["nodes"][0]["visits"] == 3  # backpropagation survived the kill
