@@ -13,6 +13,7 @@ The loop's process never imports torch on their behalf.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import queue
@@ -56,10 +57,8 @@ def visible_gpus() -> list[str]:
 def _die_with_parent() -> None:
     """Runs in the worker before exec: on Linux the worker gets SIGKILL when the process that
     started it dies, so a killed run leaves no orphan job writing into its folder."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: an orphan finishes its job and exits
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the orphan finishes its job and exits
-        pass
 
 
 def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobResult:
