@@ -1,0 +1,142 @@
+"""LLMResearcher: plans nodes with an LLM, coarse to fine, validated against the AIDP schemas.
+
+Step 1 asks for a strategy (one of four) with a rationale, given the memory context; step 2 asks
+for a Plan of exactly ``configs_per_plan`` configs. Every recipe in the plan is validated against
+the operator schemas, and an invalid answer goes back to the LLM with the error (``structured``).
+The root plan is the heuristic's baseline (the same first dataset and grid a careful engineer
+would start from). If the LLM cannot produce a valid plan, the heuristic plans the node instead
+and the fallback is recorded as an event: the search goes on. Test scores never reach a prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from string import Template
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
+from trex.agents.plan import NodeRecord, Plan, Strategy
+from trex.aidp.operators import OPERATORS
+from trex.store import Store
+from trex.task import TaskSpec
+from trex.train.config import TrainConfig
+
+
+class StrategyChoice(BaseModel):
+    strategy: Strategy
+    rationale: str
+
+
+def load_prompts() -> dict[str, str]:
+    text = resources.files("trex.agents.prompts").joinpath("researcher.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def operator_catalog() -> str:
+    return "\n".join(
+        f"- {op.name} ({op.category}): {op.doc} params: {json.dumps(op.params.model_json_schema().get('properties', {}))}"
+        for op in OPERATORS.values()
+    )
+
+
+def _describe_parent(parent: NodeRecord) -> str:
+    lines = [f"node {parent.id} ({parent.strategy}, val {parent.val_score}): {parent.summary}"]
+    for o in parent.outcomes:
+        train = o.train.model_dump(exclude_defaults=True) if o.train else {}
+        lines.append(
+            f"  config {o.name} [{o.job_hash}]: {o.status}, val {o.val_score}, train {train}, error {o.error}"
+        )
+        if o.diagnosis:
+            lines.append(f"    error rate by label {o.diagnosis.error_rate_by_label}")
+    return "\n".join(lines)
+
+
+class LLMResearcher:
+    name = "llm"
+
+    def __init__(self, task: TaskSpec, client: LLMClient, store: Store | None = None, seed: int = 0) -> None:
+        self.task = task
+        self.client = client
+        self.store = store
+        self.usage = LLMUsage()
+        self.prompts = load_prompts()
+        self.fallback = HeuristicResearcher(task, seed=seed)
+
+    @classmethod
+    def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
+        if not options.llm_model:
+            raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
+        return cls(task, client, store, seed=options.seed)
+
+    def root_plan(self) -> Plan:
+        return self.fallback.root_plan()
+
+    def _fill(self, key: str, **values: Any) -> str:
+        return Template(self.prompts[key]).safe_substitute(**{k: str(v) for k, v in values.items()})
+
+    def _check(self, plan: Plan) -> None:
+        if len(plan.configs) != self.task.limits.configs_per_plan:
+            raise ValueError(
+                f"the plan needs exactly {self.task.limits.configs_per_plan} configs, got {len(plan.configs)}"
+            )
+        for config in plan.configs:
+            plan.recipe_for(config).validate_steps()
+
+    def plan(
+        self,
+        parent: NodeRecord,
+        grandparent: NodeRecord | None,
+        siblings: list[NodeRecord],
+        node_seed: int,
+        context: str = "",
+    ) -> Plan:
+        common = {
+            "name": self.task.name,
+            "objective": self.task.objective,
+            "metric": self.task.eval.metric,
+            "base_model": self.task.base_model,
+            "parent": _describe_parent(parent),
+        }
+        system = {"role": "system", "content": self.prompts["system"]}
+        try:
+            choice = structured(
+                self.client,
+                [system, {"role": "user", "content": self._fill("strategy", context=context, **common)}],
+                StrategyChoice,
+                self.usage,
+            )
+            prompt = self._fill(
+                "plan",
+                strategy=choice.strategy,
+                rationale=choice.rationale,
+                recipe=parent.plan.recipe.model_dump_json(),
+                operators=operator_catalog(),
+                train_schema=json.dumps(TrainConfig().model_dump()),
+                k=self.task.limits.configs_per_plan,
+                cap=self.task.limits.max_train_samples,
+                **common,
+            )
+            plan = structured(
+                self.client, [system, {"role": "user", "content": prompt}], Plan, self.usage, check=self._check
+            )
+        except LLMError as exc:
+            if self.store is not None:
+                self.store.event("researcher_fallback", parent.id, error=str(exc)[:1000])
+            return self.fallback.plan(parent, grandparent, siblings, node_seed, context)
+        finally:
+            if self.store is not None:
+                self.store.set_meta(
+                    "llm_usage",
+                    {
+                        "prompt_tokens": self.usage.prompt_tokens,
+                        "completion_tokens": self.usage.completion_tokens,
+                        "usd": self.usage.usd,
+                    },
+                )
+        return plan

@@ -1,0 +1,192 @@
+"""Researchers: the heuristic's decisions from diagnoses, and the LLM researcher through a scripted
+client and through a real local HTTP server speaking the OpenAI chat protocol."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.llm import LLMError, OpenAIClient, ScriptedClient, structured
+from trex.agents.plan import ConfigOutcome, NodeRecord
+from trex.agents.researcher import LLMResearcher, StrategyChoice
+from trex.evaluation.diagnostics import Diagnosis
+
+
+def _diagnosis(rates: dict[str, float]) -> Diagnosis:
+    return Diagnosis(
+        n=10, error_rate_by_label=rates, support_by_label={}, predicted_share={}, confusion={}, error_rate_by_length={}
+    )
+
+
+def _record(
+    task, node_id: int, val: float | None, rates: dict[str, float] | None = None, status: str = "ok"
+) -> NodeRecord:
+    plan = HeuristicResearcher(task).root_plan()
+    outcomes = [
+        ConfigOutcome(
+            name=c.name,
+            job_hash=f"h{node_id}{i}",
+            status=status,
+            train=c.train,
+            val_score=None if val is None else val - 0.01 * i,
+            diagnosis=_diagnosis(rates or {"fresh": 0.2, "rotten": 0.25}),
+            train_rows=10_000,
+            error=None if status == "ok" else "RuntimeError: boom",
+        )
+        for i, c in enumerate(plan.configs)
+    ]
+    return NodeRecord(
+        id=node_id,
+        parent=None,
+        depth=0,
+        strategy=plan.strategy,
+        status="done",
+        plan=plan,
+        outcomes=outcomes,
+        val_score=val,
+    )
+
+
+def test_root_plan_is_a_baseline_grid(tiny_task) -> None:
+    plan = HeuristicResearcher(tiny_task).root_plan()
+    assert plan.strategy == "establish_baseline"
+    assert len(plan.configs) == tiny_task.limits.configs_per_plan
+    assert [s.op for s in plan.recipe.steps][:4] == [
+        "load_local_dataset",
+        "deduplicate_by_text_hash",
+        "select_by_filter",
+        "select_by_random",
+    ]
+    assert plan.recipe.steps[-1].op == "cap_samples"
+    assert len({c.train.learning_rate for c in plan.configs}) == len(plan.configs)
+
+
+def test_imbalanced_errors_lead_to_refine_data(tiny_task) -> None:
+    parent = _record(tiny_task, 1, 0.7, {"fresh": 0.05, "rotten": 0.6})
+    plan = HeuristicResearcher(tiny_task).plan(parent, None, [], node_seed=5)
+    assert plan.strategy == "refine_data"
+    assert any(s.args.get("stratify_by") == "label" for c in plan.configs for s in plan.recipe_for(c).steps)
+
+
+def test_improvement_leads_to_warm_start_and_siblings_diversify(tiny_task) -> None:
+    parent = _record(tiny_task, 2, 0.8)
+    grandparent = _record(tiny_task, 1, 0.7)
+    researcher = HeuristicResearcher(tiny_task)
+    plan = researcher.plan(parent, grandparent, [], node_seed=5)
+    assert plan.strategy == "adjust_training"
+    assert all(c.train.init_from_job == "h20" for c in plan.configs)  # the parent's best job
+    sibling = _record(tiny_task, 3, 0.8).model_copy(update={"strategy": "adjust_training"})
+    assert researcher.plan(parent, grandparent, [sibling], node_seed=6).strategy != "adjust_training"
+
+
+def test_all_failed_parent_gets_a_repair_plan(tiny_task) -> None:
+    parent = _record(tiny_task, 1, None, status="failed")
+    plan = HeuristicResearcher(tiny_task).plan(parent, None, [], node_seed=5)
+    assert plan.strategy == "adjust_training" and "failed" in plan.rationale
+    assert all(c.train.learning_rate < tiny_task.training.learning_rate for c in plan.configs)
+
+
+def test_structured_sends_the_validation_error_back() -> None:
+    client = ScriptedClient(
+        ['{"strategy": "tune everything"}', 'Sure! ```json\n{"strategy": "refine_data", "rationale": "r"}\n```']
+    )
+    choice = structured(client, [{"role": "user", "content": "pick"}], StrategyChoice)
+    assert choice.strategy == "refine_data"
+    assert "invalid" in client.sent[1][-1]["content"] and "strategy" in client.sent[1][-1]["content"]
+    with pytest.raises(LLMError, match="after 2 attempts"):
+        structured(ScriptedClient(["no", "still no"]), [{"role": "user", "content": "x"}], StrategyChoice, attempts=2)
+
+
+def _llm_plan(task, bad_op: bool = False) -> str:
+    recipe = HeuristicResearcher(task).root_plan().recipe.model_dump()
+    if bad_op:
+        recipe["steps"][1]["op"] = "dedupe_magic"
+    configs = [
+        {"name": f"lr{i}", "train": {"learning_rate": 1e-3 * (i + 1), "max_steps": 4}}
+        for i in range(task.limits.configs_per_plan)
+    ]
+    return json.dumps(
+        {"strategy": "adjust_training", "rationale": "r", "change": "lr sweep", "recipe": recipe, "configs": configs}
+    )
+
+
+def test_llm_researcher_repairs_an_invalid_plan(tiny_task) -> None:
+    replies = [
+        '{"strategy": "adjust_training", "rationale": "loss still falling"}',
+        _llm_plan(tiny_task, bad_op=True),
+        _llm_plan(tiny_task),
+    ]
+    client = ScriptedClient(replies)
+    researcher = LLMResearcher(tiny_task, client)
+    plan = researcher.plan(_record(tiny_task, 1, 0.7), None, [], node_seed=3, context="Path from the root: node 1")
+    assert plan.change == "lr sweep" and [c.train.max_steps for c in plan.configs] == [4] * len(plan.configs)
+    assert "unknown operator 'dedupe_magic'" in client.sent[2][-1]["content"]
+    assert "Path from the root: node 1" in client.sent[0][1]["content"]
+    assert researcher.usage.prompt_tokens > 0
+
+
+def test_llm_researcher_falls_back_to_heuristic(tiny_task) -> None:
+    researcher = LLMResearcher(tiny_task, ScriptedClient([]))
+    plan = researcher.plan(_record(tiny_task, 1, 0.7), None, [], node_seed=3)
+    assert plan.strategy in {"adjust_training", "refine_data"}
+
+
+class _ChatHandler(BaseHTTPRequestHandler):
+    replies: list[str] = []
+    requests: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        if "response_format" in body:  # this server has no structured output, like some local servers
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(
+                b'{"error": {"message": "response_format not supported", "type": "invalid_request_error"}}'
+            )
+            return
+        text = type(self).replies.pop(0)
+        payload = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+        }
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_openai_client_over_real_http(monkeypatch) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _ChatHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _ChatHandler.replies = ['{"strategy": "synthetic_data", "rationale": "few rows"}']
+    _ChatHandler.requests = []
+    monkeypatch.setenv("MY_KEY", "sk-test-123")
+    try:
+        client = OpenAIClient(
+            "local-model", base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key_env="MY_KEY"
+        )
+        choice = structured(client, [{"role": "user", "content": "pick"}], StrategyChoice)
+    finally:
+        server.shutdown()
+    assert choice.strategy == "synthetic_data"
+    assert [r["path"] for r in _ChatHandler.requests] == ["/v1/chat/completions"] * 2  # schema refused, then text JSON
+    assert (
+        "response_format" in _ChatHandler.requests[0]["body"]
+        and "response_format" not in _ChatHandler.requests[1]["body"]
+    )
+    assert _ChatHandler.requests[1]["auth"] == "Bearer sk-test-123"
