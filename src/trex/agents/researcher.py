@@ -38,10 +38,12 @@ def load_prompts() -> dict[str, str]:
 
 
 def operator_catalog() -> str:
-    return "\n".join(
-        f"- {op.name} ({op.category}): {op.doc} params: {json.dumps(op.params.model_json_schema().get('properties', {}))}"
-        for op in OPERATORS.values()
-    )
+    """The operator list the researcher is given: name, category, docstring, parameter schema."""
+    lines = []
+    for op in OPERATORS.values():
+        params = json.dumps(op.params.model_json_schema().get("properties", {}))
+        lines.append(f"- {op.name} ({op.category}): {op.doc} params: {params}")
+    return "\n".join(lines)
 
 
 def _describe_parent(parent: NodeRecord) -> str:
