@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="trex: automated LLM fine-tuning research.",
 )
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
@@ -52,7 +52,6 @@ def main(
 
 def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
     from trex.loop import RunOptions, SearchLoop, start_run
-    from trex.report.html import write_report
     from trex.store import Store, StoreError
     from trex.task import TaskError, load_task
 
@@ -72,13 +71,23 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
     except (TaskError, StoreError, ValueError) as exc:
         _fail(str(exc), 2)
         return
-    write_report(store)
-    summary = loop.run(on_iteration=lambda: write_report(store))
-    report = write_report(store)
+    summary = loop.run(on_iteration=lambda: _write_report(store))
+    report = _write_report(store)
     console.print(f"[green]stopped:[/green] {summary.stop_reason}; {summary.nodes} nodes")
     console.print(f"base model: val {_num(summary.base_val)}  test {_num(summary.base_test)}")
     console.print(f"best node {summary.best_node}: val {_num(summary.best_val)}  test {_num(summary.best_test)}")
     console.print(f"report: {report}")
+
+
+def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazily)
+    """A report that cannot be written is a warning: the search and its store matter more."""
+    from trex.report.html import write_report
+
+    try:
+        return write_report(store)
+    except Exception as exc:  # the report must never take the run down
+        err.print(f"[yellow]warning:[/yellow] report not written: {type(exc).__name__}: {exc}", highlight=False)
+        return None
 
 
 def _num(value: float | None) -> str:

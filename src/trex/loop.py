@@ -212,5 +212,6 @@ def start_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOpti
         store.set_meta("task_dir", str(task_path.parent.resolve()))
         store.set_meta("task_name", task.name)
         store.set_meta("objective", task.objective)
+        store.set_meta("reference_score", task.reference_score)
         store.set_meta("options", options.model_dump())
     return store

@@ -83,8 +83,8 @@ class HeuristicResearcher:
         default = self.task.training
         grid = [
             default,
-            _variant(default, learning_rate=default.learning_rate * 2),
             _variant(default, learning_rate=default.learning_rate / 2),
+            _variant(default, learning_rate=default.learning_rate * 2),
         ]
         grid += [_variant(default, lora_r=default.lora_r * 2), _variant(default, max_steps=default.max_steps * 2)]
         configs = [ConfigSpec(name=_lr_name(c), train=c) for c in grid[: self.k]]
@@ -159,7 +159,7 @@ class HeuristicResearcher:
         )
 
     def _refine_data(self, parent: NodeRecord, best, seed: int) -> Plan:
-        train = self._warm(best, best.train) if best.val_score and parent.reward else best.train
+        train = self._warm(best, best.train)  # keep what the parent learned; change only the data
         n = rows_needed(train)
         variants = [
             ("balanced", base_recipe(self.task, n, seed, stratify=True)),

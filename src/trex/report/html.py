@@ -16,6 +16,7 @@ from string import Template
 from typing import Any
 
 from trex import __version__
+from trex.bench.gain import GainError, normalized_gain
 from trex.report.status import run_status
 from trex.store import Store
 
@@ -66,10 +67,20 @@ def _details(store: Store, node: dict[str, Any]) -> str:
     )
 
 
+def _gain(best: dict[str, Any], base: dict[str, Any], reference: float | None) -> str:
+    if reference is None or best.get("test_score") is None or base.get("test") is None:
+        return "–"
+    try:
+        return f"{normalized_gain(best['test_score'], base['test'], reference):.3f}"
+    except GainError as exc:
+        return html.escape(str(exc))
+
+
 def render_report(store: Store) -> str:
     status = run_status(store)
     best = status["best"] or {}
     base = status["base"] or {}
+    reference = store.get_meta("reference_score")
     rows = "".join(
         f'<tr class="{"best" if n["id"] == best.get("id") else n["status"]}">'
         + "".join(
@@ -101,6 +112,8 @@ def render_report(store: Store) -> str:
         best_val=_fmt(best.get("val_score")),
         best_test=_fmt(best.get("test_score")),
         n_nodes=len(status["nodes"]),
+        reference=_fmt(reference),
+        gain=_gain(best, base, reference),
         tree=_tree_text(status["nodes"], best.get("id")),
         rows=rows,
         details="".join(_details(store, n) for n in status["nodes"]),

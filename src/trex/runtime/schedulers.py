@@ -70,6 +70,8 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobRes
     write_atomic(workdir / JOB_FILE, request.model_dump_json(indent=1))
     env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu if gpu is not None else "", PYTHONUNBUFFERED="1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     job_hash = request.job.content_hash()
     start = time.perf_counter()
     with (workdir / LOG_FILE).open("ab") as log:
