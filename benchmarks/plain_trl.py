@@ -18,8 +18,8 @@ import time
 
 from transformers import TrainerCallback
 
-from trex.aidp.recipe import run_recipe
 from trex.agents.heuristic import base_recipe
+from trex.aidp.recipe import run_recipe
 from trex.evaluation.run import evaluate_split
 from trex.task import load_task
 from trex.train.model import load_model, seed_everything
