@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from trex.agents.diagnosis import diagnose_node
 from trex.agents.executor import BASELINE, Executor, outcome, plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import NodeRecord, Plan
+from trex.agents.plan import NodeRecord, Plan, Researcher
 from trex.runtime.job import Job, JobResult
 from trex.runtime.schedulers import Scheduler, make_scheduler
 from trex.search.memory import memory_context
@@ -59,7 +59,7 @@ class RunSummary(BaseModel):
 Listener = Callable[[str], None]
 
 
-def make_researcher(task: TaskSpec, options: RunOptions, store: Store):  # noqa: ANN201 (either researcher)
+def make_researcher(task: TaskSpec, options: RunOptions, store: Store) -> Researcher:
     if options.researcher == "llm":
         from trex.agents.researcher import LLMResearcher
 
@@ -74,7 +74,7 @@ class SearchLoop:
         task: TaskSpec,
         options: RunOptions,
         scheduler: Scheduler | None = None,
-        researcher: object | None = None,
+        researcher: Researcher | None = None,
         listener: Listener | None = None,
     ) -> None:
         self.store = store

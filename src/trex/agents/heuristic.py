@@ -19,7 +19,7 @@ explore different directions. Every decision is deterministic given the tree.
 
 from __future__ import annotations
 
-from trex.agents.plan import ConfigSpec, NodeRecord, Plan
+from trex.agents.plan import ConfigOutcome, ConfigSpec, NodeRecord, Plan
 from trex.aidp.recipe import Recipe, Step
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
@@ -111,7 +111,7 @@ class HeuristicResearcher:
         tried = [s.strategy for s in siblings]
         if best is None:
             return self._repair(parent, node_seed)
-        wants = self._ranked(parent, grandparent, best)
+        wants = self._ranked(best)
         strategy = min(wants, key=lambda s: (tried.count(s), wants.index(s)))
         if strategy == "refine_data":
             return self._refine_data(parent, best, node_seed)
@@ -120,7 +120,7 @@ class HeuristicResearcher:
         return self._adjust_training(parent, grandparent, best, node_seed)
 
     # decisions ------------------------------------------------------------------------------
-    def _ranked(self, parent: NodeRecord, grandparent: NodeRecord | None, best) -> list[str]:
+    def _ranked(self, best: ConfigOutcome) -> list[str]:
         ranked = ["adjust_training"]
         rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
         if rates and max(rates.values()) - min(rates.values()) > IMBALANCE_GAP:
@@ -138,7 +138,7 @@ class HeuristicResearcher:
             return False
         return grandparent is None or grandparent.val_score is None or parent.val_score > grandparent.val_score
 
-    def _warm(self, best, cfg: TrainConfig) -> TrainConfig:
+    def _warm(self, best: ConfigOutcome, cfg: TrainConfig) -> TrainConfig:
         return _variant(cfg, init_from_job=best.job_hash)
 
     def _repair(self, parent: NodeRecord, seed: int) -> Plan:
@@ -158,7 +158,7 @@ class HeuristicResearcher:
             configs=[ConfigSpec(name=_lr_name(c), train=c) for c in grid[: self.k]],
         )
 
-    def _refine_data(self, parent: NodeRecord, best, seed: int) -> Plan:
+    def _refine_data(self, parent: NodeRecord, best: ConfigOutcome, seed: int) -> Plan:
         train = self._warm(best, best.train)  # keep what the parent learned; change only the data
         n = rows_needed(train)
         variants = [
@@ -176,7 +176,7 @@ class HeuristicResearcher:
             configs=[ConfigSpec(name=name, train=train, recipe=recipe) for name, recipe in variants[: self.k]],
         )
 
-    def _synthetic(self, parent: NodeRecord, best, seed: int) -> Plan:
+    def _synthetic(self, parent: NodeRecord, best: ConfigOutcome, seed: int) -> Plan:
         train = best.train
         n = rows_needed(train)
         recipes = []
@@ -205,7 +205,9 @@ class HeuristicResearcher:
             configs=[ConfigSpec(name=name, train=train, recipe=recipe) for name, recipe in recipes[: self.k]],
         )
 
-    def _adjust_training(self, parent: NodeRecord, grandparent: NodeRecord | None, best, seed: int) -> Plan:
+    def _adjust_training(
+        self, parent: NodeRecord, grandparent: NodeRecord | None, best: ConfigOutcome, seed: int
+    ) -> Plan:
         cfg = best.train
         if self._improved(parent, grandparent):
             grid = [

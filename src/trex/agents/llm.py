@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -131,7 +132,7 @@ def structured(
     model_cls: type[T],
     usage: LLMUsage | None = None,
     attempts: int = 3,
-    check: callable | None = None,
+    check: Callable[[T], None] | None = None,
 ) -> T:
     """Ask for a ``model_cls`` as JSON; send validation errors back until it is valid or attempts run out.
 

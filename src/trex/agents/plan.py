@@ -8,7 +8,7 @@ of an earlier node: its plan and validation outcomes, never test scores.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,3 +73,20 @@ class NodeRecord(BaseModel):
     def best(self) -> ConfigOutcome | None:
         scored = [o for o in self.outcomes if o.status == "ok" and o.val_score is not None and o.train is not None]
         return max(scored, key=lambda o: o.val_score or 0.0) if scored else None
+
+
+class Researcher(Protocol):
+    """What the loop asks of a researcher (heuristic or LLM)."""
+
+    name: str
+
+    def root_plan(self) -> Plan: ...
+
+    def plan(
+        self,
+        parent: NodeRecord,
+        grandparent: NodeRecord | None,
+        siblings: list[NodeRecord],
+        node_seed: int,
+        context: str = "",
+    ) -> Plan: ...
