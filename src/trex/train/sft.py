@@ -82,6 +82,7 @@ def train_sft(
         logging_first_step=True,
         disable_tqdm=True,
         dataloader_num_workers=0,
+        gradient_checkpointing=cfg.gradient_checkpointing,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     output = trainer.train()
