@@ -184,7 +184,7 @@ def status(
         ]
         cells = ["–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in values]
         table.add_row(*cells, style="bold green" if n["id"] == best_id else None)
-    console.print(table)
+    (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
     base = data["base"] or {}
     console.print(f"base model: val {_num(base.get('val'))}  test {_num(base.get('test'))}")
 
