@@ -149,7 +149,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
     """The tree as a table (or JSON)."""
-    from trex.report.status import run_status
+    from trex.report.status import STATUS_KEYS, format_value, run_status
     from trex.store import Store, StoreError
 
     try:
@@ -166,23 +166,7 @@ def status(
         table.add_column(column)
     best_id = (data["best"] or {}).get("id")
     for n in data["nodes"]:
-        values = [
-            n[k]
-            for k in (
-                "id",
-                "parent",
-                "depth",
-                "strategy",
-                "status",
-                "visits",
-                "value",
-                "reward",
-                "val_score",
-                "test_score",
-                "configs",
-            )
-        ]
-        cells = ["–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v) for v in values]
+        cells = [format_value(n[k]) for k in STATUS_KEYS]
         table.add_row(*cells, style="bold green" if n["id"] == best_id else None)
     (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
     base = data["base"] or {}

@@ -17,12 +17,12 @@ from typing import Any
 
 from trex import __version__
 from trex.bench.gain import GainError, normalized_gain
-from trex.report.status import run_status
+from trex.report.status import STATUS_KEYS, format_value, run_status
 from trex.store import Store
 
 
 def _fmt(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+    return html.escape(format_value(value))
 
 
 def _tree_text(nodes: list[dict[str, Any]], best_id: int | None) -> str:
@@ -83,22 +83,7 @@ def render_report(store: Store) -> str:
     reference = store.get_meta("reference_score")
     rows = "".join(
         f'<tr class="{"best" if n["id"] == best.get("id") else n["status"]}">'
-        + "".join(
-            f"<td>{_fmt(n[k])}</td>"
-            for k in (
-                "id",
-                "parent",
-                "depth",
-                "strategy",
-                "status",
-                "visits",
-                "value",
-                "reward",
-                "val_score",
-                "test_score",
-                "configs",
-            )
-        )
+        + "".join(f"<td>{_fmt(n[k])}</td>" for k in STATUS_KEYS)
         + "</tr>"
         for n in status["nodes"]
     )

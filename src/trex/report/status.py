@@ -13,6 +13,12 @@ from typing import Any
 from trex.store import Store
 
 NODE_KEYS = ("id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score")
+STATUS_KEYS = (*NODE_KEYS, "configs")
+
+
+def format_value(value: Any) -> str:
+    """How tables show a status value: floats to 3 decimals, None as a dash."""
+    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def run_status(store: Store) -> dict[str, Any]:
