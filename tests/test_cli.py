@@ -81,3 +81,22 @@ def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
     assert trex("report", str(ws)).returncode == 0
     html = (ws / "report.html").read_text()
     assert "best node" in html and "establish_baseline" in html
+
+    # reuse: export the best node's model with a card, and replay its job
+    best = status["best"]["id"]
+    out = trex("export", str(ws), "--out", str(tmp_path / "model"))
+    assert out.returncode == 0, out.stderr
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    AutoTokenizer.from_pretrained(tmp_path / "model")
+    assert sum(p.numel() for p in model.parameters()) > 0
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert f"node {best}" in card and "## Data recipe" in card and "validation" in card
+    assert trex("export", str(ws), "--out", str(tmp_path / "model")).returncode == 2  # never overwrites
+
+    replayed = trex("replay", str(ws), str(best))
+    assert replayed.returncode == 0, replayed.stderr
+    original = f"{status['best']['val_score']:.4f}"
+    assert f"replay: val {original} (original {original})" in replayed.stdout  # same seed, same CPU: equal
+    assert trex("replay", str(ws), "99").returncode == 2

@@ -196,3 +196,94 @@ def entry() -> None:
     except Exception as exc:  # the promised one-line reason instead of a traceback
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         raise SystemExit(1) from None
+
+
+def _open(workspace: Path):  # noqa: ANN202 (Store is imported lazily)
+    from trex.store import Store, StoreError
+
+    try:
+        return Store.open_existing(workspace)
+    except StoreError as exc:
+        _fail(str(exc), 2)
+
+
+def _node_job(store, node: int | None, config: int | None) -> tuple[int, dict]:  # noqa: ANN001
+    """The job a command acts on: the node's winning job, or its config number ``config`` (0-based)."""
+    from trex.report.status import run_status
+
+    if node is None:
+        best = run_status(store)["best"]
+        if best is None:
+            _fail("no finished node with a score in this run", 2)
+        node = best["id"]
+    jobs = store.node_jobs(node)
+    if not jobs:
+        _fail(f"no node {node} in this run", 2)
+    if config is None:
+        chosen = store.node_row(node)["best_job"]
+        match = [j for j in jobs if j["hash"] == chosen]
+        if not match:
+            _fail(f"node {node} has no winning job (it failed or has not finished)", 2)
+        return node, match[0]
+    if not 0 <= config < len(jobs):
+        _fail(f"--config {config}: node {node} has configs 0..{len(jobs) - 1}", 2)
+    return node, jobs[config]
+
+
+@app.command()
+def export(
+    workspace: Annotated[Path, typer.Argument(help="workspace of a run")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the Hugging Face model")],
+    node: Annotated[int | None, typer.Option(help="node to export (default: the best)")] = None,
+    adapter: Annotated[
+        bool, typer.Option("--adapter", help="write the LoRA adapter instead of merged weights")
+    ] = False,
+) -> None:
+    """Write a node's tuned model in Hugging Face format with a model card."""
+    from trex.report.card import model_card
+    from trex.runtime.job import Job, JobResult
+    from trex.train.export import ExportError, export_model
+
+    store = _open(workspace)
+    node_id, row = _node_job(store, node, None)
+    job, result = Job.model_validate_json(row["spec"]), JobResult.model_validate_json(row["result"])
+    try:
+        what = export_model(job.base_model, Path(row["workdir"]) if job.train else None, out, merge=not adapter)
+    except ExportError as exc:
+        _fail(str(exc), 2)
+    card = model_card(store.get_meta("task_name", ""), store.get_meta("objective", ""), node_id, job, result, what)
+    (out / "README.md").write_text(card, encoding="utf-8")
+    console.print(f"exported node {node_id} ({what}) to {out}")
+
+
+@app.command()
+def replay(
+    workspace: Annotated[Path, typer.Argument(help="workspace of a run")],
+    node: Annotated[int, typer.Argument(help="node whose job to rerun")],
+    config: Annotated[int | None, typer.Option(help="the node's config number, 0-based (default: its winner)")] = None,
+) -> None:
+    """Rerun a node's job from its stored specification in a new folder; print old and new scores."""
+    import time
+
+    from trex.agents.executor import Executor
+    from trex.runtime.job import JobResult
+    from trex.runtime.schedulers import LocalScheduler
+
+    store = _open(workspace)
+    node_id, row = _node_job(store, node, config)
+    original = JobResult.model_validate_json(row["result"])
+    folder = workspace / "replays" / f"node{node_id}-{row['hash']}-{int(time.time())}"
+    new = Executor(store, LocalScheduler()).replay(row["hash"], folder)
+    if new.status != "ok":
+        _fail(f"replay failed: {new.error} (see {folder / 'log.txt'})", 1)
+    table = Table(title=f"node {node_id}, job {row['hash']} ({row['name']})")
+    for column in ("split", "original", "replay"):
+        table.add_column(column)
+    for split in ("validation", "test"):
+        old_s, new_s = getattr(original, split), getattr(new, split)
+        table.add_row(
+            split,
+            *(f"{s.score.value:.4f} [{s.score.low:.3f}, {s.score.high:.3f}]" if s else "–" for s in (old_s, new_s)),
+        )
+    (console if console.is_terminal else Console(width=160)).print(table)
+    console.print(f"replay: val {_num(new.val_score)} (original {_num(original.val_score)}) in {folder}")

@@ -47,19 +47,31 @@ class Executor:
         self.store = store
         self.scheduler = scheduler
 
-    def _request(self, node_id: int, job: Job) -> JobRequest:
+    def _request(self, job: Job, workdir: Path) -> JobRequest:
         init = None
         if job.train is not None and job.train.init_from_job:
             source = self.store.job(job.train.init_from_job)
             if source is not None and source["workdir"]:
                 init = str(Path(source["workdir"]) / "adapter")
-        workdir = job_workdir(self.store.workspace, node_id, job.content_hash())
         return JobRequest(job=job, workdir=str(workdir), init_adapter=init)
+
+    def replay(self, job_hash: str, workdir: Path) -> JobResult:
+        """Run a stored job again from its specification in ``workdir``; the store is not changed."""
+        row = self.store.job(job_hash)
+        if row is None:
+            raise ValueError(f"no job {job_hash} in this workspace")
+        results: list[JobResult] = []
+        request = self._request(Job.model_validate_json(row["spec"]), workdir)
+        self.scheduler.run([request], lambda _, result: results.append(result))
+        return results[0]
 
     def run_node(self, node_id: int) -> list[tuple[str, JobResult]]:
         """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order."""
         rows = self.store.node_jobs(node_id)
-        requests = [self._request(node_id, Job.model_validate_json(r["spec"])) for r in rows if r["result"] is None]
+        requests = [
+            self._request(job, job_workdir(self.store.workspace, node_id, job.content_hash()))
+            for job in (Job.model_validate_json(r["spec"]) for r in rows if r["result"] is None)
+        ]
 
         def record(request: JobRequest, result: JobResult) -> None:
             self.store.finish_job(request.job.content_hash(), result.status, result.model_dump_json(), request.workdir)
