@@ -1,0 +1,1 @@
+"""trex test suite; tests mirror src/trex."""

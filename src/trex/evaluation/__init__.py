@@ -1,0 +1,1 @@
+"""Evaluation inside a job: scoring, metrics with intervals, bad cases, diagnostics."""

@@ -1,0 +1,1 @@
+"""Job runtime: the Job spec, the worker process, the schedulers."""

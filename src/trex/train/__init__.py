@@ -1,0 +1,1 @@
+"""Training inside a job: model loading, SFT with TRL and PEFT, export."""

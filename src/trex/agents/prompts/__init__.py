@@ -1,0 +1,1 @@
+"""Prompt files of the agents (YAML), read with importlib.resources."""
