@@ -143,21 +143,34 @@ def resume(
     _run(workspace, None, {"iterations": iterations})
 
 
+TABLE_ROWS = 40
+
+
+def _table_nodes(nodes: list[dict], best_id: int | None) -> list[dict]:
+    """A large tree's table shows the path to the best node and the newest nodes, in id order."""
+    if len(nodes) <= TABLE_ROWS:
+        return nodes
+    by_id = {n["id"]: n for n in nodes}
+    keep = {n["id"] for n in nodes[-TABLE_ROWS:]}
+    current = best_id
+    while current is not None:
+        keep.add(current)
+        current = by_id[current]["parent"]
+    return [n for n in nodes if n["id"] in keep]
+
+
 @app.command()
 def status(
     workspace: Annotated[Path, typer.Argument(help="workspace of a run")],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help=f"every node, not only the best path and the newest {TABLE_ROWS}")
+    ] = False,
 ) -> None:
     """The tree as a table (or JSON)."""
     from trex.report.status import STATUS_KEYS, format_value, run_status
-    from trex.store import Store, StoreError
 
-    try:
-        store = Store.open_existing(workspace)
-    except StoreError as exc:
-        _fail(str(exc), 2)
-        return
-    data = run_status(store)
+    data = run_status(_open(workspace))
     if as_json:
         typer.echo(json.dumps(data))
         return
@@ -165,10 +178,13 @@ def status(
     for column in ("id", "parent", "depth", "strategy", "status", "N", "Q", "reward", "val", "test", "configs"):
         table.add_column(column)
     best_id = (data["best"] or {}).get("id")
-    for n in data["nodes"]:
+    nodes = data["nodes"] if show_all else _table_nodes(data["nodes"], best_id)
+    for n in nodes:
         cells = [format_value(n[k]) for k in STATUS_KEYS]
         table.add_row(*cells, style="bold green" if n["id"] == best_id else None)
     (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
+    if len(nodes) < len(data["nodes"]):
+        console.print(f"{len(data['nodes']) - len(nodes)} more nodes: trex status --all, or --json")
     base = data["base"] or {}
     console.print(f"base model: val {_num(base.get('val'))}  test {_num(base.get('test'))}")
 
@@ -177,14 +193,8 @@ def status(
 def report(workspace: Annotated[Path, typer.Argument(help="workspace of a run")]) -> None:
     """(Re)write WORKSPACE/report.html."""
     from trex.report.html import write_report
-    from trex.store import Store, StoreError
 
-    try:
-        store = Store.open_existing(workspace)
-    except StoreError as exc:
-        _fail(str(exc), 2)
-        return
-    console.print(f"report: {write_report(store)}")
+    console.print(f"report: {write_report(_open(workspace))}")
 
 
 def entry() -> None:
