@@ -100,3 +100,12 @@ def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
     original = f"{status['best']['val_score']:.4f}"
     assert f"replay: val {original} (original {original})" in replayed.stdout  # same seed, same CPU: equal
     assert trex("replay", str(ws), "99").returncode == 2
+
+
+def test_large_tree_table_keeps_best_path_and_newest_nodes() -> None:
+    from trex.cli import TABLE_ROWS, _table_nodes
+
+    nodes = [{"id": i, "parent": None if i == 1 else (i - 1 if i <= 5 else 1)} for i in range(1, 101)]
+    shown = [n["id"] for n in _table_nodes(nodes, best_id=5)]
+    assert shown == [1, 2, 3, 4, 5, *range(101 - TABLE_ROWS, 101)]
+    assert _table_nodes(nodes[:10], best_id=5) == nodes[:10]
