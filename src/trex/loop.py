@@ -209,9 +209,13 @@ def start_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOpti
         raise ValueError(f"{workspace} holds a run of task {existing!r}; use another --workspace or trex resume")
     if existing is None:
         (Path(workspace) / "task.yaml").write_text(task_path.read_text(encoding="utf-8"), encoding="utf-8")
-        store.set_meta("task_dir", str(task_path.parent.resolve()))
-        store.set_meta("task_name", task.name)
-        store.set_meta("objective", task.objective)
-        store.set_meta("reference_score", task.reference_score)
-        store.set_meta("options", options.model_dump())
+        store.set_metas(
+            {
+                "task_dir": str(task_path.parent.resolve()),
+                "objective": task.objective,
+                "reference_score": task.reference_score,
+                "options": options.model_dump(),
+                "task_name": task.name,
+            }
+        )
     return store

@@ -110,8 +110,13 @@ class Store:
 
     # metadata -------------------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:
+        self.set_metas({key: value})
+
+    def set_metas(self, values: dict[str, Any]) -> None:
+        """Write several metadata keys in one transaction: all of them or none."""
         with self.transaction() as tx:
-            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            for key, value in values.items():
+                tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def get_meta(self, key: str, default: Any = None) -> Any:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
