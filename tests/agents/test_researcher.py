@@ -190,3 +190,18 @@ def test_openai_client_over_real_http(monkeypatch) -> None:
         and "response_format" not in _ChatHandler.requests[1]["body"]
     )
     assert _ChatHandler.requests[1]["auth"] == "Bearer sk-test-123"
+
+
+def test_scarce_data_leads_to_synthetic_rows_that_run(tiny_task) -> None:
+    from trex.agents.heuristic import rows_needed
+    from trex.aidp.recipe import run_recipe
+
+    parent = _record(tiny_task, 1, 0.7)
+    parent.outcomes[0].train_rows = 5  # fewer unique rows than the steps consume
+    plan = HeuristicResearcher(tiny_task).plan(parent, None, [], node_seed=9)
+    assert plan.strategy == "synthetic_data"
+    dataset, stats = run_recipe(plan.recipe_for(plan.configs[0]))
+    augment = next(s for s in stats if s.op == "augment_by_recombination")
+    assert augment.rows_out == 2 * augment.rows_in  # copies=1: one synthetic row per original
+    assert dataset.column_names == ["prompt", "completion"]
+    assert len(dataset) == rows_needed(plan.configs[0].train)
