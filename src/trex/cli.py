@@ -105,6 +105,7 @@ def run(
     seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
     llm_model: Annotated[str | None, typer.Option(help="model name for --researcher llm")] = None,
     llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
+    llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
@@ -116,6 +117,7 @@ def run(
         "seed": seed,
         "llm_model": llm_model,
         "llm_base_url": llm_base_url,
+        "llm_api_key_env": llm_api_key_env,
         "ray_address": ray_address,
     }
     _check_choices(
