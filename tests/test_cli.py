@@ -35,6 +35,9 @@ def test_version_and_bad_input(tmp_path: Path) -> None:
     assert trex("run", str(TINY_TASK), "--workspace", str(tmp_path / "ws"), "--policy", "beam").returncode == 2
     assert trex("run", str(tmp_path / "none.yaml"), "--workspace", str(tmp_path / "ws")).returncode == 2
     assert trex("status", str(tmp_path / "nothing")).returncode == 2
+    out = trex("run", str(TINY_TASK), "--workspace", str(tmp_path / "ws"), "--researcher", "llm")
+    assert out.returncode == 2 and "--llm-model" in out.stderr
+    assert not (tmp_path / "ws").exists()
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -68,6 +69,9 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
         loop = SearchLoop(
             store, task, options, listener=lambda m: console.print(f"[cyan]trex[/cyan] {m}", highlight=False)
         )
+    except ValidationError as exc:  # run options: one line per problem, no pydantic banner
+        _fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
+        return
     except (TaskError, StoreError, ValueError) as exc:
         _fail(str(exc), 2)
         return

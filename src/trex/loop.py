@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from trex.agents.diagnosis import diagnose_node
 from trex.agents.executor import BASELINE, Executor, outcome, plan_jobs
@@ -44,6 +44,12 @@ class RunOptions(BaseModel):
     llm_api_key_env: str = "OPENAI_API_KEY"
     ray_address: str | None = None
     memory_tokens: int = 2000
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> RunOptions:
+        if self.researcher == "llm" and not self.llm_model:
+            raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        return self
 
 
 class RunSummary(BaseModel):
