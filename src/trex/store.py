@@ -67,7 +67,10 @@ CREATE INDEX IF NOT EXISTS nodes_parent ON nodes(parent);
 CREATE INDEX IF NOT EXISTS events_node ON events(node_id);
 """
 
-NODE_COLUMNS = "id, parent, depth, strategy, status, visits, value, reward, val_score, test_score, summary"
+NODE_COLUMNS = (
+    "id, parent, depth, strategy, status, visits, value, reward, val_score, test_score, summary,"
+    " COALESCE(insights, '')"
+)
 
 
 class StoreError(RuntimeError):

@@ -10,7 +10,17 @@ def _tree() -> Tree:
     tree = Tree()
     tree.add(Node(1, None, 0, "establish_baseline", DONE, val_score=0.6, summary="root baseline"))
     tree.add(Node(2, 1, 1, "adjust_training", DONE, val_score=0.8, summary="warm start"))
-    tree.add(Node(3, 1, 1, "refine_data", FAILED, summary="balanced data crashed"))
+    tree.add(
+        Node(
+            3,
+            1,
+            1,
+            "refine_data",
+            FAILED,
+            summary="balanced data crashed",
+            insights="c1: oom: killed\nc2: oom: killed\nc3",
+        )
+    )
     tree.add(Node(4, 2, 2, "adjust_training", DONE, val_score=0.82, summary="lower lr"))
     tree.add(Node(5, 2, 2, "refine_data", DONE, val_score=0.79, summary="length filter"))
     return tree
@@ -24,7 +34,8 @@ def test_sections_hold_path_children_and_critical_nodes() -> None:
     assert "Already tried under the same parent:" in lines
     assert any(line.startswith("- node 4 ") for line in lines) and any(line.startswith("- node 5 ") for line in lines)
     assert "Critical nodes of the tree:" in lines
-    assert any("node 3" in line and "failed" in line for line in lines)  # a failure elsewhere in the tree
+    at = next(i for i, line in enumerate(lines) if "node 3" in line and "failed" in line)  # a failure elsewhere
+    assert lines[at + 1 : at + 3] == ["    c1: oom: killed", "    c2: oom: killed"]  # with its first insights
 
 
 def test_critical_nodes_rank_gains_then_failures() -> None:

@@ -2,9 +2,10 @@
 
 M(i) = path(root..i) + siblings(i) + critical(T): each node's stored one-line summary (strategy,
 change, validation result). Critical nodes are the largest gains over their parents and the
-failures anywhere in the tree. Parts are added in priority order (the node itself and its path
-newest first, then siblings, then critical nodes) until the budget, estimated at 4 characters a
-token, is spent; the output is deterministic for a given tree.
+failures anywhere in the tree, each with the first lines of its insights (or its error). Parts
+are added in priority order (the node itself and its path newest first, then siblings, then
+critical nodes) until the budget, estimated at 4 characters a token, is spent; the output is
+deterministic for a given tree.
 """
 
 from __future__ import annotations
@@ -31,18 +32,27 @@ def critical_nodes(tree: Tree, limit: int = 5) -> list[Node]:
     return gains + failures
 
 
+INSIGHT_LINES = 2
+
+
+def _with_insights(node: Node) -> str:
+    """A critical node's line followed by the first lines of its insights (or its error)."""
+    lines = [line for line in node.insights.splitlines() if line.strip()][:INSIGHT_LINES]
+    return "\n".join([_line(node), *(f"    {line}" for line in lines)])
+
+
 def memory_context(tree: Tree, node_id: int, budget_tokens: int) -> str:
     budget = budget_tokens * CHARS_PER_TOKEN
     sections = [
-        ("Path from the root (newest first)", list(reversed(tree.path(node_id)))),
-        ("Already tried under the same parent", tree.children(node_id)),
-        ("Critical nodes of the tree", critical_nodes(tree)),
+        ("Path from the root (newest first)", list(reversed(tree.path(node_id))), _line),
+        ("Already tried under the same parent", tree.children(node_id), _line),
+        ("Critical nodes of the tree", critical_nodes(tree), _with_insights),
     ]
     out: list[str] = []
     used = 0
     seen: set[int] = set()
-    for title, nodes in sections:
-        lines = [_line(n) for n in nodes if n.id not in seen]
+    for title, nodes, describe in sections:
+        lines = [describe(n) for n in nodes if n.id not in seen]
         seen.update(n.id for n in nodes)
         if not lines or used + len(title) + 2 > budget:
             continue

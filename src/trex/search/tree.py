@@ -25,6 +25,7 @@ class Node:
     val_score: float | None = None
     test_score: float | None = None
     summary: str = ""
+    insights: str = ""
     children: list[int] = field(default_factory=list)
 
 
