@@ -157,7 +157,8 @@ class SearchLoop:
         node.status = DONE if verdict.best is not None else FAILED
         node.val_score, node.test_score = verdict.val_score, verdict.test_score
         node.reward = self.task.normalize(verdict.val_score) if verdict.val_score is not None else 0.0
-        node.summary = f"{node.strategy}: {self.record(node_id).plan.change} -> {verdict.headline}"
+        change = Plan.model_validate_json(self.store.node_plan(node_id)).change
+        node.summary = f"{node.strategy}: {change} -> {verdict.headline}"
         changed = backpropagate(tree, node_id, node.reward)
         self.store.finish_node(node, verdict.best, verdict.insights, verdict.error, changed)
         self.say(f"node {node_id}: {node.status}, {verdict.headline}")

@@ -57,12 +57,6 @@ class Tree:
             current = self.nodes[current].parent
         return out[::-1]
 
-    def siblings(self, node_id: int) -> list[Node]:
-        parent = self.nodes[node_id].parent
-        if parent is None:
-            return []
-        return [self.nodes[c] for c in self.nodes[parent].children if c != node_id]
-
     def children(self, node_id: int) -> list[Node]:
         return [self.nodes[c] for c in self.nodes[node_id].children]
 
