@@ -42,7 +42,8 @@ def run_tpe(landscape: Landscape, budget: int, seed: int) -> float:
         cfg = SimConfig(
             data_level=trial.suggest_int("data_level", 0, 4),
             synth_ratio=trial.suggest_float("synth_ratio", 0.0, 1.0),
-            log_lr=trial.suggest_float("log_lr", -5.0, -2.0),
+            log_lr=trial.suggest_float("log_lr", -6.5, -2.0),
+            full=trial.suggest_categorical("full", [False, True]),
             epochs=trial.suggest_float("epochs", 0.5, 5.0),
         )
         score = landscape.evaluate(cfg, rng)

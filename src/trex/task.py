@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trex.evaluation.config import EvalConfig
+from trex.search.policies import DEFAULT_C
 from trex.train.config import TrainConfig
 
 
@@ -53,7 +54,9 @@ class TaskSpec(StrictModel):
     reference_score: float | None = Field(default=None, description="score of a stronger reference model")
     training: TrainConfig = Field(default_factory=TrainConfig, description="the root's default hyperparameters")
     limits: Limits = Field(default_factory=Limits)
-    exploration_c: float = Field(default=1.41, ge=0)
+    exploration_c: float = Field(
+        default=DEFAULT_C, ge=0, description="UCT exploration constant (on values normalized to [0, 1])"
+    )
 
     def normalize(self, score: float) -> float:
         """The task metric mapped to [0, 1] by metric_range: the reward of the tree."""

@@ -17,6 +17,9 @@ def test_uct_by_hand() -> None:
     assert uct(1.5, 2, 5, 1.41) == pytest.approx(2.0149, abs=1e-4)
     assert uct(0.0, 0, 5, 1.41) == math.inf
     assert uct(0.8, 1, 1, 1.41) == pytest.approx(0.8)  # ln 1 = 0: no exploration bonus
+    # the mean is mapped to [0, 1] by the tree's bounds: (0.75 - 0.7) / (0.8 - 0.7) = 0.5
+    assert uct(1.5, 2, 1, 1.41, (0.7, 0.8)) == pytest.approx(0.5)
+    assert uct(1.5, 2, 1, 1.41, (0.75, 0.75)) == pytest.approx(0.5)  # one value only: the middle
 
 
 def _tree() -> Tree:
@@ -47,11 +50,26 @@ def test_mcts_selects_by_uct_over_all_expandable_nodes() -> None:
     for node_id, reward in [(1, 0.5), (2, 0.8), (3, 0.6)]:
         backpropagate(tree, node_id, reward)
     selection = MCTS(c=1.41).select(tree, expandable(tree, 4), random.Random(0))
-    # root: 1.9/3 + 1.41*sqrt(ln3/3); node 2: 0.8 + 1.41*sqrt(ln3/1); node 3: 0.6 + same bonus
-    assert selection.scores[1] == pytest.approx(1.9 / 3 + 1.41 * math.sqrt(math.log(3) / 3))
-    assert selection.scores[2] == pytest.approx(0.8 + 1.41 * math.sqrt(math.log(3)))
+    # means 0.633, 0.8, 0.6 -> normalized over the tree's bounds (0.6, 0.8): 1/6, 1, 0
+    # root: 1/6 + 1.41*sqrt(ln3/3); node 2: 1 + 1.41*sqrt(ln3/1); node 3: 0 + same bonus
+    assert selection.scores[1] == pytest.approx(1 / 6 + 1.41 * math.sqrt(math.log(3) / 3))
+    assert selection.scores[2] == pytest.approx(1.0 + 1.41 * math.sqrt(math.log(3)))
+    assert selection.scores[3] == pytest.approx(1.41 * math.sqrt(math.log(3)))
     assert selection.node_id == 2
     assert MCTS(c=0.0).select(tree, expandable(tree, 4), random.Random(0)).node_id == 2
+
+
+def test_mcts_backtracks_from_a_poor_newest_leaf() -> None:
+    # a chain 1 -> 2 -> 4 where the newest leaf (4) fell back: with a small c, MCTS returns to 2;
+    # SES would take 4 and GBFS takes 2 by its raw reward.
+    tree = _tree()
+    tree.add(Node(4, 2, 2, "synthetic_data", DONE))
+    for node_id, reward in [(1, 0.80), (2, 0.84), (3, 0.81), (4, 0.79)]:
+        tree.nodes[node_id].reward = reward
+        backpropagate(tree, node_id, reward)
+    candidates = expandable(tree, 4)
+    assert MCTS(c=0.3).select(tree, candidates, random.Random(0)).node_id == 2
+    assert SES().select(tree, candidates, random.Random(0)).node_id == 4
 
 
 def test_unvisited_node_is_selected_first() -> None:

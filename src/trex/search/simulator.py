@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from trex.search.policies import backpropagate, expandable, make_policy
+from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
 from trex.search.tree import DONE, FAILED, Node, Tree
 
 STRATEGIES = ("refine_data", "synthetic_data", "adjust_training")
@@ -29,15 +29,17 @@ STRATEGIES = ("refine_data", "synthetic_data", "adjust_training")
 class SimConfig:
     data_level: int = 1  # 0 (raw) .. 4 (strictest cleaning)
     synth_ratio: float = 0.0  # share of synthetic rows, 0 .. 1
-    log_lr: float = -4.0  # log10 learning rate, -5 .. -2
+    log_lr: float = -4.0  # log10 learning rate, -6.5 .. -2
     epochs: float = 1.0  # 0.5 .. 5
+    full: bool = False  # training scheme: LoRA (False) or full fine-tuning (True)
 
     def clipped(self) -> SimConfig:
         return SimConfig(
             data_level=int(min(4, max(0, self.data_level))),
             synth_ratio=float(min(1.0, max(0.0, self.synth_ratio))),
-            log_lr=float(min(-2.0, max(-5.0, self.log_lr))),
+            log_lr=float(min(-2.0, max(-6.5, self.log_lr))),
             epochs=float(min(5.0, max(0.5, self.epochs))),
+            full=self.full,
         )
 
 
@@ -56,13 +58,17 @@ class Landscape:
         self.synth_opt = rng.uniform(0.1, 0.7)
         self.synth_width = rng.uniform(0.15, 0.4)
         self.synth_quality = rng.uniform(0.0, 1.0)  # how much synthetic data needs clean data
+        self.full_gain = rng.uniform(-0.06, 0.1)  # full fine-tuning: a higher or lower ceiling ...
+        self.full_lr_shift = rng.uniform(0.6, 1.6)  # ... at a lower learning rate optimum
         self.noise_sd = rng.uniform(0.005, 0.025)
         self.fail_base = rng.uniform(0.02, 0.08)
         self._optimum: float | None = None
 
     def true_score(self, cfg: SimConfig) -> float:
-        train = self.train_height * math.exp(
-            -(((cfg.log_lr - self.lr_opt) / self.lr_width) ** 2) - ((cfg.epochs - self.ep_opt) / self.ep_width) ** 2
+        lr_opt = self.lr_opt - self.full_lr_shift * cfg.full
+        height = max(0.02, self.train_height + self.full_gain * cfg.full)
+        train = height * math.exp(
+            -(((cfg.log_lr - lr_opt) / self.lr_width) ** 2) - ((cfg.epochs - self.ep_opt) / self.ep_width) ** 2
         )
         data = self.data_a * cfg.data_level - self.data_b * cfg.data_level**2
         quality = 1.0 - self.synth_quality * (1.0 - cfg.data_level / 4)
@@ -72,7 +78,8 @@ class Landscape:
 
     def evaluate(self, cfg: SimConfig, rng: random.Random) -> float | None:
         """A noisy validation score, or None when the run fails (more often at high learning rates)."""
-        fail = self.fail_base + 0.25 * max(0.0, cfg.log_lr + 2.8)
+        lr_opt = self.lr_opt - self.full_lr_shift * cfg.full
+        fail = self.fail_base + 0.3 * max(0.0, cfg.log_lr - lr_opt - 0.8)
         if rng.random() < fail:
             return None
         return float(min(1.0, max(0.0, self.true_score(cfg) + rng.gauss(0.0, self.noise_sd))))
@@ -82,15 +89,18 @@ class Landscape:
         separable from the data and synthetic terms, which are maximized on a fine grid."""
         if self._optimum is None:
             rest = max(
-                self.true_score(SimConfig(level, float(synth), self.lr_opt, self.ep_opt))
+                self.true_score(
+                    SimConfig(level, float(synth), self.lr_opt - self.full_lr_shift * full, self.ep_opt, full)
+                )
                 for level in range(5)
                 for synth in np.linspace(0.0, 1.0, 201)
+                for full in (False, True)
             )
             self._optimum = rest
         return self._optimum
 
 
-def propose(strategy: str, best: SimConfig, k: int, rng: random.Random) -> list[SimConfig]:
+def propose(strategy: str, best: SimConfig, k: int, rng: random.Random, depth: int = 1) -> list[SimConfig]:
     """k variations of ``best`` along one strategy's levers (the simulated researcher)."""
     out = []
     for i in range(k):
@@ -99,6 +109,8 @@ def propose(strategy: str, best: SimConfig, k: int, rng: random.Random) -> list[
             cfg = replace(best, data_level=best.data_level + step)
         elif strategy == "synthetic_data":
             cfg = replace(best, synth_ratio=best.synth_ratio + 0.12 * step + rng.uniform(-0.03, 0.03))
+        elif i == k - 1 and k >= 3:  # one config tries the other training scheme, with a prior on its rate
+            cfg = replace(best, full=not best.full, log_lr=best.log_lr + (1.0 if best.full else -1.0))
         else:
             cfg = replace(
                 best,
@@ -121,7 +133,13 @@ class SimResult:
 
 
 def simulate_tree(
-    landscape: Landscape, policy_name: str, iterations: int, k: int, seed: int, c: float = 1.41, max_children: int = 4
+    landscape: Landscape,
+    policy_name: str,
+    iterations: int,
+    k: int,
+    seed: int,
+    c: float = DEFAULT_C,
+    max_children: int = 4,
 ) -> SimResult:
     """Grow a tree of ``iterations`` nodes with the given policy on one landscape."""
     rng = random.Random(seed)
@@ -141,8 +159,9 @@ def simulate_tree(
             options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
             strategy = rng.choice(options)
             tried[parent].append(strategy)
-            configs = propose(strategy, best_cfg[parent], k, rng)
         depth = 0 if parent is None else tree.nodes[parent].depth + 1
+        if parent is not None:
+            configs = propose(strategy, best_cfg[parent], k, rng, depth)
         node = tree.add(Node(node_id, parent, depth, strategy))
         scores = [(landscape.evaluate(cfg, rng), cfg) for cfg in configs]
         evaluations += len(configs)
