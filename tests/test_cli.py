@@ -40,12 +40,19 @@ def test_version_and_bad_input(tmp_path: Path) -> None:
     assert not (tmp_path / "ws").exists()
 
 
+def _job_results(ws: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(ws / "trex.db") as conn:
+        return [row[0] for row in conn.execute("SELECT result FROM jobs WHERE result IS NOT NULL")]
+
+
 @pytest.mark.slow
 def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    out = trex("run", str(TINY_TASK), "--workspace", str(ws), "--iterations", "2")
+    out = trex("run", str(TINY_TASK), "--workspace", str(ws), "--iterations", "2", "--max-train-samples", "9")
     assert out.returncode == 0, out.stderr
-    assert "report:" in out.stdout
+    assert "report:" in out.stdout and "(limit: iterations)" in out.stdout
     first = job_starts(ws)
     assert len(first) == 5 and set(first.values()) == {1}  # root: base model + 2 configs; node 2: 2 configs
 
@@ -77,6 +84,11 @@ def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
     assert sum(n["val_score"] is not None for n in status["nodes"]) >= 2
     assert set(status["best"]) == {"id", "val_score", "test_score"}
     assert status["base"]["val"] is not None
+    assert status["stopped"] == {"reason": "reached 3 nodes", "limit": "iterations"}
+    assert status["usage"]["wall_s"] > 0 and status["usage"]["gpu_hours"] == 0.0  # CPU: no GPU-hours
+    results = [json.loads(r) for r in _job_results(ws)]
+    trained = [r["train"]["train_rows"] for r in results if r.get("train")]
+    assert trained and set(trained) == {9}  # --max-train-samples reached every job, and survived the resume
 
     table = trex("status", str(ws))
     assert table.returncode == 0 and "establish_baseline"[:4] in table.stdout

@@ -66,6 +66,7 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
             task = load_task(workspace / "task.yaml", base_dir=Path(store.get_meta("task_dir", str(workspace))))
             stored = store.get_meta("options") or {}
             options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
+            store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
         loop = SearchLoop(
             store, task, options, listener=lambda m: console.print(f"[cyan]trex[/cyan] {m}", highlight=False)
         )
@@ -77,7 +78,8 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
         return
     summary = loop.run(on_iteration=lambda: _write_report(store))
     report = _write_report(store)
-    console.print(f"[green]stopped:[/green] {summary.stop_reason}; {summary.nodes} nodes")
+    limit = f" (limit: {summary.stopped_by})" if summary.stopped_by else ""
+    console.print(f"[green]stopped:[/green] {summary.stop_reason}{limit}; {summary.nodes} nodes")
     console.print(f"base model: val {_num(summary.base_val)}  test {_num(summary.base_test)}")
     console.print(f"best node {summary.best_node}: val {_num(summary.best_val)}  test {_num(summary.best_test)}")
     console.print(f"report: {report}")
@@ -98,6 +100,13 @@ def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
+# limits shared by run and resume: they override the task file's `limits`
+MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per experiment (task: max_train_samples)")]
+WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
+GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
+LlmUsd = Annotated[float | None, typer.Option(min=0.0001, help="LLM budget in USD (researcher calls)")]
+
+
 @app.command()
 def run(
     task: Annotated[Path, typer.Argument(help="task file (YAML)")],
@@ -111,9 +120,17 @@ def run(
     llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
     llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
+    max_train_samples: MaxSamples = None,
+    wall_clock_minutes: WallClock = None,
+    gpu_hours: GpuHours = None,
+    llm_usd: LlmUsd = None,
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
     overrides = {
+        "max_train_samples": max_train_samples,
+        "wall_clock_minutes": wall_clock_minutes,
+        "gpu_hours": gpu_hours,
+        "llm_usd": llm_usd,
         "iterations": iterations,
         "policy": policy,
         "researcher": researcher,
@@ -144,9 +161,21 @@ def _check_choices(**pairs: tuple[str, tuple[str, ...]]) -> None:
 def resume(
     workspace: Annotated[Path, typer.Argument(help="workspace of a stopped or killed run")],
     iterations: Annotated[int | None, typer.Option(min=1, help="new target number of nodes")] = None,
+    max_train_samples: MaxSamples = None,
+    wall_clock_minutes: WallClock = None,
+    gpu_hours: GpuHours = None,
+    llm_usd: LlmUsd = None,
 ) -> None:
-    """Continue a stopped or killed run; finished jobs are never run again."""
-    _run(workspace, None, {"iterations": iterations})
+    """Continue a stopped or killed run; finished jobs are never run again. Limits given here replace
+    the stored ones (e.g. a larger --wall-clock-minutes to go on after a budget stop)."""
+    overrides = {
+        "iterations": iterations,
+        "max_train_samples": max_train_samples,
+        "wall_clock_minutes": wall_clock_minutes,
+        "gpu_hours": gpu_hours,
+        "llm_usd": llm_usd,
+    }
+    _run(workspace, None, overrides)
 
 
 TABLE_ROWS = 40
@@ -174,7 +203,7 @@ def status(
     ] = False,
 ) -> None:
     """The tree as a table (or JSON)."""
-    from trex.report.status import STATUS_KEYS, format_value, run_status
+    from trex.report.status import STATUS_KEYS, format_value, run_status, usage_line
 
     data = run_status(_open(workspace))
     if as_json:
@@ -193,6 +222,10 @@ def status(
         console.print(f"{len(data['nodes']) - len(nodes)} more nodes: trex status --all, or --json")
     base = data["base"] or {}
     console.print(f"base model: val {_num(base.get('val'))}  test {_num(base.get('test'))}")
+    console.print(f"budget used: {usage_line(data['usage'])}")
+    stopped = data["stopped"]
+    if stopped:
+        console.print(f"stopped: {stopped['reason']}" + (f" (limit: {stopped['limit']})" if stopped["limit"] else ""))
 
 
 @app.command()

@@ -1,7 +1,10 @@
 """The search loop: select a node, plan, execute, diagnose, backpropagate, persist, report.
 
-``SearchLoop.run`` grows the tree until it holds the target number of nodes (the root baseline
-included), no node is expandable, or the wall-clock limit is reached; it returns why it stopped.
+``SearchLoop.run`` grows the tree until a limit of ``trex.budget`` is reached (nodes, the root
+baseline included; wall clock; GPU-hours; LLM USD) or no node is expandable, and returns why it
+stopped and which limit stopped it. Limits come from the task file; the command line overrides
+them (``RunOptions``). Jobs still running when the wall-clock or GPU-hour limit passes get the
+task's grace period, then are cancelled; their node stays unfinished for a resume.
 Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
 result is committed as it finishes, and a node's outcome commits together with the
 backpropagation along its path. ``run`` on a workspace that holds a stopped or killed run
@@ -18,12 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from trex.agents.diagnosis import diagnose_node
 from trex.agents.executor import BASELINE, Executor, outcome, plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import NodeRecord, Plan, Researcher
+from trex.budget import Usage, exhausted, job_deadline, read_usage
 from trex.runtime.job import Job, JobResult
 from trex.runtime.schedulers import Scheduler, make_scheduler
 from trex.search.memory import memory_context
@@ -44,6 +48,17 @@ class RunOptions(BaseModel):
     llm_api_key_env: str = "OPENAI_API_KEY"
     ray_address: str | None = None
     memory_tokens: int = 2000
+    # overrides of the task file's limits (None: the task's value)
+    max_train_samples: int | None = Field(default=None, ge=1)
+    wall_clock_minutes: float | None = Field(default=None, gt=0)
+    gpu_hours: float | None = Field(default=None, gt=0)
+    llm_usd: float | None = Field(default=None, gt=0)
+
+    def apply_limits(self, task: TaskSpec) -> TaskSpec:
+        """The task with this run's limit overrides applied."""
+        names = ("max_train_samples", "wall_clock_minutes", "gpu_hours", "llm_usd")
+        changes = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return task.model_copy(update={"limits": task.limits.model_copy(update=changes)}) if changes else task
 
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> RunOptions:
@@ -55,6 +70,7 @@ class RunOptions(BaseModel):
 class RunSummary(BaseModel):
     nodes: int
     stop_reason: str
+    stopped_by: str | None = None  # the limit that stopped the run: iterations, wall_clock_minutes, ...
     best_node: int | None
     best_val: float | None
     best_test: float | None
@@ -84,7 +100,7 @@ class SearchLoop:
         listener: Listener | None = None,
     ) -> None:
         self.store = store
-        self.task = task
+        self.task = task = options.apply_limits(task)
         self.options = options
         timeout_s = task.limits.job_timeout_minutes * 60
         self.executor = Executor(store, scheduler or make_scheduler(options.scheduler, timeout_s, options.ray_address))
@@ -143,8 +159,12 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
         return self._store_node(parent.id, parent.depth + 1, plan, jobs)
 
-    def _execute(self, node_id: int, tree: Tree) -> None:
-        results = self.executor.run_node(node_id)
+    def _execute(self, node_id: int, tree: Tree, deadline: float | None) -> bool:
+        """Run and record the node; False when the budget cancelled some of its jobs."""
+        results = self.executor.run_node(node_id, deadline)
+        if results is None:
+            self.say(f"node {node_id}: jobs cancelled by the budget; the node is left for a resume")
+            return False
         if tree.nodes[node_id].parent is None:
             base = next((r for name, r in results if name == BASELINE), None)
             if base is not None and base.status == "ok":
@@ -162,43 +182,56 @@ class SearchLoop:
         changed = backpropagate(tree, node_id, node.reward)
         self.store.finish_node(node, verdict.best, verdict.insights, verdict.error, changed)
         self.say(f"node {node_id}: {node.status}, {verdict.headline}")
+        return True
 
     def run(self, on_iteration: Callable[[], None] | None = None) -> RunSummary:
-        target = self.options.iterations or self.task.limits.max_iterations
-        wall = self.task.limits.wall_clock_minutes
-        deadline = time.monotonic() + wall * 60 if wall else None
-        stop_reason = f"reached {target} nodes"
+        limits = self.task.limits
+        target = self.options.iterations or limits.max_iterations
+        session_start, elapsed_before = time.time(), float(self.store.get_meta("elapsed_s", 0.0))
+
+        def usage(nodes: int) -> Usage:
+            return read_usage(self.store, nodes, session_start, elapsed_before)
+
+        stopped_by, stop_reason = None, "no expandable node left"
         while True:
             tree = self.store.load_tree()
             node = tree.unfinished()
             if node is None:
-                if len(tree) >= target:
-                    break
-                if deadline is not None and time.monotonic() > deadline:
-                    stop_reason = f"wall-clock limit of {wall} minutes reached"
+                reached = exhausted(limits, usage(len(tree)), target)
+                if reached is not None:
+                    stopped_by, stop_reason = reached
                     break
                 node_id = self._create_root() if tree.root is None else self._create_child(tree)
                 if node_id is None:
-                    stop_reason = "no expandable node left"
                     break
                 tree = self.store.load_tree()
             else:
                 node_id = node.id
                 self.say(f"node {node_id}: resuming")
-            self._execute(node_id, tree)
+            deadline = job_deadline(limits, usage(len(tree)), self.executor.scheduler.parallel_gpus)
+            finished = self._execute(node_id, tree, deadline)
+            self.store.set_meta("elapsed_s", usage(len(tree)).wall_s)
             if on_iteration is not None:
                 on_iteration()
-        self.store.event("run_stopped", None, reason=stop_reason)
-        return summarize(self.store, stop_reason)
+            if not finished:
+                reached = exhausted(limits, usage(len(tree)))
+                stopped_by, stop_reason = reached or ("budget", "the budget ran out while jobs ran")
+                stop_reason += f"; jobs cancelled after the {limits.grace_minutes:g}-minute grace period"
+                break
+        self.store.set_meta("elapsed_s", usage(0).wall_s)
+        self.store.set_meta("stopped", {"reason": stop_reason, "limit": stopped_by})
+        self.store.event("run_stopped", None, reason=stop_reason, limit=stopped_by)
+        return summarize(self.store, stop_reason, stopped_by)
 
 
-def summarize(store: Store, stop_reason: str = "") -> RunSummary:
+def summarize(store: Store, stop_reason: str = "", stopped_by: str | None = None) -> RunSummary:
     tree = store.load_tree()
     best = tree.best()
     base = store.get_meta("base") or {}
     return RunSummary(
         nodes=len(tree),
         stop_reason=stop_reason,
+        stopped_by=stopped_by,
         best_node=best.id if best else None,
         best_val=best.val_score if best else None,
         best_test=best.test_score if best else None,

@@ -211,6 +211,12 @@ class Store:
             )
             self._event(tx, "job_finished", None, {"hash": job_hash, "status": status})
 
+    def gpu_hours(self) -> float:
+        """GPU-hours of every recorded job: its seconds times the GPUs it held."""
+        query = "SELECT SUM(json_extract(result, '$.seconds') * json_extract(result, '$.gpus')) FROM jobs"
+        total = self.conn.execute(query + " WHERE result IS NOT NULL").fetchone()[0]
+        return float(total or 0.0) / 3600.0
+
     def count_finished_jobs(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('ok', 'failed')").fetchone()[0])
 

@@ -43,6 +43,9 @@ class Limits(StrictModel):
     gpu_hours: float | None = Field(default=None, gt=0)
     llm_usd: float | None = Field(default=None, gt=0)
     job_timeout_minutes: float = Field(default=60, gt=0)
+    grace_minutes: float = Field(
+        default=5, ge=0, description="running jobs may finish this long past the wall-clock or GPU-hour limit"
+    )
 
 
 class TaskSpec(StrictModel):

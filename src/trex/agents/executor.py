@@ -65,8 +65,12 @@ class Executor:
         self.scheduler.run([request], lambda _, result: results.append(result))
         return results[0]
 
-    def run_node(self, node_id: int) -> list[tuple[str, JobResult]]:
-        """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order."""
+    def run_node(self, node_id: int, deadline: float | None = None) -> list[tuple[str, JobResult]] | None:
+        """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order.
+
+        Jobs still running at the epoch time ``deadline`` are cancelled and not recorded; the node
+        is then incomplete and ``None`` is returned (a resume runs the missing jobs).
+        """
         rows = self.store.node_jobs(node_id)
         requests = [
             self._request(job, job_workdir(self.store.workspace, node_id, job.content_hash()))
@@ -74,6 +78,9 @@ class Executor:
         ]
 
         def record(request: JobRequest, result: JobResult) -> None:
+            if result.error_class == "cancelled":
+                self.store.event("job_cancelled", node_id, hash=request.job.content_hash())
+                return
             self.store.finish_job(request.job.content_hash(), result.status, result.model_dump_json(), request.workdir)
 
         pending = []
@@ -84,8 +91,11 @@ class Executor:
             else:
                 pending.append(request)
         if pending:
-            self.scheduler.run(pending, record)
-        return [(r["name"], JobResult.model_validate_json(r["result"])) for r in self.store.node_jobs(node_id)]
+            self.scheduler.run(pending, record, deadline)
+        rows = self.store.node_jobs(node_id)
+        if any(r["result"] is None for r in rows):
+            return None
+        return [(r["name"], JobResult.model_validate_json(r["result"])) for r in rows]
 
 
 def _result_on_disk(request: JobRequest) -> JobResult | None:

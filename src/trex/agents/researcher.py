@@ -65,7 +65,8 @@ class LLMResearcher:
         self.task = task
         self.client = client
         self.store = store
-        self.usage = LLMUsage()
+        stored = store.get_meta("llm_usage") if store is not None else None
+        self.usage = LLMUsage(**stored) if stored else LLMUsage()  # a resumed run keeps counting
         self.prompts = load_prompts()
         self.fallback = HeuristicResearcher(task, seed=seed)
 

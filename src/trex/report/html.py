@@ -17,7 +17,7 @@ from typing import Any
 
 from trex import __version__
 from trex.bench.gain import GainError, normalized_gain
-from trex.report.status import STATUS_KEYS, format_value, run_status
+from trex.report.status import STATUS_KEYS, format_value, run_status, usage_line
 from trex.store import Store
 
 
@@ -76,6 +76,12 @@ def _gain(best: dict[str, Any], base: dict[str, Any], reference: float | None) -
         return html.escape(str(exc))
 
 
+def _stopped(stopped: dict[str, Any] | None) -> str:
+    if not stopped:
+        return "running (or killed)"
+    return stopped["reason"] + (f" (limit: {stopped['limit']})" if stopped.get("limit") else "")
+
+
 def render_report(store: Store) -> str:
     status = run_status(store)
     best = status["best"] or {}
@@ -97,6 +103,8 @@ def render_report(store: Store) -> str:
         best_val=_fmt(best.get("val_score")),
         best_test=_fmt(best.get("test_score")),
         n_nodes=len(status["nodes"]),
+        usage=html.escape(usage_line(status["usage"])),
+        stopped=html.escape(_stopped(status["stopped"])),
         reference=_fmt(reference),
         gain=_gain(best, base, reference),
         tree=_tree_text(status["nodes"], best.get("id")),

@@ -1,7 +1,8 @@
 """The status of a run as one JSON-ready dict: the contract of ``trex status --json``.
 
 ``{"task", "nodes": [{"id", "parent", "depth", "strategy", "status", "visits", "value", "reward",
-"val_score", "test_score", "configs"}], "best": {"id", "val_score", "test_score"}, "base": {...}}``
+"val_score", "test_score", "configs"}], "best": {"id", "val_score", "test_score"}, "base": {...},
+"usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None}``
 ``configs`` counts a node's training configs (the root's base-model evaluation is not one).
 Two queries whatever the tree's size, so it stays fast on large trees.
 """
@@ -21,6 +22,12 @@ def format_value(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def usage_line(usage: dict[str, Any]) -> str:
+    """The budget used, in one line: wall clock / GPU-hours / LLM tokens / LLM USD."""
+    minutes, hours, tokens, usd = usage["wall_s"] / 60, usage["gpu_hours"], usage["llm_tokens"], usage["llm_usd"]
+    return f"{minutes:.1f} min / {hours:.3f} GPU-h / {tokens:,} LLM tokens / {usd:.4f} USD"
+
+
 def run_status(store: Store) -> dict[str, Any]:
     tree = store.load_tree()
     counts = dict(
@@ -36,4 +43,17 @@ def run_status(store: Store) -> dict[str, Any]:
         "nodes": nodes,
         "best": {"id": best.id, "val_score": best.val_score, "test_score": best.test_score} if best else None,
         "base": store.get_meta("base"),
+        "usage": stored_usage(store),
+        "stopped": store.get_meta("stopped"),
+    }
+
+
+def stored_usage(store: Store) -> dict[str, float]:
+    """The budget used, as recorded (wall clock up to the last finished node)."""
+    llm = store.get_meta("llm_usage") or {}
+    return {
+        "wall_s": float(store.get_meta("elapsed_s", 0.0)),
+        "gpu_hours": store.gpu_hours(),
+        "llm_usd": float(llm.get("usd", 0.0)),
+        "llm_tokens": int(llm.get("prompt_tokens", 0)) + int(llm.get("completion_tokens", 0)),
     }

@@ -46,7 +46,7 @@ class JobRequest(BaseModel):
     init_adapter: str | None = None  # folder of the adapter named by job.train.init_from_job
 
 
-ErrorClass = Literal["exception", "timeout", "oom", "crash"]
+ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]
 
 
 class JobResult(BaseModel):
@@ -59,6 +59,7 @@ class JobResult(BaseModel):
     train: TrainLog | None = None
     data_stats: list[StepStats] = []
     seconds: float = 0.0
+    gpus: int = Field(default=0, description="GPUs the job held (0 on CPU): charged to the GPU-hour budget")
 
     @property
     def val_score(self) -> float | None:

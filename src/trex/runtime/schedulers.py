@@ -37,7 +37,10 @@ OnDone = Callable[[JobRequest, JobResult], None]
 
 
 class Scheduler(Protocol):
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None: ...
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None: ...
+
+    @property
+    def parallel_gpus(self) -> int: ...
 
 
 def visible_gpus() -> list[str]:
@@ -61,8 +64,17 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobResult:
-    """Run one job in a fresh ``python -m trex.runtime.worker`` process group and read its result."""
+def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline: float | None = None) -> JobResult:
+    """Run one job in a fresh ``python -m trex.runtime.worker`` process group and read its result.
+
+    The job is killed after ``timeout_s`` (a ``timeout`` failure) or at the epoch time ``deadline``
+    of the run's budget, whichever comes first (a ``cancelled`` result, which callers do not record).
+    """
+    gpus = len(gpu.split(",")) if gpu else 0
+    budget_s = deadline - time.time() if deadline is not None else float("inf")
+    wait_s = min(timeout_s, max(0.0, budget_s))
+    if budget_s <= 0:  # the budget ran out while the job waited for a slot: never start it
+        return JobResult.failure(request.job.content_hash(), "cancelled before it started: budget spent", "cancelled")
     workdir = Path(request.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     result_path = workdir / RESULT_FILE
@@ -84,22 +96,30 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float) -> JobRes
             preexec_fn=_die_with_parent,
         )
         try:
-            code = proc.wait(timeout=timeout_s)
+            code = proc.wait(timeout=wait_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return JobResult.failure(job_hash, f"timed out after {timeout_s:.0f} s", "timeout", timeout_s)
+            if wait_s < timeout_s:
+                result = JobResult.failure(
+                    job_hash, "cancelled: the run's budget and grace period ran out", "cancelled"
+                )
+            else:
+                result = JobResult.failure(job_hash, f"timed out after {timeout_s:.0f} s", "timeout", timeout_s)
+            return result.model_copy(update={"seconds": time.perf_counter() - start, "gpus": gpus})
         finally:
             if proc.poll() is None:  # the loop itself is being interrupted: take the job down with it
                 os.killpg(proc.pid, signal.SIGKILL)
     seconds = time.perf_counter() - start
     if result_path.exists():
-        return JobResult.model_validate_json(result_path.read_text(encoding="utf-8"))
-    if code == -signal.SIGKILL:
-        return JobResult.failure(job_hash, "worker killed by SIGKILL (likely out of memory)", "oom", seconds)
-    return JobResult.failure(
-        job_hash, f"worker exited with code {code} without a result; see {LOG_FILE}", "crash", seconds
-    )
+        result = JobResult.model_validate_json(result_path.read_text(encoding="utf-8"))
+    elif code == -signal.SIGKILL:
+        result = JobResult.failure(job_hash, "worker killed by SIGKILL (likely out of memory)", "oom", seconds)
+    else:
+        result = JobResult.failure(
+            job_hash, f"worker exited with code {code} without a result; see {LOG_FILE}", "crash", seconds
+        )
+    return result.model_copy(update={"gpus": gpus})
 
 
 class LocalScheduler:
@@ -109,7 +129,11 @@ class LocalScheduler:
         self.timeout_s = timeout_s
         self.gpus = visible_gpus() if gpus is None else gpus
 
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None:
+    @property
+    def parallel_gpus(self) -> int:
+        return len(self.gpus)
+
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
         slots: queue.Queue[str | None] = queue.Queue()
         for gpu in self.gpus or [None]:
             slots.put(gpu)
@@ -118,7 +142,7 @@ class LocalScheduler:
         def one(request: JobRequest) -> None:
             gpu = slots.get()
             try:
-                result = run_worker(request, gpu, self.timeout_s)
+                result = run_worker(request, gpu, self.timeout_s, deadline)
             finally:
                 slots.put(gpu)
             with lock:
@@ -142,21 +166,25 @@ class RayScheduler:
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         self.timeout_s = timeout_s
 
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone) -> None:
+    @property
+    def parallel_gpus(self) -> int:
+        return int(self._ray.cluster_resources().get("GPU", 0))
+
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
         ray = self._ray
         gpus = ray.cluster_resources().get("GPU", 0)
         task = ray.remote(num_gpus=1 if gpus else 0)(_ray_job)
-        pending = {task.remote(r.model_dump_json(), self.timeout_s): r for r in requests}
+        pending = {task.remote(r.model_dump_json(), self.timeout_s, deadline): r for r in requests}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             request = pending.pop(done[0])
             on_done(request, JobResult.model_validate_json(ray.get(done[0])))
 
 
-def _ray_job(request_json: str, timeout_s: float) -> str:
+def _ray_job(request_json: str, timeout_s: float, deadline: float | None = None) -> str:
     request = JobRequest.model_validate_json(request_json)
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES") or None
-    return run_worker(request, gpus, timeout_s).model_dump_json()
+    return run_worker(request, gpus, timeout_s, deadline).model_dump_json()
 
 
 def make_scheduler(name: str, timeout_s: float, ray_address: str | None = None) -> Scheduler:

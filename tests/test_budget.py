@@ -1,0 +1,92 @@
+"""Budgets: which limit stops a run, GPU-hours from recorded jobs, cancellation past the grace period."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from trex.agents.llm import LLMReply
+from trex.budget import Usage, exhausted, job_deadline
+from trex.runtime.job import JobResult
+from trex.store import Store
+from trex.task import Limits
+
+
+def _usage(**changes: float) -> Usage:
+    return Usage(**{"nodes": 3, "wall_s": 10.0, "gpu_hours": 0.0, "llm_usd": 0.0, "llm_tokens": 0, **changes})
+
+
+def test_exhausted_names_the_first_limit_reached() -> None:
+    limits = Limits(wall_clock_minutes=1, gpu_hours=2, llm_usd=0.5)
+    assert exhausted(limits, _usage(), target_nodes=5) is None
+    assert exhausted(limits, _usage(nodes=5), target_nodes=5) == ("iterations", "reached 5 nodes")
+    assert exhausted(limits, _usage(wall_s=60.0))[0] == "wall_clock_minutes"
+    assert exhausted(limits, _usage(gpu_hours=2.5)) == ("gpu_hours", "GPU-hour limit of 2 reached (2.500 used)")
+    reason = exhausted(limits, _usage(llm_usd=0.51))
+    assert reason == ("llm_usd", "LLM budget of 0.5 USD reached (0.5100 USD spent)")
+    assert exhausted(Limits(), _usage(wall_s=1e9, gpu_hours=1e9, llm_usd=1e9)) is None  # no limits set
+
+
+def test_job_deadline_is_the_nearest_limit_plus_grace() -> None:
+    limits = Limits(wall_clock_minutes=10, gpu_hours=1, grace_minutes=2)
+    now = time.time()
+    # 600 s - 300 s of wall clock left; 0.5 GPU-h left on 2 GPUs = 900 s: the wall clock is nearer
+    deadline = job_deadline(limits, _usage(wall_s=300.0, gpu_hours=0.5), gpus_in_use=2)
+    assert deadline == pytest.approx(now + 300 + 120, abs=2)
+    deadline = job_deadline(limits, _usage(wall_s=0.0, gpu_hours=0.9), gpus_in_use=4)  # 0.1 h / 4 = 90 s
+    assert deadline == pytest.approx(now + 90 + 120, abs=2)
+    assert job_deadline(Limits(gpu_hours=1), _usage(), gpus_in_use=0) is None  # CPU: GPU-hours never run out
+    assert job_deadline(limits, _usage(wall_s=9999.0), gpus_in_use=0) == pytest.approx(now + 120, abs=2)
+
+
+def test_gpu_hours_sum_recorded_jobs(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.add_node(None, 0, "establish_baseline", "{}", [("a", "{}", "x"), ("b", "{}", "y"), ("c", "{}", "z")])
+    store.finish_job("a", "ok", JobResult(job_hash="a", status="ok", seconds=1800, gpus=1).model_dump_json(), "")
+    store.finish_job("b", "failed", JobResult.failure("b", "boom", "crash", 3600).model_dump_json(), "")
+    assert store.gpu_hours() == pytest.approx(0.5)  # b ran on CPU (gpus=0)
+    store.finish_job("b", "ok", JobResult(job_hash="b", status="ok", seconds=900, gpus=2).model_dump_json(), "")
+    assert store.gpu_hours() == pytest.approx(1.0)
+    store.close()
+
+
+def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task) -> None:
+    from trex.agents.llm import ScriptedClient
+    from trex.agents.researcher import LLMResearcher
+
+    store = Store(tmp_path)
+    store.set_meta("llm_usage", {"prompt_tokens": 1000, "completion_tokens": 200, "usd": 0.25})
+    researcher = LLMResearcher(tiny_task, ScriptedClient([]), store)
+    researcher.usage.charge("gpt-4o-mini", LLMReply(text="{}", prompt_tokens=10, completion_tokens=5))
+    assert researcher.usage.prompt_tokens == 1010 and researcher.usage.usd > 0.25
+    store.close()
+
+
+@pytest.mark.slow
+def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: Path, tiny_task) -> None:
+    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.runtime.schedulers import LocalScheduler
+
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0.0})})
+    task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+    options = RunOptions(iterations=2, wall_clock_minutes=0.05)  # 3 s: less than the root's three jobs
+    store = start_run(tmp_path / "ws", task, task_file, options)
+    started = time.time()
+    summary = SearchLoop(store, task, options, scheduler=LocalScheduler(timeout_s=300, gpus=[])).run()
+    assert time.time() - started < 60  # cancelled, not run to the end
+    assert summary.stopped_by == "wall_clock_minutes" and "grace period" in summary.stop_reason
+    assert store.load_tree().nodes[1].status == "running"  # left for a resume, not failed
+    assert store.events("job_cancelled")
+    assert store.get_meta("stopped")["limit"] == "wall_clock_minutes"
+    kept = {r["hash"] for r in store.node_jobs(1) if r["result"] is not None}
+
+    more = RunOptions(iterations=1, wall_clock_minutes=30)
+    summary = SearchLoop(store, task, more, scheduler=LocalScheduler(timeout_s=300, gpus=[])).run()
+    assert summary.stopped_by == "iterations" and summary.best_val is not None
+    node_jobs = store.node_jobs(1)
+    assert all(r["result"] is not None for r in node_jobs)
+    assert kept <= {r["hash"] for r in node_jobs}
+    assert store.get_meta("elapsed_s") > 3  # wall clock counts every session
+    store.close()
