@@ -27,7 +27,15 @@ class EvalConfig(BaseModel):
     )
     answer_pattern: str | None = Field(default=None, description="regex with one group extracting the answer")
     max_new_tokens: int = Field(default=32, ge=1)
-    metric: Literal["accuracy", "exact_match", "macro_f1"] = "accuracy"
+    metric: str = Field(
+        default="accuracy",
+        description="accuracy | exact_match | macro_f1 | micro_f1 | multilabel_macro_f1 | multilabel_micro_f1 | "
+        "rouge1 | rouge2 | rougeL, or a custom metric module:function",
+    )
+    group_field: str | None = Field(
+        default=None, description="column naming each row's sub-task: the score is the mean over sub-tasks"
+    )
+    group_metrics: dict[str, str] | None = Field(default=None, description="sub-task -> metric (default: metric)")
     metric_range: tuple[float, float] = (0.0, 1.0)
     max_examples: int | None = Field(default=None, ge=1, description="score at most this many rows per split")
 
@@ -35,6 +43,12 @@ class EvalConfig(BaseModel):
     def _check(self) -> EvalConfig:
         if self.mode == "choices" and not self.choices:
             raise ValueError("mode 'choices' needs 'choices' (label -> completion text)")
+        from trex.evaluation.metrics import resolve_metric
+
+        for name in {self.metric, *(self.group_metrics or {}).values()}:
+            resolve_metric(name)  # a MetricError (a ValueError) names the bad metric
+        if self.group_metrics and not self.group_field:
+            raise ValueError("group_metrics needs group_field (the column naming each row's sub-task)")
         lo, hi = self.metric_range
         if hi <= lo:
             raise ValueError(f"metric_range must be increasing, got {list(self.metric_range)}")

@@ -14,7 +14,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trex.aidp.operators import LoadLocalParams, load_local_dataset
 from trex.evaluation.config import EvalConfig
 from trex.evaluation.diagnostics import Diagnosis, diagnose
-from trex.evaluation.metrics import Score, normalize_answer, score_with_interval
+from trex.evaluation.metrics import Score, example_scores, score_with_interval
 from trex.evaluation.scoring import predict_choices, predict_generate
 
 
@@ -23,6 +23,8 @@ class BadCase(BaseModel):
     expected: str
     predicted: str
     margin: float | None = None
+    score: float | None = None  # the example's metric score in [0, 1]
+    group: str | None = None
 
 
 class SplitResult(BaseModel):
@@ -34,7 +36,8 @@ class SplitResult(BaseModel):
 
 def load_split(cfg: EvalConfig, split: Literal["validation", "test"]) -> list[dict[str, Any]]:
     ds = load_local_dataset(None, LoadLocalParams(path=getattr(cfg, split)))
-    missing = [c for c in (cfg.input_field, cfg.label_field) if c not in ds.column_names]
+    needed = (cfg.input_field, cfg.label_field, *((cfg.group_field,) if cfg.group_field else ()))
+    missing = [c for c in needed if c not in ds.column_names]
     if missing:
         raise ValueError(
             f"eval.{split}: column(s) {missing} not in {getattr(cfg, split)} (columns: {ds.column_names})"
@@ -54,13 +57,22 @@ def evaluate_split(
     else:
         preds = predict_generate(model, tokenizer, prompts, cfg.max_new_tokens, cfg.answer_pattern)
     predicted = [p.predicted for p in preds]
-    score = score_with_interval(cfg.metric, predicted, references)
+    groups = [str(row[cfg.group_field]) for row in rows] if cfg.group_field else None
+    score = score_with_interval(cfg.metric, predicted, references, groups=groups, group_metrics=cfg.group_metrics)
     if split == "test":
         return SplitResult(split=split, score=score)
+    scores, is_bad = example_scores(cfg.metric, predicted, references, groups, cfg.group_metrics)
     bad = [
-        BadCase(input=str(row[cfg.input_field]), expected=ref, predicted=p.predicted, margin=p.margin)
-        for row, ref, p in zip(rows, references, preds, strict=True)
-        if normalize_answer(p.predicted) != normalize_answer(ref)
+        BadCase(
+            input=str(row[cfg.input_field]),
+            expected=ref,
+            predicted=p.predicted,
+            margin=p.margin,
+            score=s,
+            group=groups[i] if groups else None,
+        )
+        for i, (row, ref, p, s, b) in enumerate(zip(rows, references, preds, scores, is_bad, strict=True))
+        if b
     ]
     inputs = [str(row[cfg.input_field]) for row in rows]
     return SplitResult(split=split, score=score, bad_cases=bad, diagnosis=diagnose(inputs, predicted, references))
