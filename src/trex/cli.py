@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from trex import __version__
+from trex.cli_bench import bench_app
+from trex.cli_common import console, err, fail
 
 app = typer.Typer(
     add_completion=False,
@@ -23,17 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="trex: automated LLM fine-tuning research.",
 )
-console = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-class BadInput(Exception):
-    """Exit code 2."""
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+app.add_typer(bench_app, name="bench")
+_fail = fail
 
 
 def _version(value: bool) -> None:

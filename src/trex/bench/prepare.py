@@ -1,0 +1,217 @@
+"""Preparers: a source's rows (as the benchmark publishes them) into trex rows.
+
+A preparer is ``fn(rows, split, args) -> rows`` registered by name in ``PREPARERS``; a task file
+names one in ``prepare`` with its ``prepare_args``. Output rows have ``input`` (the text the
+prompt template shows), ``label`` (the reference answer, or for training rows the completion)
+and, for benchmarks made of sub-tasks, ``group``. A source row without a needed field stops the
+preparation with a ``PrepareError`` that names the field, the row and the columns it has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+Rows = list[dict[str, Any]]
+Preparer = Callable[[Rows, str, dict[str, Any]], Rows]
+PREPARERS: dict[str, Preparer] = {}
+
+
+class PrepareError(ValueError):
+    """A source row lacks a field the preparer needs, or holds a value it cannot use."""
+
+
+def preparer(name: str) -> Callable[[Preparer], Preparer]:
+    def register(fn: Preparer) -> Preparer:
+        PREPARERS[name] = fn
+        return fn
+
+    return register
+
+
+def _get(row: dict[str, Any], field: str, index: int) -> Any:
+    if field not in row:
+        raise PrepareError(f"row {index}: no field {field!r} (fields: {', '.join(map(str, row))})")
+    return row[field]
+
+
+def _options(row: dict[str, Any], letters: str) -> str:
+    return "\n".join(f"{letter}. {row[letter]}" for letter in letters if row.get(letter) not in (None, ""))
+
+
+@preparer("text_label")
+def text_label(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """``input`` from one field, ``label`` from another (mapped through ``label_names`` when given)."""
+    names = args.get("label_names")
+    out = []
+    for i, row in enumerate(rows):
+        label = _get(row, args["label"], i)
+        if names is not None:
+            label = names[int(label)] if isinstance(names, list) else names[str(label)]
+        out.append({"input": str(_get(row, args["input"], i)), "label": str(label)})
+    return out
+
+
+@preparer("multilabel")
+def multilabel(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """``label``: the row's labels (indices into ``label_names``, or names) joined by '; ', or 'none'."""
+    names: list[str] = args["label_names"]
+    out = []
+    for i, row in enumerate(rows):
+        raw = _get(row, args["label"], i)
+        raw = raw if isinstance(raw, list) else [raw]
+        labels = [names[int(x)] if isinstance(x, int) or str(x).isdigit() else str(x) for x in raw]
+        labels = [label for label in labels if label != "none"]
+        out.append({"input": str(_get(row, args["input"], i)), "label": "; ".join(labels) or "none"})
+    return out
+
+
+def _as_judgment(answer: Any) -> str | None:
+    text = str(answer).strip().lower()
+    return {"true": "true", "false": "false", "t": "true", "f": "false", "正确": "true", "错误": "false"}.get(text)
+
+
+@preparer("choice_question")
+def choice_question(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """Multiple choice (options in columns A-E) and true/false rows; other formats are left out.
+
+    ``formats`` (with ``format_field``) keeps only those formats; a row whose answer is true/false
+    becomes a judgment; rows without options keep their free answer (e.g. entity lists).
+    """
+    letters = args.get("letters", "ABCDE")
+    keep = set(args.get("formats", []))
+    out = []
+    for i, row in enumerate(rows):
+        if keep and str(row.get(args.get("format_field", "Format"))) not in keep:
+            continue
+        question = str(_get(row, args.get("question", "question"), i)).strip()
+        answer = _get(row, args.get("answer", "answer"), i)
+        options = _options(row, letters)
+        judgment = _as_judgment(answer)
+        if options and judgment is None:
+            text, label = f"{question}\n{options}", str(answer).strip().upper()[:1]
+        elif judgment is not None:
+            text, label = f"{question}\nTrue or false?", judgment
+        else:
+            text, label = question, str(answer).strip()
+        item = {"input": text, "label": label}
+        if "group" in row:
+            item["group"] = row["group"]
+        out.append(item)
+    return out
+
+
+@preparer("ordering")
+def ordering(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """Events A-D to put in order; ``label`` is the order as 'B, A, D, C'."""
+    out = []
+    for i, row in enumerate(rows):
+        question = str(_get(row, args.get("question", "Question"), i)).strip()
+        answer = str(_get(row, args.get("answer", "Answer"), i))
+        order = re.findall(r"(?<![A-Za-z])([A-D])(?![A-Za-z])", answer)
+        if len(order) < 2:
+            raise PrepareError(f"row {i}: answer {answer!r} is not an order of the letters A-D")
+        out.append({"input": f"{question}\n{_options(row, 'ABCD')}", "label": ", ".join(order)})
+    return out
+
+
+@preparer("grouped_instruction")
+def grouped_instruction(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """Instruction and question joined as the input; the answer as the label; the sub-task as the group."""
+    out = []
+    for i, row in enumerate(rows):
+        parts = [str(row[f]).strip() for f in args.get("input", ["instruction", "question"]) if row.get(f)]
+        if not parts:
+            raise PrepareError(f"row {i}: none of {args.get('input')} present (fields: {', '.join(row)})")
+        out.append({"input": "\n".join(parts), "label": str(_get(row, args.get("answer", "answer"), i)).strip()})
+        out[-1]["group"] = str(_get(row, "group", i))
+    return out
+
+
+def _tomg_reference(row: dict[str, Any], task: str, index: int) -> dict[str, Any]:
+    from trex.bench.chem import ATOMS, FUNCTIONAL_GROUPS
+
+    if task == "MolCustom_AtomNum":
+        counts = {a: int(row[a]) for a in ATOMS if row.get(a) not in (None, "", 0)}
+        return {"task": task, "counts": counts}
+    if task == "MolCustom_BondNum":
+        counts = {b: int(row[b]) for b in ("single", "double", "triple", "rotatable", "aromatic") if row.get(b)}
+        return {"task": task, "counts": counts}
+    if task == "MolCustom_FunctionalGroup":
+        counts = {g: int(row[g]) for g in FUNCTIONAL_GROUPS if row.get(g) not in (None, "")}
+        return {"task": task, "counts": counts}
+    ref: dict[str, Any] = {"task": task, "molecule": str(_get(row, "molecule", index))}
+    if task.startswith("MolEdit_"):
+        for key, field in (("added", "added_group"), ("removed", "removed_group")):
+            if row.get(field):
+                ref[key] = str(row[field])
+        return ref
+    if task.startswith("MolOpt_"):
+        instruction = str(_get(row, "Instruction", index)).lower()
+        lower = any(word in instruction for word in ("lower", "decrease", "reduce", "less"))
+        return {**ref, "property": task.split("_", 1)[1], "direction": "lower" if lower else "higher"}
+    raise PrepareError(f"row {index}: unknown TOMG-Bench subtask {task!r}")
+
+
+@preparer("tomg")
+def tomg(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """Training rows (OpenMolIns): instruction -> molecule. Evaluation rows: instruction -> a JSON check."""
+    out = []
+    for i, row in enumerate(rows):
+        instruction = str(_get(row, "Instruction", i)).strip()
+        if split == "train":
+            out.append({"input": instruction, "label": str(_get(row, "molecule", i)), "group": row.get("SubTask")})
+            continue
+        task = str(_get(row, "group" if "group" in row else "SubTask", i))
+        reference = _tomg_reference(row, task, i)
+        out.append({"input": instruction, "label": json.dumps(reference, sort_keys=True), "group": task})
+    return out
+
+
+@preparer("ome")
+def ome(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """A reaction as the input; the mechanism as a JSON list (with step weights for evaluation rows)."""
+    out = []
+    for i, row in enumerate(rows):
+        reactants = ".".join(_get(row, "reactants_smiles", i))
+        products = ".".join(_get(row, "products_smiles", i))
+        text = f"Reactants: {reactants}\nProducts: {products}\nConditions: {row.get('conditions') or 'none'}"
+        steps = _get(row, "mechanism", i)
+        if split == "train":
+            label = [{"subtype": s["subtype"], "intermediate_smiles": s["intermediate_smiles"]} for s in steps]
+        else:
+            label = [
+                {"subtype": s["subtype"], "smiles": s["intermediate_smiles"], "weight": s.get("step_weight", 1.0)}
+                for s in steps
+            ]
+        out.append({"input": text, "label": json.dumps(label, ensure_ascii=False)})
+    return out
+
+
+def _render_call(call: dict[str, Any]) -> str:
+    function = call.get("function", call)
+    return f"{function.get('name')}({json.dumps(function.get('arguments', {}), ensure_ascii=False)})"
+
+
+@preparer("gta_steps")
+def gta_steps(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """One row per tool call of a GTA query: the tools, the query and the history so far -> the tool's name."""
+    out = []
+    for i, row in enumerate(rows):
+        tools = ", ".join(t["name"] if isinstance(t, dict) else str(t) for t in _get(row, "tools", i))
+        history: list[str] = []
+        for message in _get(row, "dialogs", i):
+            role = message.get("role")
+            if role == "assistant" and message.get("tool_calls"):
+                for call in message["tool_calls"]:
+                    context = "\n".join(history)
+                    name = (call.get("function") or call).get("name")
+                    out.append({"input": f"Tools: {tools}\n{context}", "label": str(name)})
+                    history.append(f"assistant calls {_render_call(call)}")
+            elif role == "tool":
+                history.append(f"tool {message.get('name', '')} returns: {str(message.get('content', ''))[:300]}")
+            elif role in ("user", "assistant"):
+                history.append(f"{role}: {message.get('content', '')}")
+    return out

@@ -1,0 +1,127 @@
+"""``trex bench``: list the FT-Bench tasks and run trex on them (see ``trex.bench``)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from trex.cli_common import console, fail
+
+bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fine-tuning tasks.")
+
+
+@bench_app.command("list")
+def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list")] = False) -> None:
+    """The tasks: metric, the paper's reference and base scores, sizes, and whether their data are reachable."""
+    from trex.bench.sources import reachable
+    from trex.bench.spec import load_bench_task, task_names
+
+    tasks = [load_bench_task(name) for name in task_names()]
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        reach = list(pool.map(lambda t: reachable(t.source), tasks))
+    rows = [
+        {
+            "name": t.name,
+            "title": t.title,
+            "metric": t.metric,
+            "reference_score": t.reference_score,
+            "base_score": t.base_score,
+            "sizes": t.sizes,
+            "source": t.source.url,
+            "extras": t.extras,
+            "reachable": ok,
+        }
+        for t, ok in zip(tasks, reach, strict=True)
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title="FT-Bench (reference: Qwen3-235B-2507, base: Qwen3-1.7B; paper's Table 3)")
+    for column in ("name", "metric", "reference", "base", "train/val/test", "reachable"):
+        table.add_column(column)
+    for r in rows:
+        sizes = "/".join(str(r["sizes"].get(s) or "src") for s in ("train", "validation", "test"))
+        table.add_row(
+            r["name"],
+            r["metric"],
+            f"{r['reference_score']:.3f}",
+            f"{r['base_score']:.3f}",
+            sizes,
+            "yes" if r["reachable"] else "no",
+        )
+    (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
+
+
+@bench_app.command("run")
+def run(
+    task: Annotated[str, typer.Argument(help="a task name (trex bench list) or 'all'")],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="folder for every task's data and run")],
+    iterations: Annotated[int | None, typer.Option(min=1, help="nodes per task (default: the task's 20)")] = None,
+    policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
+    researcher: Annotated[str, typer.Option(help="heuristic | llm")] = "heuristic",
+    seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
+    llm_model: Annotated[str | None, typer.Option(help="model name for --researcher llm")] = None,
+    llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
+    max_train_samples: Annotated[int | None, typer.Option(min=1, help="training rows per experiment")] = None,
+    wall_clock_minutes: Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget per task")] = None,
+    fixtures: Annotated[
+        bool, typer.Option("--fixtures", help="use the packaged hand-written slices instead of the real data")
+    ] = False,
+    base_model: Annotated[str | None, typer.Option(help="another base model than the paper's Qwen3-1.7B")] = None,
+    max_steps: Annotated[int | None, typer.Option(min=1, help="training steps of the root configs")] = None,
+    max_examples: Annotated[int | None, typer.Option(min=1, help="score at most this many rows per split")] = None,
+) -> None:
+    """Run trex on TASK (or all ten) and write WORKSPACE/bench.md and bench.html (the paper's Table 3)."""
+    from trex.bench.run import run_task, stored_row, write_tables
+    from trex.bench.spec import load_bench_task, task_names
+    from trex.loop import RunOptions
+
+    names = task_names()
+    if task != "all" and task not in names:
+        fail(f"unknown task {task!r}: one of {', '.join(names)}, or all", 2)
+    try:
+        options = RunOptions(
+            iterations=iterations,
+            policy=policy,
+            researcher=researcher,
+            seed=seed,
+            llm_model=llm_model,
+            llm_base_url=llm_base_url,
+            max_train_samples=max_train_samples,
+            wall_clock_minutes=wall_clock_minutes,
+        )
+    except ValidationError as exc:
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
+        return
+    chosen = names if task == "all" else [task]
+    training = {"max_steps": max_steps} if max_steps else {}
+    rows = {}
+    for name in chosen:
+        console.print(f"[cyan]bench[/cyan] {name}")
+        rows[name] = run_task(
+            load_bench_task(name),
+            workspace,
+            options,
+            fixtures=fixtures,
+            base_model=base_model,
+            training=training,
+            max_examples=max_examples,
+            listener=lambda m, n=name: console.print(f"[cyan]{n}[/cyan] {m}", highlight=False),
+        )
+        if rows[name].error:
+            console.print(f"[red]{name} failed:[/red] {rows[name].error}", highlight=False)
+    for name in names:  # tasks run earlier in this workspace stay in the table
+        if name not in rows and (previous := stored_row(load_bench_task(name), workspace)) is not None:
+            rows[name] = previous
+    md, page = write_tables(workspace, [rows[n] for n in names if n in rows])
+    console.print(md.read_text(encoding="utf-8"))
+    console.print(f"tables: {md} {page}")
+    if any(rows[n].error for n in chosen):
+        raise typer.Exit(1)
