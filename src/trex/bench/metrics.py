@@ -149,7 +149,7 @@ def _law_choice_example(prediction: str, reference: str) -> float:
 
     def letters(text: str) -> set[str]:
         text = text.split("正确答案", 1)[-1] if "正确答案" in text else text
-        return set(re.findall(r"(?<![A-Za-z])([A-D])(?![A-Za-z])", text))
+        return set(re.findall(r"(?<![a-z])([A-D])(?![a-z])", text))  # "AB" is two answers
 
     ref = letters(reference)
     return float(bool(ref) and letters(prediction) == ref)

@@ -25,6 +25,7 @@ from trex.bench.prepare import PREPARERS
 from trex.bench.sources import fetch_split
 from trex.bench.spec import BenchTask, load_fixture
 from trex.loop import RunOptions, SearchLoop, start_run
+from trex.report.html import write_report
 from trex.store import Store
 
 SPLITS = ("train", "validation", "test")
@@ -109,7 +110,8 @@ def run_task(
         spec = load_task(path)
         store = start_run(folder / "run", spec, path, options)
         try:
-            summary = SearchLoop(store, spec, options, listener=listener).run()
+            summary = SearchLoop(store, spec, options, listener=listener).run(on_iteration=lambda: write_report(store))
+            write_report(store)
         finally:
             store.close()
     except Exception as exc:  # one task's failure is a row with its error; the bench goes on

@@ -1,0 +1,88 @@
+"""`trex bench list` and `trex bench run` as a user runs them, offline: fixtures, a tiny model, a local server."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from trex.bench.sources import SourceError, fetch_split, reachable
+from trex.bench.spec import load_bench_task
+
+
+def trex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trex", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+        self.send_response(200 if self.path == "/api/datasets/stanfordnlp/sst2" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_reachable_asks_the_hub_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        assert reachable(load_bench_task("sst-2").source)
+        assert not reachable(load_bench_task("hoc").source)  # 404
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        assert not reachable(load_bench_task("sst-2").source)  # offline: no request at all
+    finally:
+        server.shutdown()
+
+
+def test_offline_fetch_fails_fast_with_the_dataset_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SourceError, match="stanfordnlp/sst2: the hub is unreachable"):
+        fetch_split(load_bench_task("sst-2").source, "train")
+
+
+def test_bench_list_json() -> None:
+    out = trex("bench", "list", "--json", env={"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    tasks = json.loads(out.stdout)
+    assert len(tasks) == 10 and all(t["reachable"] is False for t in tasks)
+    assert {"name", "metric", "reference_score", "base_score", "reachable"} <= set(tasks[0])
+
+
+@pytest.mark.slow
+def test_bench_run_on_fixtures_writes_table_3(tmp_path: Path) -> None:
+    ws = tmp_path / "bench"
+    quick = ["--fixtures", "--base-model", "embedded:tiny-qwen2", "--iterations", "1", "--max-steps", "2"]
+    out = trex("bench", "run", "sst-2", "--workspace", str(ws), *quick)
+    assert out.returncode == 0, out.stderr
+    table = (ws / "bench.md").read_text()
+    assert "| SST-2 | accuracy | 0.970 | 0.958 |" in table
+    row = json.loads((ws / "bench.json").read_text())[0]
+    assert row["name"] == "sst-2" and row["error"] is None and row["base"] is not None and row["best"] is not None
+    assert row["gain"] == pytest.approx((row["best"] - row["base"]) / (0.970 - row["base"]))
+    assert (ws / "sst-2" / "run" / "report.html").exists()
+    status = json.loads(trex("status", str(ws / "sst-2" / "run"), "--json").stdout)
+    assert status["task"] == "sst-2" and len(status["nodes"]) == 1
+
+    # a task whose data cannot be fetched is a row with its error; the table keeps the earlier task
+    out = trex("bench", "run", "hoc", "--workspace", str(ws), env={"HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 1
+    assert "bigbio/hallmarks_of_cancer: the hub is unreachable" in out.stdout
+    table = (ws / "bench.md").read_text()
+    assert "| SST-2 |" in table and "| HoC |" in table and "error: SourceError" in table
+
+    assert trex("bench", "run", "mmlu", "--workspace", str(ws)).returncode == 2
