@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trex import __version__
+from trex.cli_aidp import aidp_app
 from trex.cli_bench import bench_app
 from trex.cli_common import console, err, fail
 
@@ -26,6 +27,7 @@ app = typer.Typer(
     help="trex: automated LLM fine-tuning research.",
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(aidp_app, name="aidp")
 _fail = fail
 
 

@@ -57,6 +57,9 @@ class TaskSpec(StrictModel):
     reference_score: float | None = Field(default=None, description="score of a stronger reference model")
     training: TrainConfig = Field(default_factory=TrainConfig, description="the root's default hyperparameters")
     limits: Limits = Field(default_factory=Limits)
+    decontaminate: bool = Field(
+        default=True, description="drop training rows sharing an 8-word n-gram with the validation or test inputs"
+    )
     exploration_c: float = Field(
         default=DEFAULT_C, ge=0, description="UCT exploration constant (on values normalized to [0, 1])"
     )

@@ -132,5 +132,5 @@ def test_recipe_runs_and_counts_rows(jsonl: Path) -> None:
     assert len(ds) == 3
     assert [(s.rows_in, s.rows_out) for s in stats] == [(0, 6), (6, 5), (5, 4), (4, 3)]
     missing = recipe.with_step("select_by_filter", expression="len(nope) > 1")
-    with pytest.raises(RecipeError, match=r"step 5 \(select_by_filter\): unknown column 'nope'"):
-        run_recipe(missing)
+    with pytest.raises(RecipeError, match=r"step 5 \(select_by_filter\): column\(s\) \['nope'\] not in the data"):
+        missing.validate_steps()  # found before any step runs

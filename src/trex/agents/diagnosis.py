@@ -54,6 +54,11 @@ def diagnose_node(
         lines.append(f"error rate by label: {rates}")
         lengths = ", ".join(f"{k} {v:.2f}" for k, v in diagnosis.error_rate_by_length.items())
         lines.append(f"error rate by input length: {lengths}")
+    decontaminated = [s for s in best.data_stats if s.op == "decontaminate" and s.dropped]
+    for s in decontaminated:
+        lines.append(
+            f"decontamination dropped {s.dropped} of {s.rows_in} training rows (overlap with validation/test)"
+        )
     if best.train and best.train.losses:
         first, last = best.train.losses[0][1], best.train.losses[-1][1]
         lines.append(f"training loss {first:.3f} -> {last:.3f} over {best.train.steps} steps")

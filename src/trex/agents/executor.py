@@ -1,6 +1,9 @@
 """Executor: turns a Plan into Jobs, runs the ones not yet finished, and gathers their outcomes.
 
-Every config becomes one Job (the root also gets an evaluation-only Job of the base model).
+Every config becomes one Job (the root also gets an evaluation-only Job of the base model). Each
+training recipe gets a decontamination step against the task's validation and test inputs (the
+task's ``decontaminate: false`` turns it off); the rows it drops show in the job's data statistics
+and in the node's insights.
 Jobs are identified by content hash: a job whose hash already has a result in the store is never
 run again, whichever node asked for it first. Each finished job is committed to the store the
 moment it ends, so a killed run loses at most the jobs that were running.
@@ -11,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trex.agents.plan import ConfigOutcome, Plan
+from trex.aidp.recipe import Recipe, Step
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.schedulers import Scheduler
 from trex.runtime.worker import RESULT_FILE
@@ -18,6 +22,18 @@ from trex.store import Store
 from trex.task import TaskSpec
 
 BASELINE = "base-model"
+
+
+def decontaminated(recipe: Recipe, task: TaskSpec) -> Recipe:
+    """The recipe with a decontamination step against the task's validation and test inputs right after
+    its loader, unless it has one or the task turns it off (``decontaminate: false``)."""
+    if not task.decontaminate or not recipe.steps or any(s.op == "decontaminate" for s in recipe.steps):
+        return recipe
+    guard = Step(
+        op="decontaminate",
+        args={"column": task.eval.input_field, "against": [task.eval.validation, task.eval.test]},
+    )
+    return Recipe(steps=[recipe.steps[0], guard, *recipe.steps[1:]])
 
 
 def plan_jobs(task: TaskSpec, plan: Plan, seed: int, with_baseline: bool) -> list[tuple[str, Job]]:
@@ -28,7 +44,7 @@ def plan_jobs(task: TaskSpec, plan: Plan, seed: int, with_baseline: bool) -> lis
     for config in plan.configs:
         job = Job(
             base_model=task.base_model,
-            recipe=plan.recipe_for(config),
+            recipe=decontaminated(plan.recipe_for(config), task),
             train=config.train,
             eval=task.eval,
             seed=seed,

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
 from trex.agents.plan import NodeRecord, Plan, Strategy
-from trex.aidp.operators import OPERATORS
+from trex.aidp.catalog import catalog_text
 from trex.store import Store
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
@@ -38,12 +38,8 @@ def load_prompts() -> dict[str, str]:
 
 
 def operator_catalog() -> str:
-    """The operator list the researcher is given: name, category, docstring, parameter schema."""
-    lines = []
-    for op in OPERATORS.values():
-        params = json.dumps(op.params.model_json_schema().get("properties", {}))
-        lines.append(f"- {op.name} ({op.category}): {op.doc} params: {params}")
-    return "\n".join(lines)
+    """The operator list the researcher is given (the same text as ``trex aidp ops``)."""
+    return catalog_text()
 
 
 def _describe_parent(parent: NodeRecord) -> str:

@@ -3,7 +3,7 @@
 - ``deduplicate_by_text_hash``: exact duplicates after normalization (lowercase, collapsed
   whitespace) by Arrow's hash group-by; the first row of each group is kept.
 - ``deduplicate_near``: MinHash LSH. Each row's word (or character) n-grams become 64-bit keys;
-  ``num_perm`` multiply-shift hash functions give a signature of minima per row (NumPy, by
+  ``num_perm`` salted splitmix64 hashes give a signature of minima per row (NumPy, by
   blocks); bands of the signature that collide make candidate pairs, a pair is kept when its
   estimated Jaccard similarity reaches ``threshold``, clusters are joined by vectorized label
   propagation, and the first row of each cluster is kept. Bands and rows per band minimize the
@@ -23,7 +23,7 @@ from pydantic import Field
 
 from trex.aidp.loaders import LoadLocalParams, load_local_dataset
 from trex.aidp.registry import OperatorError, Params, arrow_column, need, need_columns, operator
-from trex.aidp.text import first_occurrences, ngram_keys, normalize, token_ids
+from trex.aidp.text import first_occurrences, mix64, ngram_keys, normalize, token_ids
 
 
 class DedupParams(Params):
@@ -65,10 +65,12 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def minhash_signatures(keys: np.ndarray, owners: np.ndarray, rows: int, num_perm: int, seed: int) -> np.ndarray:
-    """(rows, num_perm) uint32 minima of multiply-shift hashes of each row's keys (all-ones for no key)."""
+    """(rows, num_perm) uint32 minima of salted splitmix64 hashes of each row's keys (all-ones for no key).
+
+    Each permutation XORs a random salt into the key before the splitmix64 finalizer, a bijection with
+    full avalanche: unlike multiply-shift hashing it stays unbiased on structured (e.g. linear) keys."""
     rng = np.random.default_rng(seed)
-    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
-    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    salts = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     signatures = np.full((rows, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     if len(keys) == 0:
         return signatures
@@ -78,7 +80,7 @@ def minhash_signatures(keys: np.ndarray, owners: np.ndarray, rows: int, num_perm
     with np.errstate(over="ignore"):
         for lo in range(0, num_perm, block):
             hi = min(num_perm, lo + block)
-            hashed = ((keys[:, None] * a[None, lo:hi] + b[None, lo:hi]) >> np.uint64(32)).astype(np.uint32)
+            hashed = (mix64(keys[:, None] ^ salts[None, lo:hi]) >> np.uint64(32)).astype(np.uint32)
             signatures[present, lo:hi] = np.minimum.reduceat(hashed, starts, axis=0)
     return signatures
 

@@ -14,7 +14,12 @@ import operator as op
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 Row = dict[str, Any]
+Columns = dict[str, pa.Array | pa.ChunkedArray]
 _FUNCS: dict[str, Callable[..., Any]] = {
     "len": len,
     "abs": abs,
@@ -43,11 +48,25 @@ class ExpressionError(ValueError):
 
 
 class Predicate:
-    """A compiled expression: call it on a row, or ``batch`` on a columnar batch."""
+    """A compiled expression: call it on a row, ``batch`` it on a columnar batch, or ``mask`` whole Arrow
+    columns at once (the vectorized form exists for the common constructs; ``mask`` returns None when
+    the expression or the column types need the row-wise path)."""
 
-    def __init__(self, source: str, fn: Callable[[Row], Any]) -> None:
+    def __init__(self, source: str, fn: Callable[[Row], Any], vector: Callable[[Columns], Any] | None = None) -> None:
         self.source = source
         self._fn = fn
+        self._vector = vector
+
+    def mask(self, columns: Columns) -> np.ndarray | None:
+        if self._vector is None:
+            return None
+        try:
+            result = self._vector(columns)
+            if not isinstance(result, pa.Array | pa.ChunkedArray) or result.type != pa.bool_():
+                return None
+            return pc.fill_null(result, False).to_numpy(zero_copy_only=False).astype(bool)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None  # e.g. comparing a string column with a number: Python semantics decide, row by row
 
     def __call__(self, row: Row) -> bool:
         return bool(self._fn(row))
@@ -110,7 +129,12 @@ def compile_predicate(source: str, columns: list[str]) -> Predicate:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"invalid expression {source!r}: {exc.msg}") from None
-    return Predicate(source, _compile(tree.body, set(columns)))
+    row_fn = _compile(tree.body, set(columns))
+    try:
+        vector = _vectorize(tree.body)
+    except _NotVectorizable:
+        vector = None
+    return Predicate(source, row_fn, vector)
 
 
 def referenced_columns(source: str) -> list[str]:
@@ -121,3 +145,80 @@ def referenced_columns(source: str) -> list[str]:
         return []
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _FUNCS}
     return sorted(names - {"True", "False", "None"})
+
+
+class _NotVectorizable(Exception):
+    pass
+
+
+_VEC_CMP = {
+    ast.Eq: pc.equal,
+    ast.NotEq: pc.not_equal,
+    ast.Lt: pc.less,
+    ast.LtE: pc.less_equal,
+    ast.Gt: pc.greater,
+    ast.GtE: pc.greater_equal,
+}
+_VEC_BIN = {ast.Add: pc.add, ast.Sub: pc.subtract, ast.Mult: pc.multiply, ast.Div: pc.divide}
+_VEC_METHODS = {"lower": pc.utf8_lower, "upper": pc.utf8_upper, "strip": pc.utf8_trim_whitespace}
+
+
+def _length(value: Any) -> Any:
+    if pa.types.is_list(value.type) or pa.types.is_large_list(value.type):
+        return pc.list_value_length(value)
+    return pc.utf8_length(value)
+
+
+def _vectorize(node: ast.AST) -> Callable[[Columns], Any]:
+    """The expression over whole Arrow columns; raises _NotVectorizable for what only the row form does."""
+    match node:
+        case ast.Constant(value=value) if isinstance(value, int | float | str | bool):
+            return lambda cols: value
+        case ast.Name(id=name):
+            return lambda cols: cols[name]
+        case ast.BoolOp(op=ast.And() | ast.Or() as bool_op, values=values):
+            parts = [_vectorize(v) for v in values]
+            join = pc.and_kleene if isinstance(bool_op, ast.And) else pc.or_kleene
+
+            def combine(cols: Columns) -> Any:
+                out = parts[0](cols)
+                for part in parts[1:]:
+                    out = join(out, part(cols))
+                return out
+
+            return combine
+        case ast.UnaryOp(op=ast.Not(), operand=operand):
+            inner = _vectorize(operand)
+            return lambda cols: pc.invert(inner(cols))
+        case ast.BinOp(op=bin_op, left=left, right=right) if type(bin_op) in _VEC_BIN:
+            fn, lhs, rhs = _VEC_BIN[type(bin_op)], _vectorize(left), _vectorize(right)
+            return lambda cols: fn(lhs(cols), rhs(cols))
+        case ast.Compare(left=left, ops=[op_node], comparators=[right]) if type(op_node) in _VEC_CMP:
+            fn, lhs, rhs = _VEC_CMP[type(op_node)], _vectorize(left), _vectorize(right)
+            return lambda cols: fn(lhs(cols), rhs(cols))
+        case ast.Compare(
+            left=left, ops=[ast.In() | ast.NotIn() as op_node], comparators=[ast.List() | ast.Tuple() as seq]
+        ):
+            if not all(isinstance(e, ast.Constant) for e in seq.elts):
+                raise _NotVectorizable
+            values, lhs = pa.array([e.value for e in seq.elts]), _vectorize(left)
+            if isinstance(op_node, ast.In):
+                return lambda cols: pc.is_in(lhs(cols), value_set=values)
+            return lambda cols: pc.invert(pc.is_in(lhs(cols), value_set=values))
+        case ast.Call(func=ast.Name(id="len"), args=[arg], keywords=[]):
+            inner = _vectorize(arg)
+            return lambda cols: _length(inner(cols))
+        case ast.Call(func=ast.Name(id="abs"), args=[arg], keywords=[]):
+            inner = _vectorize(arg)
+            return lambda cols: pc.abs(inner(cols))
+        case ast.Call(func=ast.Attribute(value=target, attr=method), args=[], keywords=[]) if method in _VEC_METHODS:
+            inner = _vectorize(target)
+            return lambda cols: _VEC_METHODS[method](inner(cols))
+        case ast.Call(
+            func=ast.Attribute(value=target, attr="startswith" | "endswith" as method),
+            args=[ast.Constant(value=str() as text)],
+            keywords=[],
+        ):
+            inner, fn = _vectorize(target), pc.starts_with if method == "startswith" else pc.ends_with
+            return lambda cols: fn(inner(cols), pattern=text)
+    raise _NotVectorizable

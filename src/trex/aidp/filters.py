@@ -28,6 +28,10 @@ def select_by_filter(ds: Dataset | None, p: FilterParams) -> Dataset:
     """Keep rows for which a safe Python-like expression over the row's columns is true."""
     ds = need(ds, "select_by_filter")
     predicate = compile_predicate(p.expression, ds.column_names)
+    names = referenced_columns(p.expression)
+    mask = predicate.mask({name: arrow_column(ds, name) for name in names}) if names else None
+    if mask is not None:
+        return ds.select(np.flatnonzero(mask))
     return ds.filter(lambda batch: predicate.batch(batch), batched=True)
 
 

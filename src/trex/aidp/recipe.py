@@ -1,23 +1,43 @@
-"""Recipes: ordered lists of AIDP operator calls, validated whole before any step runs.
+"""Recipes: ordered lists of AIDP operator calls, checked whole before any step runs.
 
-``Recipe.validate_steps`` checks every step's operator name and parameters against the
-operator's schema and raises ``RecipeError`` naming the step number and the field. ``run_recipe``
-runs the steps in order and returns the dataset with per-step statistics (rows in/out, seconds).
+``Recipe.validate_steps`` parses every step's parameters with its operator's schema and follows
+the columns from step to step (a loader peeks at its file's columns without loading it; each
+operator declares the columns it reads and writes), so an unknown operator, a bad parameter or
+a missing column raises ``RecipeError`` naming the step number and the field before any work.
+``run_recipe`` runs the steps in order and returns the dataset with per-step statistics: rows in
+and out, seconds, and why rows were dropped. ``fingerprint`` is equal for equal steps, equal
+input files (by content) and equal seeds. ``load_recipe`` reads a YAML or JSON file (a list of
+steps, or ``{steps: [...]}``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+from pathlib import Path
 from typing import Any
 
+import yaml
 from datasets import Dataset
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trex.aidp.operators import OPERATORS, OperatorError, Params
 
+DROP_REASONS = {
+    "deduplicate_by_text_hash": "exact duplicate of an earlier row",
+    "deduplicate_near": "near duplicate of an earlier row",
+    "decontaminate": "shares an n-gram with the evaluation data",
+    "select_by_filter": "the expression is false",
+    "select_by_score": "not among the best scores",
+    "select_by_random": "not drawn in the sample",
+    "cap_samples": "over the sample cap",
+    "mix_datasets": "not drawn for the mixture",
+}
+
 
 class RecipeError(ValueError):
-    """A recipe step is unknown, has a bad parameter, or failed; the message names the step."""
+    """A recipe step is unknown, has a bad parameter, reads a missing column, or failed; the message names the step."""
 
 
 class Step(BaseModel):
@@ -33,6 +53,8 @@ class StepStats(BaseModel):
     rows_in: int
     rows_out: int
     seconds: float
+    dropped: int = 0
+    reason: str | None = None  # why rows were dropped, when some were
 
 
 class Recipe(BaseModel):
@@ -41,7 +63,7 @@ class Recipe(BaseModel):
     steps: list[Step]
 
     def validate_steps(self) -> list[Params]:
-        """Parse every step's args with its operator's schema; the first problem raises RecipeError."""
+        """Parse every step and follow its columns; the first problem raises RecipeError."""
         parsed = []
         for number, step in enumerate(self.steps, start=1):
             operator = OPERATORS.get(step.op)
@@ -57,7 +79,27 @@ class Recipe(BaseModel):
                 raise RecipeError(f"step {number} ({step.op}): {field}: {err['msg']}") from None
         if self.steps and OPERATORS[self.steps[0].op].category != "loader":
             raise RecipeError(f"step 1 ({self.steps[0].op}): a recipe starts with a loader")
+        self._check_columns(parsed)
         return parsed
+
+    def _check_columns(self, parsed: list[Params]) -> None:
+        columns: list[str] | None = None  # None: not known before running (e.g. a hub dataset)
+        for number, (step, p) in enumerate(zip(self.steps, parsed, strict=True), start=1):
+            operator = OPERATORS[step.op]
+            if operator.category == "loader":
+                try:
+                    columns = operator.peek(p) if operator.peek is not None else None
+                except OperatorError as exc:
+                    raise RecipeError(f"step {number} ({step.op}): {exc}") from None
+                continue
+            if columns is not None:
+                missing = [c for c in operator.needs(p) if c not in columns]
+                if missing:
+                    raise RecipeError(
+                        f"step {number} ({step.op}): column(s) {missing} not in the data at this step "
+                        f"(columns: {columns})"
+                    )
+                columns = operator.columns_after(p, columns)
 
     def with_step(self, op: str, **args: Any) -> Recipe:
         return Recipe(steps=[*self.steps, Step(op=op, args=args)])
@@ -75,9 +117,74 @@ def run_recipe(recipe: Recipe) -> tuple[Dataset, list[StepStats]]:
             ds = OPERATORS[step.op].fn(ds, p)
         except (OperatorError, ValueError, KeyError) as exc:
             raise RecipeError(f"step {number} ({step.op}): {exc}") from exc
+        dropped = max(0, rows_in - len(ds)) if OPERATORS[step.op].category != "loader" else 0
         stats.append(
-            StepStats(step=number, op=step.op, rows_in=rows_in, rows_out=len(ds), seconds=time.perf_counter() - start)
+            StepStats(
+                step=number,
+                op=step.op,
+                rows_in=rows_in,
+                rows_out=len(ds),
+                seconds=time.perf_counter() - start,
+                dropped=dropped,
+                reason=DROP_REASONS.get(step.op, "dropped by the operator") if dropped else None,
+            )
         )
     if ds is None:
         raise RecipeError("empty recipe: it needs at least a loader step")
     return ds, stats
+
+
+def _file_digests(value: Any) -> list[str]:
+    """sha256 of every existing file a parameter value names (strings, lists and dicts walked)."""
+    from trex.assets import resolve_data
+
+    if isinstance(value, str):
+        try:
+            path = Path(resolve_data(value))
+        except Exception:  # not a data reference
+            return []
+        files = sorted(path.parent.glob(path.name)) if any(c in path.name for c in "*?[") else [path]
+        digests = []
+        for file in files:
+            if file.is_file():
+                digest = hashlib.sha256()
+                with file.open("rb") as handle:
+                    for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                        digest.update(chunk)
+                digests.append(digest.hexdigest())
+        return digests
+    if isinstance(value, list):
+        return [d for item in value for d in _file_digests(item)]
+    if isinstance(value, dict):
+        return [d for item in value.values() for d in _file_digests(item)]
+    return []
+
+
+def fingerprint(recipe: Recipe) -> str:
+    """Equal for equal steps (seeds included) and equal input files, by content; 16 hex digits."""
+    steps = [step.model_dump() for step in recipe.steps]
+    inputs = [_file_digests(step.args) for step in recipe.steps]
+    blob = json.dumps({"steps": steps, "inputs": inputs}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_recipe(path: Path) -> Recipe:
+    """A recipe from YAML or JSON: a list of steps, or a mapping with 'steps'."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML/JSON: {exc}") from None
+    steps = data.get("steps") if isinstance(data, dict) else data
+    if not isinstance(steps, list):
+        raise RecipeError(f"{path}: a recipe is a list of steps (or a mapping with 'steps')")
+    parsed = []
+    for number, raw in enumerate(steps, start=1):
+        try:
+            parsed.append(Step.model_validate(raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "(step)"
+            raise RecipeError(f"{path}: step {number}: {field}: {err['msg']}") from None
+    return Recipe(steps=parsed)

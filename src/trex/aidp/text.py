@@ -27,19 +27,20 @@ def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def normalize(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    text = pc.utf8_trim_whitespace(pc.utf8_lower(_array(column).cast(pa.large_string())))
-    needs = pc.fill_null(pc.match_substring_regex(text, r"\s\s|[\t\n\r\f\v]"), False)
+    text = pc.utf8_lower(_array(column))
+    # only rows with leading, trailing, repeated or non-space whitespace need the (slower) regex
+    needs = pc.fill_null(pc.match_substring_regex(text, r"^\s|\s$|\s\s|[\t\n\r\f\v]"), False)
     if not pc.any(needs).as_py():
         return text
-    fixed = pc.replace_substring_regex(pc.filter(text, needs), r"\s+", " ")
+    fixed = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.filter(text, needs), r"\s+", " "))
     return pc.replace_with_mask(text, needs, fixed)
 
 
 def first_occurrences(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Sorted indices of the first row holding each distinct key (nulls count as one key)."""
-    table = pa.table({"k": keys, "i": pa.array(np.arange(len(keys), dtype=np.int64))})
-    first = table.group_by("k", use_threads=False).aggregate([("i", "min")]).column("i_min")
-    return np.sort(first.to_numpy())
+    codes = pc.dictionary_encode(_array(keys), null_encoding="encode").indices
+    _, first = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
+    return np.sort(first)
 
 
 def _split(text: pa.Array, unit: Unit) -> pa.ListArray:
@@ -66,7 +67,7 @@ def token_ids(*columns: pa.Array, unit: Unit = "word") -> list[tuple[np.ndarray,
     ]
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def mix64(x: np.ndarray) -> np.ndarray:
     """splitmix64's finalizer: spreads ids over 64 bits (wrapping arithmetic is intended)."""
     with np.errstate(over="ignore"):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -79,14 +80,14 @@ def ngram_keys(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray
     rows = len(offsets) - 1
     lengths = np.diff(offsets)
     row_of = np.repeat(np.arange(rows), lengths)
-    mixed = _mix(ids + np.uint64(1))
+    mixed = mix64(ids + np.uint64(1))
     keys_parts, rows_parts = [], []
     if len(ids) >= n:
         count = len(ids) - n + 1
         key = np.zeros(count, dtype=np.uint64)
         with np.errstate(over="ignore"):
             for j in range(n):
-                key = _mix(key * _MIX + mixed[j : j + count])
+                key = mix64(key * _MIX + mixed[j : j + count])
         valid = row_of[:count] == row_of[n - 1 : n - 1 + count]
         keys_parts.append(key[valid])
         rows_parts.append(row_of[:count][valid])
@@ -97,7 +98,7 @@ def ngram_keys(ids: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray
             for k, r in enumerate(short):
                 key = np.uint64(0)
                 for value in mixed[offsets[r] : offsets[r + 1]]:
-                    key = _mix(np.array([key * _MIX + value], dtype=np.uint64))[0]
+                    key = mix64(np.array([key * _MIX + value], dtype=np.uint64))[0]
                 short_keys[k] = key
         keys_parts.append(short_keys)
         rows_parts.append(short)

@@ -1,0 +1,78 @@
+"""``trex aidp``: the AIDP operator library on its own (list operators, run a recipe)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trex.cli_common import console, fail
+
+aidp_app = typer.Typer(no_args_is_help=True, help="AIDP: data operators and recipes.")
+
+
+@aidp_app.command("ops")
+def ops(
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON list of {name, category, doc, schema}")] = False,
+) -> None:
+    """The operators with their parameter schemas and docstrings (the text the researcher is given)."""
+    from trex.aidp.catalog import operator_entries
+
+    entries = operator_entries()
+    if as_json:
+        print(json.dumps(entries, ensure_ascii=False))
+        return
+    table = Table(title=f"AIDP operators ({len(entries)})", show_lines=True)
+    for column in ("name", "category", "what it does", "parameters"):
+        table.add_column(column)
+    for e in entries:
+        props = e["schema"].get("properties", {})
+        required = set(e["schema"].get("required", []))
+        params = ", ".join(f"{k}{'*' if k in required else ''}" for k in props)
+        table.add_row(e["name"], e["category"], e["doc"], params)
+    (console if console.is_terminal else Console(width=160)).print(table)
+    console.print("* required; `trex aidp ops --json` gives every parameter's schema")
+
+
+@aidp_app.command("run")
+def run(
+    recipe: Annotated[Path, typer.Argument(help="recipe file (YAML or JSON): a list of {op, args}")],
+    out: Annotated[Path, typer.Option("--out", help="folder for data.parquet, stats.json and recipe.json")],
+) -> None:
+    """Check every step of RECIPE, run it, and save the dataset and per-step statistics in OUT."""
+    from trex.aidp.recipe import RecipeError, fingerprint, load_recipe, run_recipe
+
+    try:
+        parsed = load_recipe(recipe)
+        parsed.validate_steps()
+    except RecipeError as exc:
+        fail(str(exc), 2)
+        return
+    if out.exists() and any(out.iterdir()):
+        fail(f"{out} is not empty: choose a new --out folder", 2)
+    started = time.perf_counter()
+    try:
+        dataset, stats = run_recipe(parsed)
+    except RecipeError as exc:
+        fail(str(exc), 1)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    dataset.to_parquet(str(out / "data.parquet"))
+    key = fingerprint(parsed)
+    (out / "stats.json").write_text(json.dumps([s.model_dump() for s in stats], indent=1), encoding="utf-8")
+    (out / "recipe.json").write_text(
+        json.dumps({"fingerprint": key, "steps": [s.model_dump() for s in parsed.steps]}, indent=1), encoding="utf-8"
+    )
+    table = Table(title=f"{recipe.name}: {len(dataset)} rows in {time.perf_counter() - started:.1f} s")
+    for column in ("step", "operator", "rows in", "rows out", "seconds", "dropped because"):
+        table.add_column(column)
+    for s in stats:
+        table.add_row(str(s.step), s.op, str(s.rows_in), str(s.rows_out), f"{s.seconds:.2f}", s.reason or "")
+    (console if console.is_terminal else Console(width=160)).print(table)
+    console.print(f"data: {out / 'data.parquet'}")
+    console.print(f"fingerprint: {key}")

@@ -1,0 +1,87 @@
+"""`trex aidp ops` and `trex aidp run` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+PAPER_OPERATORS = {
+    "load_local_dataset",
+    "load_remote_dataset",
+    "compute_perplexity",
+    "score_dataset_with_llm",
+    "generate_text_embeddings",
+    "generate_dataset_with_llm",
+    "generate_preference_dataset",
+    "deduplicate_by_text_hash",
+    "select_by_filter",
+    "select_by_score",
+    "select_by_random",
+}
+
+
+def trex(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_ops_lists_every_operator_with_schema_and_doc() -> None:
+    out = trex("aidp", "ops", "--json")
+    assert out.returncode == 0, out.stderr
+    entries = json.loads(out.stdout)
+    names = {e["name"] for e in entries}
+    assert names >= PAPER_OPERATORS and {"deduplicate_near", "decontaminate", "mix_datasets"} <= names
+    for e in entries:
+        assert set(e) == {"name", "category", "doc", "schema"} and e["doc"] and e["schema"]["type"] == "object"
+    from trex.agents.researcher import operator_catalog
+
+    catalog = operator_catalog()
+    assert all(e["doc"] in catalog for e in entries)  # the researcher reads the same text
+    assert "select_by_score" in trex("aidp", "ops").stdout
+
+
+def test_run_writes_data_stats_and_a_stable_fingerprint(tmp_path: Path) -> None:
+    rows = [{"text": t, "label": "x"} for t in ["a b c d", "A  b c d", "e f g h", "short", "i j k l m"]]
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"- op: load_local_dataset\n  args: {{path: {data}}}\n"
+        "- op: deduplicate_by_text_hash\n"
+        "- op: select_by_filter\n  args: {expression: 'len(text) > 5'}\n"
+    )
+    out = trex("aidp", "run", str(recipe), "--out", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    table = pq.read_table(tmp_path / "out" / "data.parquet").to_pylist()
+    assert [r["text"] for r in table] == ["a b c d", "e f g h", "i j k l m"]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert [(s["rows_in"], s["rows_out"], s["reason"]) for s in stats][1:] == [
+        (5, 4, "exact duplicate of an earlier row"),
+        (4, 3, "the expression is false"),
+    ]
+    key = out.stdout.split("fingerprint: ")[1].split()[0]
+    again = trex("aidp", "run", str(recipe), "--out", str(tmp_path / "again"))
+    assert again.stdout.split("fingerprint: ")[1].split()[0] == key
+    assert trex("aidp", "run", str(recipe), "--out", str(tmp_path / "out")).returncode == 2  # never overwrites
+
+
+def test_a_bad_recipe_fails_before_any_work_with_the_step(tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"text": "x", "label": "y"}\n')
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(
+        f"- op: load_local_dataset\n  args: {{path: {data}}}\n"
+        "- op: select_by_score\n  args: {column: quality, top_k: 1}\n"
+    )
+    out = trex("aidp", "run", str(recipe), "--out", str(tmp_path / "out"))
+    assert out.returncode == 2
+    assert "step 2 (select_by_score): column(s) ['quality'] not in the data" in out.stderr
+    assert not (tmp_path / "out").exists()
+    recipe.write_text("- op: dedupe_magic\n")
+    assert (
+        "step 1: unknown operator 'dedupe_magic'"
+        in trex("aidp", "run", str(recipe), "--out", str(tmp_path / "o")).stderr
+    )
