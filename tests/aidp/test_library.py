@@ -337,3 +337,17 @@ def test_load_recipe_names_the_step_and_field(tmp_path: Path) -> None:
         load_recipe(path)
     path.write_text("steps:\n  - op: load_local_dataset\n    args: {path: x.jsonl}\n")
     assert load_recipe(path).steps[0].op == "load_local_dataset"
+
+
+def test_a_missing_optional_dependency_fails_when_the_recipe_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sentence_transformers" else real(name, *a)
+    )
+    recipe = Recipe(
+        steps=[Step(op="load_local_dataset", args={"path": "x.jsonl"}), Step(op="generate_text_embeddings")]
+    )
+    with pytest.raises(RecipeError, match=r"step 2 \(generate_text_embeddings\): needs trex\[embed\]"):
+        recipe.validate_steps()

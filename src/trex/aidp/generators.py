@@ -33,7 +33,14 @@ class EmbedParams(Params):
     output: str = "embedding"
 
 
-@operator("generate_text_embeddings", "generator", EmbedParams, needs=lambda p: [p.column], adds=lambda p: [p.output])
+@operator(
+    "generate_text_embeddings",
+    "generator",
+    EmbedParams,
+    needs=lambda p: [p.column],
+    adds=lambda p: [p.output],
+    requires=(("sentence_transformers", "trex[embed]"),),
+)
 def generate_text_embeddings(ds: Dataset | None, p: EmbedParams) -> Dataset:
     """Add a sentence embedding of a text column (sentence-transformers; all-MiniLM-L6-v2 offline by default)."""
     from trex.assets import resolve_model

@@ -71,6 +71,9 @@ class Recipe(BaseModel):
                 raise RecipeError(
                     f"step {number}: unknown operator {step.op!r} (known: {', '.join(sorted(OPERATORS))})"
                 )
+            missing = operator.missing_dependencies()
+            if missing:
+                raise RecipeError(f"step {number} ({step.op}): needs {', '.join(missing)}: pip install {missing[0]!r}")
             try:
                 parsed.append(operator.params.model_validate(step.args))
             except ValidationError as exc:

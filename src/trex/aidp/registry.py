@@ -4,12 +4,15 @@ An operator is a function ``(Dataset | None, params) -> Dataset`` registered wit
 category (loader, scorer, generator, filter, transform), a pydantic parameter model and its
 docstring (the text ``trex aidp ops`` prints and the researcher is given). ``needs(params)``
 names the input columns it reads and ``adds(params)`` / ``drops(params, columns)`` describe the
-output columns, so a recipe's missing columns are found before any step runs. Loaders take
-``None`` as input and may ``peek`` their columns without loading the rows.
+output columns, so a recipe's missing columns are found before any step runs. ``requires`` names
+optional modules (with the pip extra that brings them), so a recipe using an operator whose
+dependency is missing fails when it is checked, not deep inside a run. Loaders take ``None`` as
+input and may ``peek`` their columns without loading the rows.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,6 +47,11 @@ class Operator:
     adds: Callable[[Any], list[str]] = _none
     output: Callable[[Any, list[str]], list[str]] | None = None  # the whole output schema, when it is not in + adds
     peek: Callable[[Any], list[str] | None] | None = None  # a loader's columns, read cheaply (None: unknown)
+    requires: tuple[tuple[str, str], ...] = ()  # (module, pip extra) of optional dependencies
+
+    def missing_dependencies(self) -> list[str]:
+        """The pip requirement of each optional module this operator needs and that is not installed."""
+        return [extra for module, extra in self.requires if importlib.util.find_spec(module) is None]
 
     @property
     def doc(self) -> str:
@@ -66,9 +74,10 @@ def operator(
     adds: Callable[[Any], list[str]] = _none,
     output: Callable[[Any, list[str]], list[str]] | None = None,
     peek: Callable[[Any], list[str] | None] | None = None,
+    requires: tuple[tuple[str, str], ...] = (),
 ) -> Callable:
     def register(fn: Callable) -> Callable:
-        OPERATORS[name] = Operator(name, category, params, fn, needs, adds, output, peek)
+        OPERATORS[name] = Operator(name, category, params, fn, needs, adds, output, peek, requires)
         return fn
 
     return register
