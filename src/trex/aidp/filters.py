@@ -1,13 +1,15 @@
 """AIDP row selection: by a safe predicate, by a score column, at random (seeded), and the sample cap.
 
 Every operator here keeps a subset of the input rows in their original order and adds no column.
-``select_by_filter`` takes an expression of ``trex.aidp.expressions`` (no ``eval``: code that
-needs more runs in the sandbox). ``select_by_score`` keeps the top k, the top fraction, or the rows
-on one side of a threshold of a numeric column; rows without a score (None or NaN) never pass.
+``select_by_filter`` takes an expression of ``trex.aidp.expressions`` (no ``eval``), or code
+defining ``keep(row)`` that runs only in ``trex.runtime.sandbox``. ``select_by_score`` keeps the
+top k, the top fraction, or the rows on one side of a threshold of a numeric column; rows without
+a score (None or NaN) never pass.
 """
 
 from __future__ import annotations
 
+import ast
 from typing import Literal
 
 import numpy as np
@@ -20,14 +22,45 @@ from trex.aidp.registry import OperatorError, Params, arrow_column, need, need_c
 
 
 class FilterParams(Params):
-    expression: str = Field(description="safe expression over columns, e.g. \"len(text) >= 20 and label != 'plot'\"")
+    expression: str | None = Field(
+        default=None, description="safe expression over columns, e.g. \"len(text) >= 20 and label != 'plot'\""
+    )
+    code: str | None = Field(
+        default=None, description="Python defining keep(row) -> bool; runs only in the sandbox (standard library)"
+    )
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> FilterParams:
+        if (self.expression is None) == (self.code is None):
+            raise ValueError("give exactly one of expression or code")
+        if self.code is not None:
+            try:
+                tree = ast.parse(self.code)
+            except SyntaxError as exc:
+                raise ValueError(f"code: line {exc.lineno}: {exc.msg}") from None
+            if not any(isinstance(n, ast.FunctionDef) and n.name == "keep" for n in tree.body):
+                raise ValueError("code must define a function keep(row) at the top level")
+        return self
 
 
-@operator("select_by_filter", "filter", FilterParams, needs=lambda p: referenced_columns(p.expression))
+def _filter_needs(p: FilterParams) -> list[str]:
+    return referenced_columns(p.expression) if p.expression is not None else []
+
+
+@operator("select_by_filter", "filter", FilterParams, needs=_filter_needs)
 def select_by_filter(ds: Dataset | None, p: FilterParams) -> Dataset:
-    """Keep rows for which a safe Python-like expression over the row's columns is true."""
+    """Keep rows for which a safe Python-like expression over the row's columns is true, or for which
+    keep(row) of custom code is true (that code runs in the sandbox: no network, no files outside it)."""
     ds = need(ds, "select_by_filter")
-    predicate = compile_predicate(p.expression, ds.column_names)
+    if p.code is not None:
+        from trex.runtime.sandbox import Sandbox, SandboxError
+
+        try:
+            kept = Sandbox().map_rows(p.code, "keep", ds.to_list())
+        except SandboxError as exc:
+            raise OperatorError(f"select_by_filter: {exc}") from exc
+        return ds.select([i for i, keep in enumerate(kept) if keep])
+    predicate = compile_predicate(p.expression or "", ds.column_names)
     names = referenced_columns(p.expression)
     mask = predicate.mask({name: arrow_column(ds, name) for name in names}) if names else None
     if mask is not None:

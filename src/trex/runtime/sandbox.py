@@ -1,0 +1,262 @@
+"""A sandbox for code that an LLM wrote (custom filters, scripts): run it where it can do little harm.
+
+Every run gets its own fresh working folder, a scrubbed environment (``PATH`` and ``HOME`` only: no
+API keys), limits on CPU time, address space, processes, file size and wall-clock time, and the
+standard library only (``python -I -S``: no site-packages, no user site, no ``PYTHON*`` variables).
+A harness runs the code under a Python audit hook. Two modes, chosen by ``mode="auto"``:
+
+``bwrap`` (bubblewrap is on PATH and user namespaces work):
+  - protects: the network (a new, empty network namespace), every file outside the working folder
+    (only ``/usr`` and the interpreter are mounted, read-only; ``/tmp`` is a private tmpfs), other
+    processes (new PID, IPC and UTS namespaces; everything dies with the sandbox), the environment.
+  - when trex runs as root, the code runs as ``nobody`` (uid 65534) with the system ``/usr/bin/python3``,
+    so the process limit holds (the kernel exempts root from it) and nothing of root's is readable.
+  - does not protect: the kernel itself (a kernel exploit escapes any namespace), and CPU or memory
+    bandwidth beyond the rlimits; it is not a VM.
+
+``process`` (no bubblewrap):
+  - protects: the environment (scrubbed), CPU time, per-process memory, the number of processes and
+    file sizes (rlimits; as root, the code runs as ``nobody`` when ``/usr/bin/python3`` exists), the
+    network when trex runs as root (a new network namespace) and otherwise only through the audit hook.
+  - writing outside the working folder and network access are refused by the audit hook, which
+    also refuses ``ctypes``, ``subprocess`` and ``exec*`` calls. An audit hook is a tripwire inside the
+    interpreter, not a wall: native code that avoids the interpreter could bypass it. Use bubblewrap
+    for untrusted code you care about; ``mode="bwrap"`` fails instead of falling back.
+
+Results: ``run`` returns a ``SandboxResult`` (exit code, bounded stdout/stderr, and the reason it
+was stopped: ``wall_clock``, ``cpu``, ``memory`` or ``error``); ``map_rows`` applies a function of
+the code to rows (JSON in, JSON out) and raises ``SandboxError`` with the reason on failure.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Mode = Literal["auto", "bwrap", "process"]
+NOBODY = 65534
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+HARNESS = "harness.py"
+CLONE_NEWNET = 0x40000000
+
+
+class SandboxError(RuntimeError):
+    """Sandboxed code failed or was stopped; the message says why (and the end of its stderr)."""
+
+
+class SandboxLimits(BaseModel):
+    cpu_seconds: int = Field(default=30, ge=1)
+    memory_mb: int = Field(default=1024, ge=64, description="address space per process")
+    wall_seconds: float = Field(default=60.0, gt=0)
+    processes: int = Field(default=32, ge=1, description="processes the sandbox user may have at once")
+    file_mb: int = Field(default=64, ge=1, description="largest file the code may write")
+    output_bytes: int = Field(default=1_000_000, ge=1000, description="stdout/stderr kept, each")
+
+
+class SandboxResult(BaseModel):
+    ok: bool
+    returncode: int | None
+    stdout: str
+    stderr: str
+    reason: Literal["wall_clock", "cpu", "memory", "error"] | None = None
+    mode: Literal["bwrap", "process"]
+    seconds: float
+
+
+def bwrap_available() -> bool:
+    """bubblewrap is installed and can create its namespaces here (checked once per call, ~10 ms)."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = subprocess.run(
+        ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def _drop_to_nobody() -> bool:
+    """Run sandboxed code as nobody when trex is root and a Python outside root's home exists."""
+    return os.geteuid() == 0 and SYSTEM_PYTHON.exists()
+
+
+def _interpreter() -> str:
+    return str(SYSTEM_PYTHON) if _drop_to_nobody() else str(Path(sys.base_prefix) / "bin" / Path(sys.executable).name)
+
+
+def _nproc_limit(limits: SandboxLimits) -> int:
+    """RLIMIT_NPROC counts all processes of the user: allow what the sandbox user already has, plus the limit."""
+    uid = NOBODY if _drop_to_nobody() else os.getuid()
+    try:
+        owned = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == uid)
+    except OSError:
+        owned = 0
+    return owned + limits.processes
+
+
+def _preexec(limits: SandboxLimits, new_netns: bool, nproc: int) -> Any:
+    def apply() -> None:
+        os.setsid()
+        if new_netns:  # root only: the code gets a network namespace with nothing in it
+            ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb << 20, limits.memory_mb << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if _drop_to_nobody():
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+
+    return apply
+
+
+class Sandbox:
+    def __init__(self, limits: SandboxLimits | None = None, mode: Mode = "auto") -> None:
+        self.limits = limits or SandboxLimits()
+        if mode == "auto":
+            mode = "bwrap" if bwrap_available() else "process"
+        elif mode == "bwrap" and not bwrap_available():
+            raise SandboxError("mode 'bwrap' asked for, but bubblewrap is missing or cannot create namespaces")
+        self.mode: Literal["bwrap", "process"] = mode
+
+    def _command(self, workdir: Path, argv: list[str]) -> list[str]:
+        python = _interpreter()
+        if self.mode == "process":
+            return [python, "-I", "-S", *argv]
+        mounts = ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+            path = Path("/") / name
+            if path.is_symlink():
+                mounts += ["--symlink", os.readlink(path), str(path)]
+            elif path.exists():
+                mounts += ["--ro-bind", str(path), str(path)]
+        prefix = str(Path(python).resolve().parent.parent)
+        if not prefix.startswith("/usr"):
+            mounts += ["--ro-bind", prefix, prefix]
+        return [
+            "bwrap",
+            *mounts,
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            str(workdir),
+            "/sandbox",
+            "--chdir",
+            "/sandbox",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/usr/bin:/bin",
+            "--setenv",
+            "HOME",
+            "/sandbox",
+            python,
+            "-I",
+            "-S",
+            *argv,
+        ]
+
+    def run(self, code: str, files: dict[str, str] | None = None) -> SandboxResult:
+        """Run ``code`` as a script in a fresh working folder holding ``files`` (name -> text)."""
+        folder = Path(tempfile.mkdtemp(prefix="trex-sandbox-"))
+        try:
+            return self._run({**(files or {}), "main.py": code}, "main.py", folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def map_rows(self, code: str, function: str, rows: list[dict[str, Any]]) -> list[Any]:
+        """``function(row)`` of ``code`` for every row, computed in the sandbox (rows and results as JSON)."""
+        driver = (
+            "import json\n"
+            f"from user_code import {function} as _fn\n"
+            "with open('rows.jsonl', encoding='utf-8') as _f:\n"
+            "    _out = [_fn(json.loads(_line)) for _line in _f]\n"
+            "with open('results.json', 'w', encoding='utf-8') as _o:\n"
+            "    json.dump(_out, _o)\n"
+        )
+        files = {
+            "user_code.py": code,
+            "driver.py": driver,
+            "rows.jsonl": "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows),
+        }
+        folder = Path(tempfile.mkdtemp(prefix="trex-sandbox-"))
+        try:
+            result = self._run(files, "driver.py", folder)
+            if not result.ok:
+                tail = result.stderr.strip().splitlines()[-3:]
+                raise SandboxError(f"sandboxed code stopped ({result.reason}): {' | '.join(tail)}")
+            try:
+                values = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise SandboxError(f"sandboxed code wrote no readable results: {exc}") from exc
+            if len(values) != len(rows):
+                raise SandboxError(f"sandboxed code returned {len(values)} results for {len(rows)} rows")
+            return values
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self, files: dict[str, str], entry: str, folder: Path) -> SandboxResult:
+        harness = resources.files("trex.runtime").joinpath("sandbox_harness.py").read_text(encoding="utf-8")
+        for name, text in {**files, HARNESS: harness}.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        if _drop_to_nobody():  # the sandbox user must write its own private folder, and nothing else of ours
+            os.chmod(folder, 0o777)  # noqa: S103
+            for path in folder.iterdir():
+                os.chmod(path, 0o666)
+        inside = "/sandbox" if self.mode == "bwrap" else str(folder)
+        env = {"PATH": "/usr/bin:/bin", "HOME": inside, "LANG": "C.UTF-8"}
+        command = self._command(folder, [f"{inside}/{HARNESS}", inside, entry])
+        start = time.perf_counter()
+        new_netns = self.mode == "process" and os.geteuid() == 0
+        proc = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_preexec(self.limits, new_netns, _nproc_limit(self.limits)),
+        )
+        reason = None
+        try:
+            stdout, stderr = proc.communicate(timeout=self.limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            reason = "wall_clock"
+        seconds = time.perf_counter() - start
+        out = stdout[-self.limits.output_bytes :].decode("utf-8", "replace")
+        err = stderr[-self.limits.output_bytes :].decode("utf-8", "replace")
+        code = proc.returncode
+        if reason is None and code != 0:
+            if code in (-signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGKILL, 128 + signal.SIGXCPU):
+                reason = "cpu"
+            elif "MemoryError" in err:
+                reason = "memory"
+            else:
+                reason = "error"
+        return SandboxResult(
+            ok=reason is None, returncode=code, stdout=out, stderr=err, reason=reason, mode=self.mode, seconds=seconds
+        )
