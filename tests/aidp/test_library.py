@@ -351,3 +351,18 @@ def test_a_missing_optional_dependency_fails_when_the_recipe_is_checked(monkeypa
     )
     with pytest.raises(RecipeError, match=r"step 2 \(generate_text_embeddings\): needs trex\[embed\]"):
         recipe.validate_steps()
+
+
+def test_select_by_filter_with_code_runs_in_the_sandbox() -> None:
+    from trex.aidp.operators import FilterParams, select_by_filter
+
+    ds = Dataset.from_dict({"text": ["keep me please", "no", "also keep this one"]})
+    code = "import re\n\ndef keep(row):\n    return len(re.findall(r'\\w+', row['text'])) >= 3\n"
+    assert select_by_filter(ds, FilterParams(code=code))["text"] == ["keep me please", "also keep this one"]
+    hostile = "def keep(row):\n    import socket\n    socket.create_connection(('127.0.0.1', 9))\n    return True\n"
+    with pytest.raises(OperatorError, match="sandboxed code stopped"):
+        select_by_filter(ds, FilterParams(code=hostile))
+    with pytest.raises(ValidationError, match="must define a function keep"):
+        FilterParams(code="def other(row):\n    return True\n")
+    with pytest.raises(ValidationError, match="exactly one of expression or code"):
+        FilterParams(expression="True", code="def keep(row):\n    return True\n")
