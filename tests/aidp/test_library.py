@@ -366,3 +366,28 @@ def test_select_by_filter_with_code_runs_in_the_sandbox() -> None:
         FilterParams(code="def other(row):\n    return True\n")
     with pytest.raises(ValidationError, match="exactly one of expression or code"):
         FilterParams(expression="True", code="def keep(row):\n    return True\n")
+
+
+def test_local_loader_formats_and_peeked_columns(tmp_path: Path) -> None:
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    from trex.aidp.loaders import LoadLocalParams, load_local_dataset, peek_local_columns
+
+    rows = [{"text": "a", "label": "x"}, {"text": "b", "label": "y"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "rows.parquet")
+    with gzip.open(tmp_path / "rows.jsonl.gz", "wt") as handle:
+        handle.write("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    with (
+        pa.OSFile(str(tmp_path / "rows.arrow"), "wb") as sink,
+        pa.ipc.new_stream(sink, pa.schema([("text", pa.string()), ("label", pa.string())])) as writer,
+    ):
+        writer.write_table(pa.Table.from_pylist(rows))
+    for name in ("rows.parquet", "rows.jsonl.gz", "rows.json", "rows.arrow"):
+        params = LoadLocalParams(path=str(tmp_path / name))
+        assert load_local_dataset(None, params).to_list() == rows, name
+    assert peek_local_columns(LoadLocalParams(path=str(tmp_path / "rows.parquet"))) == ["text", "label"]
+    assert peek_local_columns(LoadLocalParams(path=str(tmp_path / "rows.jsonl.gz"))) == ["text", "label"]
+    assert peek_local_columns(LoadLocalParams(path=str(tmp_path / "rows.json"))) is None  # a JSON array: unknown
