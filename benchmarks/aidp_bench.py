@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/aidp_bench.py [--rows 1000000] [--near-rows 100000] [--json]
 
-Times are the best of three runs (one run for a step over 2 s). Rows: about 100 characters of words; 25% are exact duplicates of another row (half of them
+Times are the best of three runs (one run for a step over 2 s).
+Rows: about 100 characters of words; 25% are exact duplicates of another row (half of them
 with other case or spacing, which normalization must catch) and 10% near duplicates (one word
 changed). Measured, each as rows per second of input:
 - exact dedup (lowercased, whitespace-collapsed text): AIDP ``deduplicate_by_text_hash``; plain
