@@ -3,7 +3,8 @@
 It does what the job does, with transformers, TRL, PEFT and datasets only: load the data, keep
 the labelled rows, format prompt/completion pairs, train LoRA with the same SFTConfig, merge, and
 score validation and test by the log-likelihood of each choice's first token. Arguments: a JSON
-file with the model folder, data files, prompt, choices and hyperparameters.
+file with the model folder, data files, prompt, choices and hyperparameters; without a
+"gradient_checkpointing" key, TRL's default applies (on).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def main() -> None:
         save_strategy="no",
         disable_tqdm=True,
         seed=0,
+        **({"gradient_checkpointing": spec["gradient_checkpointing"]} if "gradient_checkpointing" in spec else {}),
     )
     lora = LoraConfig(
         r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"
