@@ -84,18 +84,28 @@ def main() -> None:
         trex_times.append(time.perf_counter() - start)
         if results[0].status != "ok":
             raise SystemExit(f"trex job failed: {results[0].error}")
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "plain_job.py"), str(work / "plain_defaults.json")],
+        capture_output=True,
+        check=True,
+    )
+    defaults_s = time.perf_counter() - start
     plain_s, trex_s = min(plain_times), min(trex_times)
     out = {
         "plain_s": plain_s,
         "trex_s": trex_s,
         "ratio": trex_s / plain_s,
+        "plain_trl_defaults_s": defaults_s,
         "plain_runs": plain_times,
         "trex_runs": trex_times,
+        "steps": args.steps,
     }
     if args.json:
         print(json.dumps(out))
         return
     print(f"plain TRL script {plain_s:.1f} s, trex job {trex_s:.1f} s: ratio {trex_s / plain_s:.3f}")
+    print(f"plain TRL script with TRL's defaults (gradient checkpointing on): {defaults_s:.1f} s")
 
 
 if __name__ == "__main__":
