@@ -1,6 +1,6 @@
 """What a trex Job adds to a plain TRL run: the same training as a plain script and as a Job.
 
-    .venv/bin/python benchmarks/job_overhead.py [--steps 800] [--repeats 2] [--json]
+    .venv/bin/python benchmarks/job_overhead.py [--steps 800] [--repeats 3] [--json]
 
 Both sides start a fresh Python process and do the same work on the tiny task (2-layer Qwen2,
 Rotten Tomatoes slice): load the model and data, train LoRA for ``--steps`` steps (batch 16,
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=800)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
