@@ -32,13 +32,14 @@ def execute(request: JobRequest) -> JobResult:
     from trex.aidp.operators import CapParams, cap_samples
     from trex.aidp.recipe import run_recipe
     from trex.evaluation.run import evaluate_split
+    from trex.train.dpo import train_dpo
     from trex.train.model import load_model, seed_everything
     from trex.train.sft import train_sft
 
     job, workdir = request.job, Path(request.workdir)
     start = time.perf_counter()
     seed_everything(job.seed)
-    model, tokenizer = load_model(job.base_model)
+    model, tokenizer = load_model(job.base_model, quantization=job.train.quantization if job.train else "none")
     stats, log = [], None
     if job.train is not None:
         if job.recipe is None:
@@ -48,7 +49,8 @@ def execute(request: JobRequest) -> JobResult:
         init = Path(request.init_adapter) if request.init_adapter else None
         if job.train.init_from_job and (init is None or not init.exists()):
             raise FileNotFoundError(f"adapter of job {job.train.init_from_job} not found at {init}")
-        model, log = train_sft(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init)
+        train = train_dpo if job.train.dpo else train_sft
+        model, log = train(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init)
     model.eval()
     validation = evaluate_split(model, tokenizer, job.eval, "validation")
     test = evaluate_split(model, tokenizer, job.eval, "test")

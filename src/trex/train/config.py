@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["lora_sft", "full_sft"] = "lora_sft"
+    method: Literal["lora_sft", "full_sft", "lora_dpo", "full_dpo"] = Field(
+        default="lora_sft", description="SFT on prompt/completion rows, or DPO on prompt/chosen/rejected rows"
+    )
     learning_rate: float = Field(default=2e-4, gt=0, le=1)
     max_steps: int = Field(default=60, ge=1)
+    epochs: float | None = Field(default=None, gt=0, description="passes over the data; when set, replaces max_steps")
     batch_size: int = Field(default=8, ge=1)
     gradient_accumulation_steps: int = Field(default=1, ge=1)
     max_length: int = Field(default=128, ge=8)
@@ -33,6 +36,24 @@ class TrainConfig(BaseModel):
     lora_top_layers: int | None = Field(
         default=None, ge=1, description="adapt only the top k decoder layers (less backward compute); None: all"
     )
+    dpo_beta: float = Field(default=0.1, gt=0, description="DPO: strength of the pull toward the reference model")
+    quantization: Literal["none", "4bit"] = Field(
+        default="none", description="4bit: QLoRA (4-bit NF4 base weights; CUDA and bitsandbytes, extra 'gpu')"
+    )
     init_from_job: str | None = Field(
         default=None, description="hash of a finished job whose adapter this run continues training (warm start)"
     )
+
+    @property
+    def lora(self) -> bool:
+        return self.method.startswith("lora")
+
+    @property
+    def dpo(self) -> bool:
+        return self.method.endswith("dpo")
+
+    @model_validator(mode="after")
+    def _quantized_needs_lora(self) -> TrainConfig:
+        if self.quantization != "none" and not self.lora:
+            raise ValueError("quantization '4bit' trains LoRA adapters: use method lora_sft or lora_dpo")
+        return self

@@ -1,0 +1,90 @@
+"""What SFT and DPO training share: the LoRA wrapper, the trainer arguments, and saving the result.
+
+``peft_model`` wraps a model in LoRA (optionally only the top k decoder layers, or continuing an
+adapter saved by an earlier job). ``trainer_arguments`` maps a TrainConfig onto the keyword
+arguments of TRL's SFTConfig/DPOConfig (steps or epochs, schedule, precision for the device,
+no checkpoints, no reporting). ``finish`` saves the adapter (or the full weights) and returns a
+model ready for fast evaluation: the adapter merged, except on a 4-bit base, which cannot merge.
+``TrainLog`` is what a job reports of its training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from pydantic import BaseModel
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from trex.train.config import TrainConfig
+
+
+class TrainLog(BaseModel):
+    steps: int
+    losses: list[tuple[int, float]]  # (step, training loss)
+    train_rows: int
+    seconds: float
+    trainable_params: int
+
+
+def peft_model(model: PreTrainedModel, cfg: TrainConfig, init_adapter: Path | None) -> PeftModel:
+    if init_adapter is not None:
+        return PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+    if cfg.quantization == "4bit":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    layers = model.config.num_hidden_layers
+    top = min(cfg.lora_top_layers, layers) if cfg.lora_top_layers else layers
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.lora_targets,
+        layers_to_transform=list(range(layers - top, layers)) if top < layers else None,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
+
+
+def trainer_arguments(cfg: TrainConfig, out_dir: Path, seed: int, on_gpu: bool) -> dict[str, Any]:
+    steps = {"num_train_epochs": cfg.epochs, "max_steps": -1} if cfg.epochs else {"max_steps": cfg.max_steps}
+    return {
+        "output_dir": str(out_dir / "trainer"),
+        **steps,
+        "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "learning_rate": cfg.learning_rate,
+        "lr_scheduler_type": cfg.lr_scheduler,
+        "warmup_steps": cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps (transformers 5)
+        "weight_decay": cfg.weight_decay,
+        "max_length": cfg.max_length,
+        "seed": seed,
+        "data_seed": seed,
+        "use_cpu": not on_gpu,
+        "bf16": on_gpu,
+        "report_to": [],
+        "save_strategy": "no",
+        "logging_steps": max(1, cfg.max_steps // 20) if not cfg.epochs else 10,
+        "logging_first_step": True,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "activation_checkpointing": cfg.gradient_checkpointing,  # transformers 5 name of gradient checkpointing
+    }
+
+
+def losses_of(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    return [(int(e["step"]), float(e["loss"])) for e in log_history if "loss" in e]
+
+
+def finish(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: TrainConfig, out_dir: Path
+) -> PreTrainedModel:
+    """Save what was trained in ``out_dir`` (adapter/ or model/); return the model to evaluate."""
+    if cfg.lora:
+        model.save_pretrained(out_dir / "adapter")
+        return model if cfg.quantization == "4bit" else model.merge_and_unload()
+    model.save_pretrained(out_dir / "model")
+    tokenizer.save_pretrained(out_dir / "model")
+    return model
