@@ -116,3 +116,25 @@ def test_custom_metric_by_dotted_path() -> None:
         resolve_metric("bleu")
     with pytest.raises(MetricError, match="cannot import"):
         resolve_metric("no_such_module:fn")
+
+
+def test_prompts_in_the_chat_template(tiny_model) -> None:
+    from trex.evaluation.config import EvalConfig
+    from trex.evaluation.run import render_prompts
+
+    _, tokenizer = tiny_model
+    cfg = EvalConfig(
+        validation="v", test="t", prompt_template="Review: {text}", choices={"a": " a"}, chat_template=True
+    )
+    with pytest.raises(ValueError, match="has no chat template"):
+        render_prompts(cfg, tokenizer, [{"text": "fine"}])
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
+    try:
+        assert render_prompts(cfg, tokenizer, [{"text": "fine"}]) == ["<|user|>Review: fine\n<|assistant|>"]
+    finally:
+        tokenizer.chat_template = None  # the tokenizer is shared by the session's tests
+    plain = cfg.model_copy(update={"chat_template": False})
+    assert render_prompts(plain, tokenizer, [{"text": "fine"}]) == ["Review: fine"]

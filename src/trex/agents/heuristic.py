@@ -54,6 +54,7 @@ def base_recipe(
                 "completion_template": "{" + label + "}" if ev.mode == "choices" else " {" + label + "}",
                 "label_map": ev.choices if ev.mode == "choices" else None,
                 "label_field": label,
+                "style": "chat" if ev.chat_template else "completion",
             },
         ),
         Step(op="cap_samples", args={"max_samples": task.limits.max_train_samples}),

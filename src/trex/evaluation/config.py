@@ -21,6 +21,9 @@ class EvalConfig(BaseModel):
     input_field: str = "text"
     label_field: str = "label"
     prompt_template: str = Field(description="Python format string over the row's fields, e.g. 'Review: {text}'")
+    chat_template: bool = Field(
+        default=False, description="wrap the prompt as a user turn with the model's chat template (instruct models)"
+    )
     mode: Literal["choices", "generate"] = "choices"
     choices: dict[str, str] | None = Field(
         default=None, description="label -> completion text scored by log-likelihood (mode: choices)"

@@ -46,11 +46,24 @@ def load_split(cfg: EvalConfig, split: Literal["validation", "test"]) -> list[di
     return rows[: cfg.max_examples] if cfg.max_examples else rows
 
 
+def render_prompts(cfg: EvalConfig, tokenizer: PreTrainedTokenizerBase, rows: list[dict[str, Any]]) -> list[str]:
+    """The prompt of every row: the template filled in, wrapped in the chat template when the task asks."""
+    prompts = [cfg.prompt_template.format(**row) for row in rows]
+    if not cfg.chat_template:
+        return prompts
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError("eval.chat_template is true, but the model's tokenizer has no chat template")
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
+
+
 def evaluate_split(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: EvalConfig, split: Literal["validation", "test"]
 ) -> SplitResult:
     rows = load_split(cfg, split)
-    prompts = [cfg.prompt_template.format(**row) for row in rows]
+    prompts = render_prompts(cfg, tokenizer, rows)
     references = [str(row[cfg.label_field]) for row in rows]
     if cfg.mode == "choices":
         preds = predict_choices(model, tokenizer, prompts, cfg.choices or {})
