@@ -104,7 +104,9 @@ def main() -> None:
     rate = train_rate(lora, args.batch, seq, args.steps, 2, device)
     out["lora_tokens_per_s"] = rate
     out["lora_mfu"] = 4 * n_params * rate / (peak * 1e12) if peak else None
-    model = lora.unload()
+    model = lora.unload()  # the base model again, frozen by PEFT: unfreeze it for full fine-tuning
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
     model.train()
     rate = train_rate(model, args.batch, seq, args.steps, 2, device)
     out["full_tokens_per_s"] = rate
@@ -129,7 +131,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"{out['device']}: Qwen3-1.7B shape ({n_params / 1e9:.2f} B params), batch {args.batch} x {seq}, {dtype}")
+    shape = "tiny Qwen3 config" if args.tiny else "Qwen3-1.7B shape"
+    print(f"{out['device']}: {shape} ({n_params / 1e9:.3f} B params), batch {args.batch} x {seq}, {dtype}")
     for key in ("lora_tokens_per_s", "full_tokens_per_s", "score_tokens_per_s", "generate_tokens_per_s"):
         print(f"{key:24} {out[key]:12,.0f}")
     for key in ("lora_mfu", "full_mfu"):
