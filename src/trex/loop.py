@@ -24,9 +24,10 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from trex.agents.diagnosis import diagnose_node
-from trex.agents.executor import BASELINE, Executor, outcome, plan_jobs
+from trex.agents.executor import BASELINE, Executor, config_job, outcome, plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import NodeRecord, Plan, Researcher
+from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Researcher
+from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.budget import Usage, exhausted, job_deadline, read_usage
 from trex.runtime.job import Job, JobResult
 from trex.runtime.schedulers import Scheduler, make_scheduler
@@ -35,6 +36,8 @@ from trex.search.policies import backpropagate, expandable, make_policy
 from trex.search.tree import DONE, FAILED, Tree
 from trex.store import Store
 from trex.task import TaskSpec
+
+REPAIR_MARK = "~repair"
 
 
 class RunOptions(BaseModel):
@@ -159,12 +162,49 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
         return self._store_node(parent.id, parent.depth + 1, plan, jobs)
 
+    def _repair(self, node_id: int, results: list[tuple[str, JobResult]]) -> list[tuple[str, JobResult]] | None:
+        """Add a repaired job for every config whose latest attempt failed (at most MAX_REPAIR_ROUNDS per
+        config, counted from the node's stored jobs, so a resumed run repairs exactly as an uninterrupted one)."""
+        plan = Plan.model_validate_json(self.store.node_plan(node_id))
+        specs = {row["name"]: Job.model_validate_json(row["spec"]) for row in self.store.node_jobs(node_id)}
+        latest: dict[str, tuple[str, JobResult]] = {}
+        for name, result in results:
+            if name != BASELINE:
+                latest[name.split(REPAIR_MARK)[0]] = (name, result)
+        added, notes = [], []
+        for base, (name, result) in latest.items():
+            attempts = sum(n.split(REPAIR_MARK)[0] == base for n in specs) - 1
+            if result.status == "ok" or result.error_class == "cancelled" or attempts >= MAX_REPAIR_ROUNDS:
+                continue
+            job = specs[name]
+            config = ConfigSpec(name=name, train=job.train, recipe=job.recipe) if job.train else None
+            fix = self.researcher.repair(plan, config, result.error_class, result.error or "") if config else None
+            if fix is None:
+                continue
+            repaired, change = fix
+            new_name = f"{base}{REPAIR_MARK}{attempts + 1}"
+            new_job = config_job(self.task, plan, repaired.model_copy(update={"name": new_name}), self.options.seed)
+            if new_job.content_hash() in {j.content_hash() for j in specs.values()}:
+                continue  # the same job again would fail the same way
+            added.append((new_job.content_hash(), new_job.model_dump_json(), new_name))
+            notes.append(
+                {"config": name, "repaired_as": new_name, "change": change, "error": (result.error or "")[:500]}
+            )
+            self.say(f"node {node_id}: repairing {name} ({change})")
+        if not added:
+            return results
+        self.store.add_node_jobs(node_id, added, {"kind": "repair", "repairs": notes})
+        return None
+
     def _execute(self, node_id: int, tree: Tree, deadline: float | None) -> bool:
-        """Run and record the node; False when the budget cancelled some of its jobs."""
-        results = self.executor.run_node(node_id, deadline)
-        if results is None:
-            self.say(f"node {node_id}: jobs cancelled by the budget; the node is left for a resume")
-            return False
+        """Run and record the node (with repair rounds for failed configs); False when the budget cancelled jobs."""
+        while True:
+            results = self.executor.run_node(node_id, deadline)
+            if results is None:
+                self.say(f"node {node_id}: jobs cancelled by the budget; the node is left for a resume")
+                return False
+            if self._repair(node_id, results) is not None:
+                break
         if tree.nodes[node_id].parent is None:
             base = next((r for name, r in results if name == BASELINE), None)
             if base is not None and base.status == "ok":

@@ -145,6 +145,18 @@ class Store:
             self._event(tx, "node_created", node_id, {"parent": parent, "strategy": strategy, "jobs": len(jobs)})
         return node_id
 
+    def add_node_jobs(self, node_id: int, jobs: list[tuple[str, str, str]], event: dict[str, Any]) -> None:
+        """Append jobs (hash, spec JSON, name) to a node, with an event saying why, in one transaction."""
+        with self.transaction() as tx:
+            last = tx.execute("SELECT COALESCE(MAX(idx), -1) FROM node_jobs WHERE node_id = ?", (node_id,)).fetchone()
+            for offset, (job_hash, spec, name) in enumerate(jobs, start=1):
+                tx.execute("INSERT OR IGNORE INTO jobs(hash, spec, status) VALUES (?, ?, 'pending')", (job_hash, spec))
+                tx.execute(
+                    "INSERT INTO node_jobs(node_id, idx, hash, name) VALUES (?, ?, ?, ?)",
+                    (node_id, last[0] + offset, job_hash, name),
+                )
+            self._event(tx, event.pop("kind", "node_jobs_added"), node_id, event)
+
     def finish_node(
         self, node: Node, best_job: str | None, insights: str, error: str | None, path: list[Node]
     ) -> None:

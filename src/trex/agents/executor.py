@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trex.agents.plan import ConfigOutcome, Plan
+from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.aidp.recipe import Recipe, Step
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.schedulers import Scheduler
@@ -36,21 +36,24 @@ def decontaminated(recipe: Recipe, task: TaskSpec) -> Recipe:
     return Recipe(steps=[recipe.steps[0], guard, *recipe.steps[1:]])
 
 
+def config_job(task: TaskSpec, plan: Plan, config: ConfigSpec, seed: int) -> Job:
+    """The Job that trains and evaluates one config of a plan."""
+    return Job(
+        base_model=task.base_model,
+        recipe=decontaminated(plan.recipe_for(config), task),
+        train=config.train,
+        eval=task.eval,
+        seed=seed,
+        max_train_samples=task.limits.max_train_samples,
+    )
+
+
 def plan_jobs(task: TaskSpec, plan: Plan, seed: int, with_baseline: bool) -> list[tuple[str, Job]]:
     """(name, Job) for every config of the plan; the baseline evaluation first when asked."""
     jobs = []
     if with_baseline:
         jobs.append((BASELINE, Job(base_model=task.base_model, eval=task.eval, seed=seed)))
-    for config in plan.configs:
-        job = Job(
-            base_model=task.base_model,
-            recipe=decontaminated(plan.recipe_for(config), task),
-            train=config.train,
-            eval=task.eval,
-            seed=seed,
-            max_train_samples=task.limits.max_train_samples,
-        )
-        jobs.append((config.name, job))
+    jobs.extend((config.name, config_job(task, plan, config, seed)) for config in plan.configs)
     return jobs
 
 

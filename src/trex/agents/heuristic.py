@@ -20,6 +20,7 @@ explore different directions. Every decision is deterministic given the tree.
 from __future__ import annotations
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, NodeRecord, Plan
+from trex.agents.repair import repair_config
 from trex.aidp.recipe import Recipe, Step
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
@@ -97,6 +98,11 @@ class HeuristicResearcher:
             recipe=base_recipe(self.task, rows_needed(default), seed=self.seed),
             configs=configs,
         )
+
+    def repair(
+        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str
+    ) -> tuple[ConfigSpec, str] | None:
+        return repair_config(plan, config, error_class, error)
 
     def plan(
         self,

@@ -90,3 +90,9 @@ class Researcher(Protocol):
         node_seed: int,
         context: str = "",
     ) -> Plan: ...
+
+    def repair(
+        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str
+    ) -> tuple[ConfigSpec, str] | None:
+        """A changed config and what changed, or None to keep the failure."""
+        ...

@@ -20,11 +20,18 @@ from pydantic import BaseModel
 
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
-from trex.agents.plan import NodeRecord, Plan, Strategy
+from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Strategy
+from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.aidp.catalog import catalog_text
 from trex.store import Store
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
+
+
+class Repair(BaseModel):
+    fixable: bool
+    change: str = ""
+    config: ConfigSpec | None = None
 
 
 class StrategyChoice(BaseModel):
@@ -87,6 +94,44 @@ class LLMResearcher:
         for config in plan.configs:
             plan.recipe_for(config).validate_steps()
 
+    def repair(
+        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str, attempt: int = 1
+    ) -> tuple[ConfigSpec, str] | None:
+        """Ask the LLM for the smallest fix of a failed config; the heuristic rules when it cannot answer."""
+        prompt = self._fill(
+            "repair",
+            name=self.task.name,
+            objective=self.task.objective,
+            attempt=attempt,
+            rounds=MAX_REPAIR_ROUNDS,
+            error_class=error_class,
+            error=error[:3000],
+            config=config.model_dump_json(),
+            recipe=plan.recipe.model_dump_json(),
+            operators=operator_catalog(),
+        )
+
+        def check(answer: Repair) -> None:
+            if answer.fixable and answer.config is None:
+                raise ValueError("a fixable answer needs the changed config")
+            if answer.config is not None:
+                plan.recipe_for(answer.config).validate_steps()
+
+        try:
+            system = {"role": "system", "content": self.prompts["system"]}
+            answer = structured(
+                self.client, [system, {"role": "user", "content": prompt}], Repair, self.usage, check=check
+            )
+        except LLMError as exc:
+            if self.store is not None:
+                self.store.event("researcher_fallback", None, error=str(exc)[:1000], during="repair")
+            return self.fallback.repair(plan, config, error_class, error)
+        finally:
+            self._save_usage()
+        if not answer.fixable or answer.config is None:
+            return None
+        return answer.config.model_copy(update={"name": config.name}), answer.change
+
     def plan(
         self,
         parent: NodeRecord,
@@ -129,13 +174,14 @@ class LLMResearcher:
                 self.store.event("researcher_fallback", parent.id, error=str(exc)[:1000])
             return self.fallback.plan(parent, grandparent, siblings, node_seed, context)
         finally:
-            if self.store is not None:
-                self.store.set_meta(
-                    "llm_usage",
-                    {
-                        "prompt_tokens": self.usage.prompt_tokens,
-                        "completion_tokens": self.usage.completion_tokens,
-                        "usd": self.usage.usd,
-                    },
-                )
+            self._save_usage()
         return plan
+
+    def _save_usage(self) -> None:
+        if self.store is not None:
+            usage = {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "usd": self.usage.usd,
+            }
+            self.store.set_meta("llm_usage", usage)
