@@ -109,12 +109,13 @@ def run(
     iterations: Annotated[int | None, typer.Option(min=1, help="nodes in the tree, root included")] = None,
     policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
     researcher: Annotated[str, typer.Option(help="heuristic | llm")] = "heuristic",
-    scheduler: Annotated[str, typer.Option(help="local | ray")] = "local",
+    scheduler: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
     seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
     llm_model: Annotated[str | None, typer.Option(help="model name for --researcher llm")] = None,
     llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
     llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
+    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition for --scheduler slurm")] = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
@@ -135,11 +136,12 @@ def run(
         "llm_base_url": llm_base_url,
         "llm_api_key_env": llm_api_key_env,
         "ray_address": ray_address,
+        "slurm_partition": slurm_partition,
     }
     _check_choices(
         policy=(policy, ("mcts", "gbfs", "ses", "random")),
         researcher=(researcher, ("heuristic", "llm")),
-        scheduler=(scheduler, ("local", "ray")),
+        scheduler=(scheduler, ("local", "ray", "slurm")),
     )
     if not task.exists():
         _fail(f"{task}: task file not found", 2)

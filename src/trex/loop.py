@@ -44,12 +44,13 @@ class RunOptions(BaseModel):
     iterations: int | None = None
     policy: Literal["mcts", "gbfs", "ses", "random"] = "mcts"
     researcher: Literal["heuristic", "llm"] = "heuristic"
-    scheduler: Literal["local", "ray"] = "local"
+    scheduler: Literal["local", "ray", "slurm"] = "local"
     seed: int = 0
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
     ray_address: str | None = None
+    slurm_partition: str | None = None
     memory_tokens: int = 2000
     # overrides of the task file's limits (None: the task's value)
     max_train_samples: int | None = Field(default=None, ge=1)
@@ -106,7 +107,14 @@ class SearchLoop:
         self.task = task = options.apply_limits(task)
         self.options = options
         timeout_s = task.limits.job_timeout_minutes * 60
-        self.executor = Executor(store, scheduler or make_scheduler(options.scheduler, timeout_s, options.ray_address))
+        scheduler = scheduler or make_scheduler(
+            options.scheduler,
+            timeout_s,
+            ray_address=options.ray_address,
+            slurm_folder=str(store.workspace / "slurm"),
+            slurm_partition=options.slurm_partition,
+        )
+        self.executor = Executor(store, scheduler)
         self.researcher = researcher or make_researcher(task, options, store)
         self.policy = make_policy(options.policy, task.exploration_c)
         self.say = listener or (lambda message: None)

@@ -60,6 +60,7 @@ class JobResult(BaseModel):
     data_stats: list[StepStats] = []
     seconds: float = 0.0
     gpus: int = Field(default=0, description="GPUs the job held (0 on CPU): charged to the GPU-hour budget")
+    gpu_ids: str | None = Field(default=None, description="the CUDA_VISIBLE_DEVICES the job ran with")
 
     @property
     def val_score(self) -> float | None:

@@ -106,7 +106,7 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
                 )
             else:
                 result = JobResult.failure(job_hash, f"timed out after {timeout_s:.0f} s", "timeout", timeout_s)
-            return result.model_copy(update={"seconds": time.perf_counter() - start, "gpus": gpus})
+            return result.model_copy(update={"seconds": time.perf_counter() - start, "gpus": gpus, "gpu_ids": gpu})
         finally:
             if proc.poll() is None:  # the loop itself is being interrupted: take the job down with it
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -119,7 +119,7 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
         result = JobResult.failure(
             job_hash, f"worker exited with code {code} without a result; see {LOG_FILE}", "crash", seconds
         )
-    return result.model_copy(update={"gpus": gpus})
+    return result.model_copy(update={"gpus": gpus, "gpu_ids": gpu})
 
 
 class LocalScheduler:
@@ -153,43 +153,21 @@ class LocalScheduler:
                 future.result()
 
 
-class RayScheduler:
-    """One Ray task per job; ``address`` None starts (or joins) a local Ray."""
-
-    def __init__(self, timeout_s: float = 3600.0, address: str | None = None) -> None:
-        try:
-            import ray
-        except ImportError as exc:
-            raise RuntimeError("the ray scheduler needs Ray: pip install 'trex[ray]'") from exc
-        self._ray = ray
-        if not ray.is_initialized():
-            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-        self.timeout_s = timeout_s
-
-    @property
-    def parallel_gpus(self) -> int:
-        return int(self._ray.cluster_resources().get("GPU", 0))
-
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
-        ray = self._ray
-        gpus = ray.cluster_resources().get("GPU", 0)
-        task = ray.remote(num_gpus=1 if gpus else 0)(_ray_job)
-        pending = {task.remote(r.model_dump_json(), self.timeout_s, deadline): r for r in requests}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            request = pending.pop(done[0])
-            on_done(request, JobResult.model_validate_json(ray.get(done[0])))
-
-
-def _ray_job(request_json: str, timeout_s: float, deadline: float | None = None) -> str:
-    request = JobRequest.model_validate_json(request_json)
-    gpus = os.environ.get("CUDA_VISIBLE_DEVICES") or None
-    return run_worker(request, gpus, timeout_s, deadline).model_dump_json()
-
-
-def make_scheduler(name: str, timeout_s: float, ray_address: str | None = None) -> Scheduler:
+def make_scheduler(
+    name: str,
+    timeout_s: float,
+    ray_address: str | None = None,
+    slurm_folder: str | None = None,
+    slurm_partition: str | None = None,
+) -> Scheduler:
     if name == "local":
         return LocalScheduler(timeout_s=timeout_s)
     if name == "ray":
+        from trex.runtime.ray_scheduler import RayScheduler
+
         return RayScheduler(timeout_s=timeout_s, address=ray_address)
-    raise ValueError(f"unknown scheduler {name!r}: local or ray")
+    if name == "slurm":
+        from trex.runtime.slurm_scheduler import SlurmScheduler
+
+        return SlurmScheduler(folder=slurm_folder or "slurm", timeout_s=timeout_s, partition=slurm_partition)
+    raise ValueError(f"unknown scheduler {name!r}: local, ray or slurm")
