@@ -138,3 +138,12 @@ def test_prompts_in_the_chat_template(tiny_model) -> None:
         tokenizer.chat_template = None  # the tokenizer is shared by the session's tests
     plain = cfg.model_copy(update={"chat_template": False})
     assert render_prompts(plain, tokenizer, [{"text": "fine"}]) == ["Review: fine"]
+
+
+def test_generated_answers_map_to_the_choice_named_first() -> None:
+    from trex.evaluation.scoring import choice_named_first
+
+    choices = {"fresh": " fresh", "rotten": " rotten"}
+    assert choice_named_first("I think it is Rotten, not fresh", choices) == "rotten"
+    assert choice_named_first("freshly baked", choices) is None  # whole words only
+    assert choice_named_first("no idea", choices) is None

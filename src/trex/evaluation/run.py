@@ -68,7 +68,9 @@ def evaluate_split(
     if cfg.mode == "choices":
         preds = predict_choices(model, tokenizer, prompts, cfg.choices or {})
     else:
-        preds = predict_generate(model, tokenizer, prompts, cfg.max_new_tokens, cfg.answer_pattern)
+        preds = predict_generate(
+            model, tokenizer, prompts, cfg.max_new_tokens, cfg.answer_pattern, choices=cfg.choices
+        )
     predicted = [p.predicted for p in preds]
     groups = [str(row[cfg.group_field]) for row in rows] if cfg.group_field else None
     score = score_with_interval(cfg.metric, predicted, references, groups=groups, group_metrics=cfg.group_metrics)

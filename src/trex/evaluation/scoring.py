@@ -101,7 +101,9 @@ def predict_generate(
     max_new_tokens: int,
     answer_pattern: str | None,
     batch_size: int = 16,
+    choices: dict[str, str] | None = None,
 ) -> list[Prediction]:
+    """Greedy generation; the answer is the regex's group, else the choice named first, else the whole text."""
     pattern = re.compile(answer_pattern) if answer_pattern else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     prompt_ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
@@ -123,5 +125,18 @@ def predict_generate(
     for text in texts:
         match = pattern.search(text) if pattern else None
         answer = (match.group(1) if match and match.groups() else match.group(0)) if match else text.strip()
+        if choices and not match:
+            answer = choice_named_first(text, choices) or answer
         predictions.append(Prediction(predicted=answer.strip(), raw=text))
     return predictions
+
+
+def choice_named_first(text: str, choices: dict[str, str]) -> str | None:
+    """The label whose choice text (or the label itself) appears earliest in ``text``, as a whole word."""
+    found: list[tuple[int, str]] = []
+    for label, choice in choices.items():
+        for needle in {choice.strip(), label}:
+            hit = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text, re.IGNORECASE) if needle else None
+            if hit:
+                found.append((hit.start(), label))
+    return min(found)[1] if found else None
