@@ -179,16 +179,9 @@ TABLE_ROWS = 40
 
 
 def _table_nodes(nodes: list[dict], best_id: int | None) -> list[dict]:
-    """A large tree's table shows the path to the best node and the newest nodes, in id order."""
-    if len(nodes) <= TABLE_ROWS:
-        return nodes
-    by_id = {n["id"]: n for n in nodes}
-    keep = {n["id"] for n in nodes[-TABLE_ROWS:]}
-    current = best_id
-    while current is not None:
-        keep.add(current)
-        current = by_id[current]["parent"]
-    return [n for n in nodes if n["id"] in keep]
+    from trex.report.status import focus_nodes
+
+    return focus_nodes(nodes, best_id, TABLE_ROWS)
 
 
 @app.command()
@@ -223,6 +216,30 @@ def status(
     stopped = data["stopped"]
     if stopped:
         console.print(f"stopped: {stopped['reason']}" + (f" (limit: {stopped['limit']})" if stopped["limit"] else ""))
+
+
+@app.command()
+def serve(
+    workspace: Annotated[Path, typer.Argument(help="workspace of a run (running or finished)")],
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
+) -> None:
+    """Serve WORKSPACE's report over HTTP, updated live while the run goes on (read-only)."""
+    from trex.report.serve import make_server
+    from trex.store import StoreError
+
+    try:
+        server = make_server(workspace, port, host)
+    except (StoreError, OSError) as exc:
+        _fail(str(exc), 2)
+        return
+    console.print(f"serving {workspace} at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @app.command()

@@ -80,8 +80,12 @@ class StoreError(RuntimeError):
 class Store:
     DB_FILE = "trex.db"
 
-    def __init__(self, workspace: str | Path) -> None:
+    def __init__(self, workspace: str | Path, read_only: bool = False) -> None:
         self.workspace = Path(workspace)
+        if read_only:  # a viewer (trex serve) next to a running search: never writes, never takes the write lock
+            uri = f"file:{(self.workspace / self.DB_FILE).resolve()}?mode=ro"
+            self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+            return
         self.workspace.mkdir(parents=True, exist_ok=True)
         # Scheduler threads report finished jobs through this connection; they are serialized by the scheduler.
         self.conn = sqlite3.connect(
@@ -93,10 +97,10 @@ class Store:
         self.conn.executescript(SCHEMA)
 
     @classmethod
-    def open_existing(cls, workspace: str | Path) -> Store:
+    def open_existing(cls, workspace: str | Path, read_only: bool = False) -> Store:
         if not (Path(workspace) / cls.DB_FILE).exists():
             raise StoreError(f"{workspace}: no trex run here (no {cls.DB_FILE})")
-        return cls(workspace)
+        return cls(workspace, read_only=read_only)
 
     def close(self) -> None:
         self.conn.close()
@@ -242,6 +246,10 @@ class Store:
     def event(self, kind: str, node_id: int | None = None, **data: Any) -> None:
         with self.transaction() as tx:
             self._event(tx, kind, node_id, data)
+
+    def last_event_id(self) -> int:
+        """Grows with every change of the run: what a live view compares to know it is stale."""
+        return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT id, ts, kind, node_id, data FROM events"

@@ -34,7 +34,10 @@ def test_report_shows_scores_tree_and_gain(tmp_path: Path) -> None:
     assert "0.500 / 0.600" in page  # base model
     assert "best node 2" in page and "0.800 / 0.800" in page
     assert "0.667" in page  # gain (0.8 - 0.6) / (0.9 - 0.6) on test
-    assert "└─ 2 refine_data val 0.800 ★" in page
+    assert 'href="#node-2" class="tree-node" data-node="2"' in page and 'stroke-width="4"' in page  # best path
+    assert '<details class="node" id="node-2" open>' in page and "★ best" in page
+    assert "trex replay" in page and "--node 2 --out tuned-model" in page  # how to reuse the best node
+    assert 'class="val"' in page  # the best-so-far curve
     assert "demo&lt;task&gt;" in page and "<b>things</b>" not in page  # user text is escaped
     assert "http" not in page.replace("http-equiv", "")  # self-contained: no external resource
 

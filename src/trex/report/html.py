@@ -1,15 +1,19 @@
-"""The static HTML report: ``<workspace>/report.html``, self-contained (no CDN, no script).
+"""The HTML report: ``<workspace>/report.html``, self-contained (no CDN; one small inline script).
 
-Shows the base model's and the best node's scores, the tree, a table of nodes (visits, value,
-reward, validation and test scores) and each node's plan, configs and insights. Written
-atomically, so a reader never sees half a report; rewritten after every iteration.
+Shows the base model's, the best node's and the reference's scores with the normalized gain, the
+budget used and why the run stopped; the tree as a picture (nodes coloured by reward, marked by
+strategy and status, with visits and mean value, the path to the best node in bold; a click opens
+the node's section); the best-so-far curve; the table of nodes; and a section per node
+(``trex.report.node_section``). Trees over ``FOCUS`` nodes show the newest ones and the ancestors
+of them and of the best node, so the report stays fast. ``live=True`` (``trex serve``) adds a
+script that reloads the page when the run adds a node. Written atomically, so a reader never sees
+half a report; rewritten after every iteration.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -17,54 +21,26 @@ from typing import Any
 
 from trex import __version__
 from trex.bench.gain import GainError, normalized_gain
-from trex.report.status import STATUS_KEYS, format_value, run_status, usage_line
+from trex.report.node_section import node_section
+from trex.report.status import STATUS_KEYS, focus_nodes, format_value, run_status, usage_line
+from trex.report.svg import curve_svg, tree_svg
 from trex.store import Store
+
+FOCUS = 60
+# reloads the page when the store has moved on since it was rendered (trex serve only)
+LIVE_SCRIPT = """<script>
+const shown = %d;
+setInterval(async () => {
+  try {
+    const status = await (await fetch("status.json", {cache: "no-store"})).json();
+    if (status.version !== shown) location.reload();
+  } catch (e) {}
+}, 2000);
+</script>"""
 
 
 def _fmt(value: Any) -> str:
     return html.escape(format_value(value))
-
-
-def _tree_text(nodes: list[dict[str, Any]], best_id: int | None) -> str:
-    children: dict[int | None, list[dict[str, Any]]] = {}
-    for node in nodes:
-        children.setdefault(node["parent"], []).append(node)
-    lines: list[str] = []
-
-    def walk(parent: int | None, prefix: str) -> None:
-        kids = children.get(parent, [])
-        for i, node in enumerate(kids):
-            last = i == len(kids) - 1
-            branch = "" if parent is None else ("└─ " if last else "├─ ")
-            mark = " ★" if node["id"] == best_id else ""
-            lines.append(f"{prefix}{branch}{node['id']} {node['strategy']} val {_fmt(node['val_score'])}{mark}")
-            walk(node["id"], prefix + ("" if parent is None else ("   " if last else "│  ")))
-
-    walk(None, "")
-    return html.escape("\n".join(lines))
-
-
-def _val(result_json: str | None) -> float | None:
-    result = json.loads(result_json) if result_json else {}
-    return result["validation"]["score"]["value"] if result.get("validation") else None
-
-
-def _details(store: Store, node: dict[str, Any]) -> str:
-    row = store.node_row(node["id"])
-    plan = json.loads(row["plan"])
-    configs = "".join(
-        f"<tr><td>{html.escape(j['name'])}</td><td>{html.escape(j['status'])}</td><td>{_fmt(_val(j['result']))}</td>"
-        f"<td><code>{html.escape(j['hash'])}</code></td></tr>"
-        for j in store.node_jobs(node["id"])
-    )
-    return (
-        f"<details><summary>node {node['id']}: {html.escape(plan.get('strategy', ''))}: "
-        f"{html.escape(plan.get('change', ''))}</summary>"
-        f"<p>{html.escape(plan.get('rationale', ''))}</p>"
-        f"<table><tr><th>config</th><th>status</th><th>validation</th><th>job</th></tr>{configs}</table>"
-        f"<pre>{html.escape(row['insights'] or row['error'] or '')}</pre>"
-        f"<pre>{html.escape(json.dumps(plan, indent=1))}</pre></details>"
-    )
 
 
 def _gain(best: dict[str, Any], base: dict[str, Any], reference: float | None) -> str:
@@ -82,16 +58,23 @@ def _stopped(stopped: dict[str, Any] | None) -> str:
     return stopped["reason"] + (f" (limit: {stopped['limit']})" if stopped.get("limit") else "")
 
 
-def render_report(store: Store) -> str:
+def render_report(store: Store, live: bool = False) -> str:
     status = run_status(store)
     best = status["best"] or {}
     base = status["base"] or {}
     reference = store.get_meta("reference_score")
+    shown = focus_nodes(status["nodes"], best.get("id"), FOCUS)
+    focus_note = (
+        f"<p class='note'>{len(status['nodes'])} nodes: showing the newest {FOCUS} and the ancestors of them and "
+        "of the best node (trex status --all lists every node).</p>"
+        if len(shown) < len(status["nodes"])
+        else ""
+    )
     rows = "".join(
         f'<tr class="{"best" if n["id"] == best.get("id") else n["status"]}">'
         + "".join(f"<td>{_fmt(n[k])}</td>" for k in STATUS_KEYS)
         + "</tr>"
-        for n in status["nodes"]
+        for n in shown
     )
     template = Template(resources.files("trex.report").joinpath("template.html").read_text(encoding="utf-8"))
     return template.substitute(
@@ -107,9 +90,12 @@ def render_report(store: Store) -> str:
         stopped=html.escape(_stopped(status["stopped"])),
         reference=_fmt(reference),
         gain=_gain(best, base, reference),
-        tree=_tree_text(status["nodes"], best.get("id")),
+        tree=tree_svg(shown, best.get("id")),
+        curve=curve_svg(status["nodes"]),
         rows=rows,
-        details="".join(_details(store, n) for n in status["nodes"]),
+        details="".join(node_section(store, n, best.get("id")) for n in reversed(shown)),
+        focus_note=focus_note,
+        live=LIVE_SCRIPT % store.last_event_id() if live else "",
         version=__version__,
         written=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

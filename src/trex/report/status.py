@@ -22,6 +22,20 @@ def format_value(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def focus_nodes(nodes: list[dict[str, Any]], best_id: int | None, newest: int) -> list[dict[str, Any]]:
+    """A large tree's view: the newest nodes and every ancestor of them and of the best node, in id order."""
+    if len(nodes) <= newest:
+        return nodes
+    by_id = {n["id"]: n for n in nodes}
+    keep: set[int] = set()
+    for start in [n["id"] for n in nodes[-newest:]] + ([best_id] if best_id is not None else []):
+        current: int | None = start
+        while current is not None and current not in keep:
+            keep.add(current)
+            current = by_id[current]["parent"]
+    return [n for n in nodes if n["id"] in keep]
+
+
 def usage_line(usage: dict[str, Any]) -> str:
     """The budget used, in one line: wall clock / GPU-hours / LLM tokens / LLM USD."""
     minutes, hours, tokens, usd = usage["wall_s"] / 60, usage["gpu_hours"], usage["llm_tokens"], usage["llm_usd"]
