@@ -71,7 +71,16 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
     except (TaskError, StoreError, ValueError) as exc:
         _fail(str(exc), 2)
         return
-    summary = loop.run(on_iteration=lambda: _write_report(store))
+    if console.is_terminal:  # bars for the search and each running job; plain lines in a pipe or a log
+        from trex.report.progress import RunProgress
+
+        target = options.iterations or loop.task.limits.max_iterations
+        with RunProgress(store.workspace, target, console) as progress:
+            loop.say = progress.say
+            summary = loop.run(on_iteration=lambda: _write_report(store))
+            progress.refresh()
+    else:
+        summary = loop.run(on_iteration=lambda: _write_report(store))
     report = _write_report(store)
     limit = f" (limit: {summary.stopped_by})" if summary.stopped_by else ""
     console.print(f"[green]stopped:[/green] {summary.stop_reason}{limit}; {summary.nodes} nodes")

@@ -5,19 +5,24 @@ adapter saved by an earlier job). ``trainer_arguments`` maps a TrainConfig onto 
 arguments of TRL's SFTConfig/DPOConfig (steps or epochs, schedule, precision for the device,
 no checkpoints, no reporting). ``finish`` saves the adapter (or the full weights) and returns a
 model ready for fast evaluation: the adapter merged, except on a 4-bit base, which cannot merge.
-``TrainLog`` is what a job reports of its training.
+``TrainLog`` is what a job reports of its training. ``ProgressCallback`` leaves ``progress.json`` in
+the job folder while it trains (``trex run`` shows it with the remaining time).
 """
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
 from peft import LoraConfig, PeftModel, get_peft_model
 from pydantic import BaseModel
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 
 from trex.train.config import TrainConfig
+
+PROGRESS_FILE = "progress.json"
 
 
 class TrainLog(BaseModel):
@@ -72,6 +77,30 @@ def trainer_arguments(cfg: TrainConfig, out_dir: Path, seed: int, on_gpu: bool) 
         "dataloader_num_workers": 0,
         "activation_checkpointing": cfg.gradient_checkpointing,  # transformers 5 name of gradient checkpointing
     }
+
+
+class ProgressCallback(TrainerCallback):
+    """Writes {step, total, elapsed_s} to ``path`` (atomically, at most once a second, and at the end),
+    so a terminal or a live view can show the job's progress and its remaining time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def _write(self, step: int, total: int) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"step": step, "total": total, "elapsed_s": time.monotonic() - self.started}))
+        tmp.replace(self.path)
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201 (transformers' callback API)
+        now = time.monotonic()
+        if now - self.last >= 1.0:
+            self.last = now
+            self._write(state.global_step, state.max_steps)
+
+    def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
+        self._write(state.global_step, state.max_steps)
 
 
 def losses_of(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:

@@ -15,7 +15,15 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import DPOConfig, DPOTrainer
 
-from trex.train.common import TrainLog, finish, losses_of, peft_model, trainer_arguments
+from trex.train.common import (
+    PROGRESS_FILE,
+    ProgressCallback,
+    TrainLog,
+    finish,
+    losses_of,
+    peft_model,
+    trainer_arguments,
+)
 from trex.train.config import TrainConfig
 
 PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected")
@@ -46,7 +54,12 @@ def train_dpo(
         reference = copy.deepcopy(model).eval()
     args = DPOConfig(**trainer_arguments(cfg, out_dir, seed, on_gpu), beta=cfg.dpo_beta)
     trainer = DPOTrainer(
-        model=model, ref_model=reference, args=args, train_dataset=dataset, processing_class=tokenizer
+        model=model,
+        ref_model=reference,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=[ProgressCallback(out_dir / PROGRESS_FILE)],
     )
     output = trainer.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

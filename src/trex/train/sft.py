@@ -15,7 +15,15 @@ from datasets import Dataset
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import SFTConfig, SFTTrainer
 
-from trex.train.common import TrainLog, finish, losses_of, peft_model, trainer_arguments
+from trex.train.common import (
+    PROGRESS_FILE,
+    ProgressCallback,
+    TrainLog,
+    finish,
+    losses_of,
+    peft_model,
+    trainer_arguments,
+)
 from trex.train.config import TrainConfig
 
 __all__ = ["TrainLog", "train_sft"]
@@ -39,7 +47,13 @@ def train_sft(
     if cfg.lora:
         model = peft_model(model, cfg, init_adapter)
     args = SFTConfig(**trainer_arguments(cfg, out_dir, seed, on_gpu), completion_only_loss=True)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        callbacks=[ProgressCallback(out_dir / PROGRESS_FILE)],
+    )
     output = trainer.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     model = finish(model, tokenizer, cfg, out_dir)
