@@ -49,6 +49,7 @@ class RunOptions(BaseModel):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_tools: bool = True  # the LLM researcher may search arXiv and the Hub before choosing a strategy
     ray_address: str | None = None
     slurm_partition: str | None = None
     memory_tokens: int = 2000

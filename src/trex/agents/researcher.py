@@ -22,6 +22,7 @@ from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
 from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Strategy
 from trex.agents.repair import MAX_REPAIR_ROUNDS
+from trex.agents.tools import TOOL_HELP, ToolCall, Tools
 from trex.aidp.catalog import catalog_text
 from trex.store import Store
 from trex.task import TaskSpec
@@ -64,10 +65,20 @@ def _describe_parent(parent: NodeRecord) -> str:
 class LLMResearcher:
     name = "llm"
 
-    def __init__(self, task: TaskSpec, client: LLMClient, store: Store | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        task: TaskSpec,
+        client: LLMClient,
+        store: Store | None = None,
+        seed: int = 0,
+        tools: Tools | None = None,
+        max_tool_calls: int = 3,
+    ) -> None:
         self.task = task
         self.client = client
         self.store = store
+        self.tools = tools
+        self.max_tool_calls = max_tool_calls
         stored = store.get_meta("llm_usage") if store is not None else None
         self.usage = LLMUsage(**stored) if stored else LLMUsage()  # a resumed run keeps counting
         self.prompts = load_prompts()
@@ -78,7 +89,8 @@ class LLMResearcher:
         if not options.llm_model:
             raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
         client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
-        return cls(task, client, store, seed=options.seed)
+        tools = Tools(operators=operator_catalog) if getattr(options, "llm_tools", True) else None
+        return cls(task, client, store, seed=options.seed, tools=tools)
 
     def root_plan(self) -> Plan:
         return self.fallback.root_plan()
@@ -149,6 +161,9 @@ class LLMResearcher:
         }
         system = {"role": "system", "content": self.prompts["system"]}
         try:
+            found = self._research(system, common, context, parent.id)
+            if found:
+                context = f"{context}\n\nLooked up before this choice:\n{found}"
             choice = structured(
                 self.client,
                 [system, {"role": "user", "content": self._fill("strategy", context=context, **common)}],
@@ -176,6 +191,25 @@ class LLMResearcher:
         finally:
             self._save_usage()
         return plan
+
+    def _research(self, system: dict, common: dict[str, Any], context: str, node_id: int) -> str:
+        """Up to max_tool_calls tool calls chosen by the LLM; each call and its answer is recorded as an event."""
+        if self.tools is None or self.max_tool_calls == 0:
+            return ""
+        self.tools.history = lambda: context
+        found: list[str] = []
+        for _ in range(self.max_tool_calls):
+            prompt = self._fill(
+                "research", calls=self.max_tool_calls, tools=TOOL_HELP, found="\n".join(found) or "nothing", **common
+            )
+            call = structured(self.client, [system, {"role": "user", "content": prompt}], ToolCall, self.usage)
+            if call.done or call.tool is None:
+                break
+            answer = self.tools.run(call)
+            found.append(f"[{call.tool}: {call.query}]\n{answer}")
+            if self.store is not None:
+                self.store.event("tool_call", node_id, tool=call.tool, query=call.query, answer=answer[:2000])
+        return "\n".join(found)
 
     def _save_usage(self) -> None:
         if self.store is not None:
