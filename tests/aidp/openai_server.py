@@ -14,8 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def openai_server(respond: Callable[[list[dict]], str]) -> Iterator[tuple[str, list[dict]]]:
-    """Yield (base_url, requests)."""
+def openai_server(
+    respond: Callable[[list[dict]], str], usage: tuple[int, int] = (10, 5)
+) -> Iterator[tuple[str, list[dict]]]:
+    """Yield (base_url, requests); every reply reports ``usage`` (prompt, completion) tokens."""
     requests: list[dict] = []
     lock = threading.Lock()
 
@@ -34,7 +36,7 @@ def openai_server(respond: Callable[[list[dict]], str]) -> Iterator[tuple[str, l
                     "choices": [
                         {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                     ],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
                 }
             ).encode()
             self.send_response(200)
