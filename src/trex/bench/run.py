@@ -24,7 +24,7 @@ from trex.bench.gain import GainError, normalized_gain
 from trex.bench.prepare import PREPARERS
 from trex.bench.sources import fetch_split
 from trex.bench.spec import BenchTask, load_fixture
-from trex.loop import RunOptions, SearchLoop, start_run
+from trex.loop import RunOptions, RunSummary, SearchLoop, start_run
 from trex.report.html import write_report
 from trex.store import Store
 
@@ -94,13 +94,7 @@ def run_task(
 ) -> BenchRow:
     from trex.task import load_task
 
-    row = BenchRow(
-        name=task.name,
-        title=task.title,
-        metric=task.metric,
-        reference=task.reference_score,
-        paper_base=task.base_score,
-    )
+    row = _empty_row(task)
     folder = workspace / task.name
     try:
         paths = prepare_data(task, folder, fixtures)
@@ -116,6 +110,21 @@ def run_task(
             store.close()
     except Exception as exc:  # one task's failure is a row with its error; the bench goes on
         return row.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+    return _with_result(row, summary, folder)
+
+
+def _empty_row(task: BenchTask) -> BenchRow:
+    return BenchRow(
+        name=task.name,
+        title=task.title,
+        metric=task.metric,
+        reference=task.reference_score,
+        paper_base=task.base_score,
+    )
+
+
+def _with_result(row: BenchRow, summary: RunSummary, folder: Path) -> BenchRow:
+    """The row with a run's scores and its normalized gain (or the gain formula's refusal as the error)."""
     row = row.model_copy(
         update={"base": summary.base_test, "best": summary.best_test, "nodes": summary.nodes, "run_dir": str(folder)}
     )
@@ -190,17 +199,4 @@ def stored_row(task: BenchTask, workspace: Path) -> BenchRow | None:
         summary = summarize(store)
     finally:
         store.close()
-    row = BenchRow(
-        name=task.name,
-        title=task.title,
-        metric=task.metric,
-        reference=task.reference_score,
-        paper_base=task.base_score,
-        base=summary.base_test,
-        best=summary.best_test,
-        nodes=summary.nodes,
-        run_dir=str(workspace / task.name),
-    )
-    if row.base is not None and row.best is not None and abs(row.reference - row.base) > 1e-6:
-        row.gain = normalized_gain(row.best, row.base, row.reference)
-    return row
+    return _with_result(_empty_row(task), summary, workspace / task.name)

@@ -103,8 +103,16 @@ class ProgressCallback(TrainerCallback):
         self._write(state.global_step, state.max_steps)
 
 
-def losses_of(log_history: list[dict[str, Any]]) -> list[tuple[int, float]]:
-    return [(int(e["step"]), float(e["loss"])) for e in log_history if "loss" in e]
+def train_and_log(trainer: Any, model: PreTrainedModel, rows: int) -> TrainLog:
+    """Run a TRL trainer and report its steps, losses, rows, seconds and trainable parameters."""
+    output = trainer.train()
+    return TrainLog(
+        steps=int(output.global_step),
+        losses=[(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e],
+        train_rows=rows,
+        seconds=float(output.metrics.get("train_runtime", 0.0)),
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+    )
 
 
 def finish(

@@ -20,8 +20,8 @@ from trex.train.common import (
     ProgressCallback,
     TrainLog,
     finish,
-    losses_of,
     peft_model,
+    train_and_log,
     trainer_arguments,
 )
 from trex.train.config import TrainConfig
@@ -61,13 +61,5 @@ def train_dpo(
         processing_class=tokenizer,
         callbacks=[ProgressCallback(out_dir / PROGRESS_FILE)],
     )
-    output = trainer.train()
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    model = finish(model, tokenizer, cfg, out_dir)
-    return model, TrainLog(
-        steps=int(output.global_step),
-        losses=losses_of(trainer.state.log_history),
-        train_rows=len(dataset),
-        seconds=float(output.metrics.get("train_runtime", 0.0)),
-        trainable_params=trainable,
-    )
+    log = train_and_log(trainer, model, len(dataset))
+    return finish(model, tokenizer, cfg, out_dir), log
