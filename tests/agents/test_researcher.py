@@ -205,3 +205,17 @@ def test_scarce_data_leads_to_synthetic_rows_that_run(tiny_task) -> None:
     assert augment.rows_out == 2 * augment.rows_in  # copies=1: one synthetic row per original
     assert dataset.column_names == ["prompt", "completion"]
     assert len(dataset) == rows_needed(plan.configs[0].train)
+
+
+def test_a_flat_learning_curve_raises_rate_and_rank(tiny_task) -> None:
+    parent = _record(tiny_task, 1, 0.7, rates={"fresh": 0.1, "rotten": 0.6})  # imbalanced, but not learning
+    for outcome in parent.outcomes:
+        outcome.first_loss, outcome.last_loss = 2.0, 1.97
+    plan = HeuristicResearcher(tiny_task).plan(parent, None, [], node_seed=1)
+    best = parent.best().train
+    assert plan.strategy == "adjust_training" and "flat learning curve" in plan.change
+    assert plan.configs[0].train.learning_rate == pytest.approx(min(1e-2, best.learning_rate * 2))
+    learning = _record(tiny_task, 1, 0.7, rates={"fresh": 0.1, "rotten": 0.6})
+    for outcome in learning.outcomes:
+        outcome.first_loss, outcome.last_loss = 2.0, 1.2
+    assert HeuristicResearcher(tiny_task).plan(learning, None, [], node_seed=1).strategy == "refine_data"

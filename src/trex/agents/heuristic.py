@@ -10,6 +10,8 @@ Children, from the parent's best config (validation only) and what its other chi
   ``refine_data``: a label-balanced sample, with and without a length filter;
 - the training data are scarce (fewer unique rows than the steps need) -> ``synthetic_data``:
   new rows recombined from same-label rows (``augment_by_recombination``);
+- the best config's training loss fell by less than ``FLAT_DROP`` of its start (a flat learning
+  curve) -> ``adjust_training`` first: a higher learning rate and a higher LoRA rank;
 - otherwise -> ``adjust_training``: continue the parent's best adapter on fresh rows when the
   parent improved on its own parent (a warm start costs no repeated steps), else a wider
   learning-rate / depth sweep from scratch.
@@ -26,6 +28,7 @@ from trex.task import TaskSpec
 from trex.train.config import TrainConfig
 
 IMBALANCE_GAP = 0.2
+FLAT_DROP = 0.05  # a training loss that fell by less than 5% of its start did not learn
 MIN_INPUT_CHARS = 10
 LENGTH_FILTER_CHARS = 40
 
@@ -127,7 +130,13 @@ class HeuristicResearcher:
         return self._adjust_training(parent, grandparent, best, node_seed)
 
     # decisions ------------------------------------------------------------------------------
+    def _flat(self, best: ConfigOutcome) -> bool:
+        first, last = best.first_loss, best.last_loss
+        return first is not None and last is not None and first > 0 and (first - last) / first < FLAT_DROP
+
     def _ranked(self, best: ConfigOutcome) -> list[str]:
+        if self._flat(best):  # nothing else helps a model that is not learning
+            return ["adjust_training", "refine_data", "synthetic_data"]
         ranked = ["adjust_training"]
         rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
         if rates and max(rates.values()) - min(rates.values()) > IMBALANCE_GAP:
@@ -216,7 +225,24 @@ class HeuristicResearcher:
         self, parent: NodeRecord, grandparent: NodeRecord | None, best: ConfigOutcome, seed: int
     ) -> Plan:
         cfg = best.train
-        if self._improved(parent, grandparent):
+        if self._flat(best):
+            grid = [
+                _variant(cfg, learning_rate=min(1e-2, cfg.learning_rate * 2)),
+                _variant(cfg, learning_rate=min(1e-2, cfg.learning_rate * 4)),
+                _variant(
+                    cfg,
+                    learning_rate=min(1e-2, cfg.learning_rate * 2),
+                    lora_r=cfg.lora_r * 2,
+                    lora_alpha=cfg.lora_alpha * 2,
+                ),
+            ]
+            names = ["lr-x2", "lr-x4", "lr-x2-rank-x2"]
+            rationale = (
+                f"The training loss of {best.name} barely moved ({best.first_loss:.3f} -> {best.last_loss:.3f}): "
+                "the model is not learning; raise the learning rate and the adapter's rank."
+            )
+            change = "flat learning curve: higher learning rate and rank"
+        elif self._improved(parent, grandparent):
             grid = [
                 self._warm(best, cfg),
                 self._warm(best, _variant(cfg, learning_rate=cfg.learning_rate / 2)),
