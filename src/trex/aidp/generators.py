@@ -13,14 +13,13 @@ Generated rows carry ``synthetic=True`` where the input rows are kept alongside 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import numpy as np
 from datasets import Dataset
 from pydantic import BaseModel, Field, create_model
 
-from trex.aidp.llm_cache import LLMSettings, make_client
+from trex.aidp.llm_cache import LLMSettings, map_with_llm
 from trex.aidp.registry import OperatorError, Params, need, need_columns, operator
 from trex.aidp.scorers import llm_prompts
 
@@ -126,12 +125,7 @@ def generate_dataset_with_llm(ds: Dataset | None, p: GenerateParams) -> Dataset:
         picked = rng.choice(len(rows), size=min(p.examples_per_call, len(rows)), replace=False)
         calls.append(([rows[i] for i in sorted(picked)], min(p.rows_per_call, p.n - start)))
     prompts = llm_prompts()
-    client = make_client(p.llm)
-    try:
-        with ThreadPoolExecutor(max_workers=p.workers) as pool:
-            results = list(pool.map(lambda call: _generate_call(client, prompts, p, *call), calls))
-    finally:
-        client.close()
+    results = map_with_llm(p.llm, p.workers, lambda client, call: _generate_call(client, prompts, p, *call), calls)
     seen = {str(r[p.input_column]).strip().lower() for r in rows}
     generated = []
     for items in results:
@@ -208,9 +202,8 @@ def _judge_pairs(ds: Dataset, p: PreferenceParams) -> list[dict[str, str]]:
     from trex.agents.llm import LLMError, structured
 
     prompts = llm_prompts()
-    client = make_client(p.llm)  # type: ignore[arg-type]
 
-    def ask(prompt: str, a: str, b: str) -> str | None:
+    def ask(client: Any, prompt: str, a: str, b: str) -> str | None:
         messages = [
             {"role": "system", "content": prompts["prefer_system"]},
             {"role": "user", "content": prompts["prefer_user"].format(prompt=prompt, a=a, b=b)},
@@ -220,19 +213,16 @@ def _judge_pairs(ds: Dataset, p: PreferenceParams) -> list[dict[str, str]]:
         except LLMError:
             return None
 
-    def one(row: dict[str, Any]) -> dict[str, str] | None:
+    def one(client: Any, row: dict[str, Any]) -> dict[str, str] | None:
         prompt, a, b = str(row[p.prompt_column]), str(row[p.answer_a]), str(row[p.answer_b])
-        first, swapped = ask(prompt, a, b), ask(prompt, b, a)
+        first, swapped = ask(client, prompt, a, b), ask(client, prompt, b, a)
         if first is None or swapped is None or first == swapped:  # no verdict, or it follows the position
             return None
         chosen, rejected = (a, b) if first == "A" else (b, a)
         return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
-    try:
-        with ThreadPoolExecutor(max_workers=p.workers) as pool:
-            return [pair for pair in pool.map(one, list(ds)) if pair is not None]
-    finally:
-        client.close()
+    pairs = map_with_llm(p.llm, p.workers, one, list(ds))  # type: ignore[arg-type]
+    return [pair for pair in pairs if pair is not None]
 
 
 class RecombineParams(Params):

@@ -12,12 +12,17 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from trex.agents.llm import LLMClient, LLMReply, Message
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class LLMSettings(BaseModel):
@@ -75,3 +80,13 @@ def make_client(settings: LLMSettings) -> CachedLLM:
     from trex.agents.llm import OpenAIClient
 
     return CachedLLM(OpenAIClient(settings.model, settings.base_url, settings.api_key_env), settings)
+
+
+def map_with_llm(settings: LLMSettings, workers: int, fn: Callable[[CachedLLM, T], R], items: list[T]) -> list[R]:
+    """``fn(client, item)`` for every item, ``workers`` at a time, through one cached client (closed after)."""
+    client = make_client(settings)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda item: fn(client, item), items))
+    finally:
+        client.close()

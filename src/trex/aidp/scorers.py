@@ -11,7 +11,6 @@ score (None) and the number of such rows is logged in the operator's result.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any
 
@@ -19,7 +18,7 @@ import yaml
 from datasets import Dataset
 from pydantic import BaseModel, Field, model_validator
 
-from trex.aidp.llm_cache import LLMSettings, make_client
+from trex.aidp.llm_cache import LLMSettings, map_with_llm
 from trex.aidp.registry import OperatorError, Params, need, need_columns, operator
 from trex.aidp.transforms import template_fields
 
@@ -126,12 +125,7 @@ def score_dataset_with_llm(ds: Dataset | None, p: JudgeParams) -> Dataset:
     need_columns(ds, template_fields(p.template), "score_dataset_with_llm")
     prompts = llm_prompts()
     items = [p.template.format(**row) for row in ds]
-    client = make_client(p.llm)
-    try:
-        with ThreadPoolExecutor(max_workers=p.workers) as pool:
-            scores = list(pool.map(lambda item: _judge_one(client, prompts, p, item), items))
-    finally:
-        client.close()
+    scores = map_with_llm(p.llm, p.workers, lambda client, item: _judge_one(client, prompts, p, item), items)
     if items and all(s is None for s in scores):
         raise OperatorError(f"score_dataset_with_llm: the judge ({p.llm.model}) gave no valid score for any row")
     return ds.add_column(p.output, scores)
