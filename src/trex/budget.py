@@ -27,12 +27,14 @@ class Usage(BaseModel):
     llm_tokens: int
 
 
-def read_usage(store: Store, nodes: int, session_start: float, elapsed_before: float) -> Usage:
-    """Usage so far; ``session_start`` is this session's ``time.time()`` at start."""
+def read_usage(store: Store, nodes: int, session_start: float | None = None, elapsed_before: float = 0.0) -> Usage:
+    """Usage so far; ``session_start`` is a running session's ``time.time()`` at start (None: the wall clock as
+    recorded after the last finished node)."""
     llm = store.get_meta("llm_usage") or {}
+    stored_wall = float(store.get_meta("elapsed_s", 0.0))
     return Usage(
         nodes=nodes,
-        wall_s=elapsed_before + (time.time() - session_start),
+        wall_s=elapsed_before + (time.time() - session_start) if session_start is not None else stored_wall,
         gpu_hours=store.gpu_hours(),
         llm_usd=float(llm.get("usd", 0.0)),
         llm_tokens=int(llm.get("prompt_tokens", 0)) + int(llm.get("completion_tokens", 0)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trex.budget import read_usage
 from trex.store import Store
 
 NODE_KEYS = ("id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score")
@@ -64,10 +65,4 @@ def run_status(store: Store) -> dict[str, Any]:
 
 def stored_usage(store: Store) -> dict[str, float]:
     """The budget used, as recorded (wall clock up to the last finished node)."""
-    llm = store.get_meta("llm_usage") or {}
-    return {
-        "wall_s": float(store.get_meta("elapsed_s", 0.0)),
-        "gpu_hours": store.gpu_hours(),
-        "llm_usd": float(llm.get("usd", 0.0)),
-        "llm_tokens": int(llm.get("prompt_tokens", 0)) + int(llm.get("completion_tokens", 0)),
-    }
+    return read_usage(store, nodes=0).model_dump(exclude={"nodes"})
