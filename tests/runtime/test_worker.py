@@ -9,7 +9,7 @@ import pytest
 from trex.agents.heuristic import base_recipe
 from trex.runtime.job import Job, JobRequest
 from trex.runtime.schedulers import LocalScheduler, run_worker
-from trex.runtime.worker import BADCASES_FILE, START_MARKER
+from trex.runtime.worker import BADCASES_FILE, START_MARKER, warm_start
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
 
     # warm start: a second job continues the first one's adapter
     warm = _job(tiny_task, init_from_job=job.content_hash())
-    request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_adapter=str(tmp_path / "j" / "adapter"))
+    request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_from=str(tmp_path / "j"))
     assert run_worker(request, gpu=None, timeout_s=300).status == "ok"
 
 
@@ -59,3 +59,21 @@ def test_failing_job_becomes_failed_result_with_error(tiny_task, tmp_path: Path)
 def test_timeout_kills_the_job(tiny_task, tmp_path: Path) -> None:
     result = run_worker(JobRequest(job=_job(tiny_task), workdir=str(tmp_path / "t")), gpu=None, timeout_s=1)
     assert result.status == "failed" and result.error_class == "timeout"
+
+
+def test_full_fine_tuning_warm_start_continues_the_saved_weights(tiny_task, tmp_path: Path) -> None:
+    first = _job(tiny_task, method="full_sft")
+    assert run_worker(JobRequest(job=first, workdir=str(tmp_path / "a")), gpu=None, timeout_s=300).status == "ok"
+    assert (tmp_path / "a" / "model" / "config.json").exists()
+    warm = _job(tiny_task, method="full_sft", init_from_job=first.content_hash())
+    request = JobRequest(job=warm, workdir=str(tmp_path / "b"), init_from=str(tmp_path / "a"))
+    assert warm_start(request) == (str(tmp_path / "a" / "model"), None)
+    result = run_worker(request, gpu=None, timeout_s=300)
+    assert result.status == "ok", result.error
+
+    # the other kind of warm start is refused with what is missing, before any model is loaded
+    lora = _job(tiny_task, init_from_job=first.content_hash())
+    with pytest.raises(ValueError, match="saved no LoRA adapter"):
+        warm_start(JobRequest(job=lora, workdir=str(tmp_path / "c"), init_from=str(tmp_path / "a")))
+    with pytest.raises(FileNotFoundError, match="not in this workspace"):
+        warm_start(JobRequest(job=lora, workdir=str(tmp_path / "c")))

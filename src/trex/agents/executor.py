@@ -71,8 +71,8 @@ class Executor:
         if job.train is not None and job.train.init_from_job:
             source = self.store.job(job.train.init_from_job)
             if source is not None and source["workdir"]:
-                init = str(Path(source["workdir"]) / "adapter")
-        return JobRequest(job=job, workdir=str(workdir), init_adapter=init)
+                init = source["workdir"]
+        return JobRequest(job=job, workdir=str(workdir), init_from=init)
 
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""

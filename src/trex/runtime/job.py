@@ -43,7 +43,7 @@ class JobRequest(BaseModel):
 
     job: Job
     workdir: str
-    init_adapter: str | None = None  # folder of the adapter named by job.train.init_from_job
+    init_from: str | None = None  # folder of the earlier job named by job.train.init_from_job (warm start)
 
 
 ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]

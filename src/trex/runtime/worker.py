@@ -27,6 +27,31 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def warm_start(request: JobRequest) -> tuple[str, Path | None]:
+    """The model to load and the adapter to continue: a LoRA warm start continues the earlier job's
+    adapter on the base model; a full fine-tuning warm start loads the earlier job's saved weights."""
+    job = request.job
+    if job.train is None or not job.train.init_from_job:
+        return job.base_model, None
+    source = job.train.init_from_job
+    if not request.init_from or not Path(request.init_from).is_dir():
+        raise FileNotFoundError(f"init_from_job {source}: that job's folder is not in this workspace")
+    adapter, weights = Path(request.init_from) / "adapter", Path(request.init_from) / "model"
+    if job.train.lora:
+        if not adapter.exists():
+            raise ValueError(
+                f"init_from_job {source} saved no LoRA adapter at {adapter}: a LoRA warm start "
+                "continues an adapter (was that job full fine-tuning?)"
+            )
+        return job.base_model, adapter
+    if not weights.exists():
+        raise ValueError(
+            f"init_from_job {source} saved no full weights at {weights}: a full fine-tuning warm "
+            "start continues full weights (was that job LoRA?)"
+        )
+    return str(weights), None
+
+
 def execute(request: JobRequest) -> JobResult:
     """Run the job in this process (the worker's); raise on any failure."""
     from trex.aidp.operators import CapParams, cap_samples
@@ -39,18 +64,16 @@ def execute(request: JobRequest) -> JobResult:
     job, workdir = request.job, Path(request.workdir)
     start = time.perf_counter()
     seed_everything(job.seed)
-    model, tokenizer = load_model(job.base_model, quantization=job.train.quantization if job.train else "none")
+    model_ref, init_adapter = warm_start(request)
+    model, tokenizer = load_model(model_ref, quantization=job.train.quantization if job.train else "none")
     stats, log = [], None
     if job.train is not None:
         if job.recipe is None:
             raise ValueError("a training job needs a data recipe")
         dataset, stats = run_recipe(job.recipe)
         dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
-        init = Path(request.init_adapter) if request.init_adapter else None
-        if job.train.init_from_job and (init is None or not init.exists()):
-            raise FileNotFoundError(f"adapter of job {job.train.init_from_job} not found at {init}")
         train = train_dpo if job.train.dpo else train_sft
-        model, log = train(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init)
+        model, log = train(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init_adapter)
     model.eval()
     validation = evaluate_split(model, tokenizer, job.eval, "validation")
     test = evaluate_split(model, tokenizer, job.eval, "test")
