@@ -117,10 +117,18 @@ def run(
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="folder for the run's store and artifacts")],
     iterations: Annotated[int | None, typer.Option(min=1, help="nodes in the tree, root included")] = None,
     policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
-    researcher: Annotated[str, typer.Option(help="heuristic | llm")] = "heuristic",
+    researcher: Annotated[
+        str, typer.Option(help="heuristic | llm | random (the control of benchmarks/researcher_vs_random.py)")
+    ] = "heuristic",
     scheduler: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
     seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
-    llm_model: Annotated[str | None, typer.Option(help="model name for --researcher llm")] = None,
+    llm_model: Annotated[
+        str | None,
+        typer.Option(
+            help="model name for --researcher llm; without --llm-base-url, embedded:smollm2-135m-instruct "
+            "or a .gguf path runs offline in llama.cpp (extra 'llamacpp')"
+        ),
+    ] = None,
     llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
     llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
@@ -149,7 +157,7 @@ def run(
     }
     _check_choices(
         policy=(policy, ("mcts", "gbfs", "ses", "random")),
-        researcher=(researcher, ("heuristic", "llm")),
+        researcher=(researcher, ("heuristic", "llm", "random")),
         scheduler=(scheduler, ("local", "ray", "slurm")),
     )
     if not task.exists():

@@ -27,6 +27,7 @@ from trex.agents.diagnosis import diagnose_node
 from trex.agents.executor import BASELINE, Executor, config_job, outcome, plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Researcher
+from trex.agents.random_researcher import RandomResearcher
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.budget import Usage, exhausted, job_deadline, read_usage
 from trex.runtime.job import Job, JobResult
@@ -43,7 +44,7 @@ REPAIR_MARK = "~repair"
 class RunOptions(BaseModel):
     iterations: int | None = None
     policy: Literal["mcts", "gbfs", "ses", "random"] = "mcts"
-    researcher: Literal["heuristic", "llm"] = "heuristic"
+    researcher: Literal["heuristic", "llm", "random"] = "heuristic"
     scheduler: Literal["local", "ray", "slurm"] = "local"
     seed: int = 0
     llm_model: str | None = None
@@ -91,6 +92,8 @@ def make_researcher(task: TaskSpec, options: RunOptions, store: Store) -> Resear
         from trex.agents.researcher import LLMResearcher
 
         return LLMResearcher.from_options(task, options, store)
+    if options.researcher == "random":
+        return RandomResearcher(task, seed=options.seed)
     return HeuristicResearcher(task, seed=options.seed)
 
 

@@ -219,3 +219,35 @@ def test_a_flat_learning_curve_raises_rate_and_rank(tiny_task) -> None:
     for outcome in learning.outcomes:
         outcome.first_loss, outcome.last_loss = 2.0, 1.2
     assert HeuristicResearcher(tiny_task).plan(learning, None, [], node_seed=1).strategy == "refine_data"
+
+
+def test_collapsed_predictions_train_harder_before_rebalancing(tiny_task) -> None:
+    full = tiny_task.model_copy(
+        update={
+            "training": tiny_task.training.model_copy(update={"method": "full_sft"}),
+            "limits": tiny_task.limits.model_copy(update={"configs_per_plan": 3}),
+        }
+    )
+    parent = _record(full, 1, 0.5, rates={"fresh": 0.0, "rotten": 1.0})  # imbalanced errors too
+    for i, outcome in enumerate(parent.outcomes):
+        outcome.val_score = 0.5  # a tie at chance level
+        outcome.first_loss, outcome.last_loss = 7.5, 4.0 - i  # still learning; the last config fit best
+        outcome.diagnosis = outcome.diagnosis.model_copy(
+            update={"predicted_share": {"fresh": 1.0}, "support_by_label": {"fresh": 24, "rotten": 24}}
+        )
+    best = parent.best()
+    assert best is parent.outcomes[-1]  # the tie goes to the lowest training loss
+    plan = HeuristicResearcher(full).plan(parent, None, [], node_seed=1)
+    assert plan.strategy == "adjust_training" and "collapsed" in plan.change
+    assert "'fresh' for 100%" in plan.rationale
+    lr = best.train.learning_rate
+    assert [c.train.learning_rate for c in plan.configs] == pytest.approx(
+        [2 * lr, 4 * lr, 2 * lr][: len(plan.configs)]
+    )
+    assert all(c.train.init_from_job == best.job_hash for c in plan.configs)  # keep what was learned
+    assert plan.configs[2].train.max_steps == 2 * best.train.max_steps  # full fine-tuning has no rank: longer
+
+    # a model that discriminates, only unevenly, is rebalanced first as before
+    for outcome in parent.outcomes:
+        outcome.diagnosis = outcome.diagnosis.model_copy(update={"predicted_share": {"fresh": 0.7, "rotten": 0.3}})
+    assert HeuristicResearcher(full).plan(parent, None, [], node_seed=1).strategy == "refine_data"

@@ -11,7 +11,11 @@ Children, from the parent's best config (validation only) and what its other chi
 - the training data are scarce (fewer unique rows than the steps need) -> ``synthetic_data``:
   new rows recombined from same-label rows (``augment_by_recombination``);
 - the best config's training loss fell by less than ``FLAT_DROP`` of its start (a flat learning
-  curve) -> ``adjust_training`` first: a higher learning rate and a higher LoRA rank;
+  curve) -> ``adjust_training`` first: a higher learning rate and a higher LoRA rank (full
+  fine-tuning: more steps);
+- the best config gives one label for at least ``COLLAPSE_SHARE`` of the validation inputs (its
+  predictions collapsed) while its loss still falls -> ``adjust_training`` first: continue it with
+  a higher learning rate and more steps (it is undertrained; rebalancing comes after);
 - otherwise -> ``adjust_training``: continue the parent's best adapter on fresh rows when the
   parent improved on its own parent (a warm start costs no repeated steps), else a wider
   learning-rate / depth sweep from scratch.
@@ -29,6 +33,8 @@ from trex.train.config import TrainConfig
 
 IMBALANCE_GAP = 0.2
 FLAT_DROP = 0.05  # a training loss that fell by less than 5% of its start did not learn
+COLLAPSE_SHARE = 0.9  # one label in 90% of the predictions: the model has not learned the task
+MAX_LEARNING_RATE = 1e-2
 MIN_INPUT_CHARS = 10
 LENGTH_FILTER_CHARS = 40
 
@@ -64,6 +70,26 @@ def base_recipe(
         Step(op="cap_samples", args={"max_samples": task.limits.max_train_samples}),
     ]
     return Recipe(steps=steps)
+
+
+def refined_recipes(task: TaskSpec, n_rows: int, seed: int) -> list[tuple[str, Recipe]]:
+    """refine_data's recipes: a label-balanced sample, with and without a length filter."""
+    return [
+        ("balanced", base_recipe(task, n_rows, seed, stratify=True)),
+        ("balanced-len40", base_recipe(task, n_rows, seed, stratify=True, min_chars=LENGTH_FILTER_CHARS)),
+        ("len40", base_recipe(task, n_rows, seed, min_chars=LENGTH_FILTER_CHARS)),
+    ]
+
+
+def synthetic_recipes(task: TaskSpec, n_rows: int, seed: int) -> list[tuple[str, Recipe]]:
+    """synthetic_data's recipes: the base recipe with 1, 2 or 3 recombined copies of each row."""
+    recipes = []
+    for copies in (1, 2, 3):
+        steps = list(base_recipe(task, n_rows, seed).steps)
+        args = {"column": task.eval.input_field, "group_by": task.eval.label_field, "copies": copies, "seed": seed}
+        steps.insert(3, Step(op="augment_by_recombination", args=args))
+        recipes.append((f"recombine-x{copies}", Recipe(steps=steps)))
+    return recipes
 
 
 def _variant(train: TrainConfig, **changes: object) -> TrainConfig:
@@ -134,8 +160,18 @@ class HeuristicResearcher:
         first, last = best.first_loss, best.last_loss
         return first is not None and last is not None and first > 0 and (first - last) / first < FLAT_DROP
 
+    def _collapsed(self, best: ConfigOutcome) -> bool:
+        """The model gives one label for nearly every input although the references have several."""
+        d = best.diagnosis
+        if d is None or not d.predicted_share or sum(1 for v in d.support_by_label.values() if v) < 2:
+            return False
+        return max(d.predicted_share.values()) >= COLLAPSE_SHARE
+
+    def _undertrained(self, best: ConfigOutcome) -> bool:
+        return self._flat(best) or self._collapsed(best)
+
     def _ranked(self, best: ConfigOutcome) -> list[str]:
-        if self._flat(best):  # nothing else helps a model that is not learning
+        if self._undertrained(best):  # nothing else helps a model that has not learned the task yet
             return ["adjust_training", "refine_data", "synthetic_data"]
         ranked = ["adjust_training"]
         rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
@@ -176,12 +212,7 @@ class HeuristicResearcher:
 
     def _refine_data(self, parent: NodeRecord, best: ConfigOutcome, seed: int) -> Plan:
         train = self._warm(best, best.train)  # keep what the parent learned; change only the data
-        n = rows_needed(train)
-        variants = [
-            ("balanced", base_recipe(self.task, n, seed, stratify=True)),
-            ("balanced-len40", base_recipe(self.task, n, seed, stratify=True, min_chars=LENGTH_FILTER_CHARS)),
-            ("len40", base_recipe(self.task, n, seed, min_chars=LENGTH_FILTER_CHARS)),
-        ]
+        variants = refined_recipes(self.task, rows_needed(train), seed)
         rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
         return Plan(
             strategy="refine_data",
@@ -194,24 +225,7 @@ class HeuristicResearcher:
 
     def _synthetic(self, parent: NodeRecord, best: ConfigOutcome, seed: int) -> Plan:
         train = best.train
-        n = rows_needed(train)
-        recipes = []
-        for copies in (1, 2, 3):
-            recipe = base_recipe(self.task, n, seed)
-            steps = list(recipe.steps)
-            steps.insert(
-                3,
-                Step(
-                    op="augment_by_recombination",
-                    args={
-                        "column": self.task.eval.input_field,
-                        "group_by": self.task.eval.label_field,
-                        "copies": copies,
-                        "seed": seed,
-                    },
-                ),
-            )
-            recipes.append((f"recombine-x{copies}", Recipe(steps=steps)))
+        recipes = synthetic_recipes(self.task, rows_needed(train), seed)
         return Plan(
             strategy="synthetic_data",
             rationale=f"Only {best.train_rows} training rows for {rows_needed(train)} sample slots: construct new "
@@ -225,23 +239,38 @@ class HeuristicResearcher:
         self, parent: NodeRecord, grandparent: NodeRecord | None, best: ConfigOutcome, seed: int
     ) -> Plan:
         cfg = best.train
-        if self._flat(best):
+        if self._undertrained(best):
+            faster = min(MAX_LEARNING_RATE, cfg.learning_rate * 2)
+            if cfg.lora:
+                third, third_name = (
+                    _variant(cfg, learning_rate=faster, lora_r=cfg.lora_r * 2, lora_alpha=cfg.lora_alpha * 2),
+                    "lr-x2-rank-x2",
+                )
+            else:  # full fine-tuning has no rank: train longer instead
+                third, third_name = _variant(cfg, learning_rate=faster, max_steps=cfg.max_steps * 2), "lr-x2-steps-x2"
             grid = [
-                _variant(cfg, learning_rate=min(1e-2, cfg.learning_rate * 2)),
-                _variant(cfg, learning_rate=min(1e-2, cfg.learning_rate * 4)),
-                _variant(
-                    cfg,
-                    learning_rate=min(1e-2, cfg.learning_rate * 2),
-                    lora_r=cfg.lora_r * 2,
-                    lora_alpha=cfg.lora_alpha * 2,
-                ),
+                _variant(cfg, learning_rate=faster),
+                _variant(cfg, learning_rate=min(MAX_LEARNING_RATE, cfg.learning_rate * 4)),
+                third,
             ]
-            names = ["lr-x2", "lr-x4", "lr-x2-rank-x2"]
-            rationale = (
-                f"The training loss of {best.name} barely moved ({best.first_loss:.3f} -> {best.last_loss:.3f}): "
-                "the model is not learning; raise the learning rate and the adapter's rank."
-            )
-            change = "flat learning curve: higher learning rate and rank"
+            names = ["lr-x2", "lr-x4", third_name]
+            if self._flat(best):
+                rationale = (
+                    f"The training loss of {best.name} barely moved ({best.first_loss:.3f} -> {best.last_loss:.3f}): "
+                    "the model is not learning; raise the learning rate and the capacity or length of training."
+                )
+                change = "flat learning curve: higher learning rate, rank or steps"
+            else:  # collapsed while the loss still falls: keep what was learned and push harder
+                grid = [self._warm(best, c) for c in grid]
+                share = (
+                    max(best.diagnosis.predicted_share.items(), key=lambda kv: kv[1]) if best.diagnosis else ("?", 1.0)
+                )
+                rationale = (
+                    f"{best.name} answers {share[0]!r} for {share[1]:.0%} of the validation inputs while its loss "
+                    "still falls: it has not learned the task yet. Continue it with a higher learning rate and "
+                    "longer training."
+                )
+                change = "collapsed predictions: warm start, higher learning rate, more steps"
         elif self._improved(parent, grandparent):
             grid = [
                 self._warm(best, cfg),

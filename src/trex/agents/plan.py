@@ -72,7 +72,8 @@ class NodeRecord(BaseModel):
 
     def best(self) -> ConfigOutcome | None:
         scored = [o for o in self.outcomes if o.status == "ok" and o.val_score is not None and o.train is not None]
-        return max(scored, key=lambda o: o.val_score or 0.0) if scored else None
+        # ties (common at chance level) go to the config that fit its training data best
+        return max(scored, key=lambda o: (o.val_score or 0.0, -(o.last_loss or float("inf")))) if scored else None
 
 
 class Researcher(Protocol):

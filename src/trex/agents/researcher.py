@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
+from trex.agents.local_llm import LocalLlamaClient, is_local_model
 from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Strategy
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.tools import TOOL_HELP, ToolCall, Tools
@@ -88,7 +89,11 @@ class LLMResearcher:
     def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
         if not options.llm_model:
             raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
-        client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
+        client: LLMClient
+        if options.llm_base_url is None and is_local_model(options.llm_model):
+            client = LocalLlamaClient(options.llm_model)  # offline: llama.cpp in this process
+        else:
+            client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
         tools = Tools(operators=operator_catalog) if getattr(options, "llm_tools", True) else None
         return cls(task, client, store, seed=options.seed, tools=tools)
 

@@ -1,0 +1,33 @@
+"""The offline LLM: SmolLM2's GGUF served by llama.cpp in this process, reached over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from trex.agents.llm import LLMUsage, structured
+from trex.agents.plan import STRATEGIES
+from trex.agents.researcher import StrategyChoice
+
+pytest.importorskip("xllamacpp")
+
+from trex.agents.local_llm import LocalLlamaClient, gguf_path, is_local_model  # noqa: E402
+
+
+def test_local_model_answers_schema_constrained_json_over_http() -> None:
+    client = LocalLlamaClient("embedded:smollm2-135m-instruct", n_ctx=2048)
+    try:
+        assert client.server.base_url.startswith("http://127.0.0.1:")
+        usage = LLMUsage()
+        messages = [{"role": "user", "content": "One label is often wrong. Pick a strategy; answer in JSON."}]
+        choice = structured(client, messages, StrategyChoice, usage)
+        assert choice.strategy in STRATEGIES  # the grammar holds even a 135M model to the schema
+        assert usage.prompt_tokens > 0 and usage.completion_tokens > 0 and usage.usd == 0.0
+    finally:
+        client.close()
+
+
+def test_local_model_references() -> None:
+    assert is_local_model("embedded:smollm2-135m-instruct") and is_local_model("/models/x.gguf")
+    assert not is_local_model("gpt-4o-mini")
+    with pytest.raises(FileNotFoundError, match="no such GGUF file"):
+        gguf_path("/nowhere/model.gguf")
