@@ -241,9 +241,7 @@ def test_collapsed_predictions_train_harder_before_rebalancing(tiny_task) -> Non
     assert plan.strategy == "adjust_training" and "collapsed" in plan.change
     assert "'fresh' for 100%" in plan.rationale
     lr = best.train.learning_rate
-    assert [c.train.learning_rate for c in plan.configs] == pytest.approx(
-        [2 * lr, 4 * lr, 2 * lr][: len(plan.configs)]
-    )
+    assert [c.train.learning_rate for c in plan.configs] == pytest.approx([min(1e-2, f * lr) for f in (2, 4, 2)])
     assert all(c.train.init_from_job == best.job_hash for c in plan.configs)  # keep what was learned
     assert plan.configs[2].train.max_steps == 2 * best.train.max_steps  # full fine-tuning has no rank: longer
 
