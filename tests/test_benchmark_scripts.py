@@ -44,3 +44,25 @@ def test_search_sim_json_has_every_policy() -> None:
     table = json.loads(out.stdout)
     assert {"mcts", "gbfs", "ses", "random"} <= set(table)
     assert all(set(row) == {"mean", "median", "std", "reach90"} for row in table.values())
+
+
+def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
+    task = ROOT / "examples" / "tasks" / "tiny.yaml"
+    command = [sys.executable, str(ROOT / "benchmarks" / "researcher_vs_random.py"), "--task", str(task)]
+    command += ["--seeds", "1", "--iterations", "2", "--workspace", str(tmp_path), "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["seeds"] == 1 and report["iterations"] == 2 and report["task"] == "examples/tasks/tiny.yaml"
+    for name in ("heuristic", "random"):
+        assert {"mean", "std", "val", "test"} <= set(report[name]) and len(report[name]["val"]) == 1
+        assert 0.0 <= report[name]["mean"] <= 1.0
+    # the random run really planned by chance: its child node says so
+    from trex.store import Store
+
+    store = Store.open_existing(tmp_path / "seed0-random", read_only=True)
+    try:
+        plans = [store.node_plan(node_id) for node_id in (1, 2)]
+    finally:
+        store.close()
+    assert all("Random control" in plan for plan in plans)

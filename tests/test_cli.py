@@ -48,19 +48,24 @@ def _job_results(ws: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_tiny_run_resume_status_report(tmp_path: Path) -> None:
+def test_tiny_run_resume_status_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ws = tmp_path / "ws"
-    out = trex("run", str(TINY_TASK), "--workspace", str(ws), "--iterations", "2", "--max-train-samples", "9")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))
+    args = ("--iterations", "2", "--max-train-samples", "9", "--track", "mlflow")
+    out = trex("run", str(TINY_TASK), "--workspace", str(ws), *args)
     assert out.returncode == 0, out.stderr
     assert "report:" in out.stdout and "(limit: iterations)" in out.stdout
     first = job_starts(ws)
     assert len(first) == 5 and set(first.values()) == {1}  # root: base model + 2 configs; node 2: 2 configs
+    _check_mlflow(ws, first)
 
-    out = trex("resume", str(ws), "--iterations", "3")
+    out = trex("resume", str(ws), "--iterations", "3", "--track", "trackio")
     assert out.returncode == 0, out.stderr
     starts = job_starts(ws)
     assert {h: starts[h] for h in first} == first  # finished jobs never ran again
     assert len(starts) >= 6
+    _check_trackio(tmp_path / "trackio" / "tiny.db", len(starts) - len(first))
 
     status = json.loads(trex("status", str(ws), "--json").stdout)
     assert status["task"] == "tiny"
@@ -124,3 +129,31 @@ def test_large_tree_table_keeps_best_path_and_newest_nodes() -> None:
     shown = [n["id"] for n in _table_nodes(nodes, best_id=5)]
     assert shown == [1, 2, 3, 4, 5, *range(101 - TABLE_ROWS, 101)]
     assert _table_nodes(nodes[:10], best_id=5) == nodes[:10]
+
+
+def _check_mlflow(ws: Path, jobs: dict[str, int]) -> None:
+    """--track mlflow: one run per job in the workspace's mlflow.db, with parameters and the loss curve."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{ws / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("tiny")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.data.params["job_hash"] for r in runs) == sorted(jobs)
+    assert {r.info.run_name for r in runs} >= {"node1-base-model"}
+    trained = [r for r in runs if "train.learning_rate" in r.data.params]
+    assert len(trained) == 4 and all(r.info.status == "FINISHED" for r in runs)
+    for run in trained:
+        losses = client.get_metric_history(run.info.run_id, "train/loss")
+        assert losses and all(m.value > 0 for m in losses)
+        assert 0.0 <= run.data.metrics["val/accuracy"] <= 1.0 and run.data.metrics["train/rows"] == 9
+
+
+def _check_trackio(db: Path, new_jobs: int) -> None:
+    """--track trackio on resume: the new node's jobs in trackio's local SQLite store, configs and metrics."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        configs = [json.loads(c) for (c,) in conn.execute("SELECT config FROM configs")]
+        logged = [json.loads(m) for (m,) in conn.execute("SELECT metrics FROM metrics")]
+    assert len(configs) == new_jobs and all(c["node"] == 3 for c in configs)
+    assert any("train/loss" in m for m in logged) and any("val/accuracy" in m for m in logged)

@@ -68,7 +68,7 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner
         _fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
         return
-    except (TaskError, StoreError, ValueError) as exc:
+    except (TaskError, StoreError, ValueError, ImportError) as exc:  # ImportError: an extra is missing
         _fail(str(exc), 2)
         return
     if console.is_terminal:  # bars for the search and each running job; plain lines in a pipe or a log
@@ -109,6 +109,10 @@ MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per e
 WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
 GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
 LlmUsd = Annotated[float | None, typer.Option(min=0.0001, help="LLM budget in USD (researcher calls)")]
+Track = Annotated[
+    str | None,
+    typer.Option(help="log every job to trackio or mlflow (local-first; extras 'trackio', 'mlflow')"),
+]
 
 
 @app.command()
@@ -137,9 +141,11 @@ def run(
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
     llm_usd: LlmUsd = None,
+    track: Track = None,
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
     overrides = {
+        "track": track,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,
         "gpu_hours": gpu_hours,
@@ -160,6 +166,8 @@ def run(
         researcher=(researcher, ("heuristic", "llm", "random")),
         scheduler=(scheduler, ("local", "ray", "slurm")),
     )
+    if track is not None:
+        _check_choices(track=(track, ("trackio", "mlflow")))
     if not task.exists():
         _fail(f"{task}: task file not found", 2)
     _run(workspace, task, overrides)
@@ -179,10 +187,14 @@ def resume(
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
     llm_usd: LlmUsd = None,
+    track: Track = None,
 ) -> None:
     """Continue a stopped or killed run; finished jobs are never run again. Limits given here replace
     the stored ones (e.g. a larger --wall-clock-minutes to go on after a budget stop)."""
+    if track is not None:
+        _check_choices(track=(track, ("trackio", "mlflow")))
     overrides = {
+        "track": track,
         "iterations": iterations,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,

@@ -37,6 +37,7 @@ from trex.search.policies import backpropagate, expandable, make_policy
 from trex.search.tree import DONE, FAILED, Tree
 from trex.store import Store
 from trex.task import TaskSpec
+from trex.tracking import TrackBackend, make_tracker
 
 REPAIR_MARK = "~repair"
 
@@ -54,6 +55,7 @@ class RunOptions(BaseModel):
     ray_address: str | None = None
     slurm_partition: str | None = None
     memory_tokens: int = 2000
+    track: TrackBackend | None = None  # log every job to trackio or MLflow
     # overrides of the task file's limits (None: the task's value)
     max_train_samples: int | None = Field(default=None, ge=1)
     wall_clock_minutes: float | None = Field(default=None, gt=0)
@@ -118,7 +120,8 @@ class SearchLoop:
             slurm_folder=str(store.workspace / "slurm"),
             slurm_partition=options.slurm_partition,
         )
-        self.executor = Executor(store, scheduler)
+        tracker = make_tracker(options.track, task.name, store.workspace) if options.track else None
+        self.executor = Executor(store, scheduler, tracker)
         self.researcher = researcher or make_researcher(task, options, store)
         self.policy = make_policy(options.policy, task.exploration_c)
         self.say = listener or (lambda message: None)

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel, Field
 
 from trex.agents.llm import LLMUsage, structured
-from trex.agents.plan import STRATEGIES
-from trex.agents.researcher import StrategyChoice
+from trex.agents.plan import STRATEGIES, Strategy
 
 pytest.importorskip("xllamacpp")
+
+
+class Pick(BaseModel):
+    strategy: Strategy
+    reason: str = Field(max_length=80)  # llama.cpp's grammar bounds the string: the answer always ends
+
 
 from trex.agents.local_llm import LocalLlamaClient, gguf_path, is_local_model  # noqa: E402
 
 
 def test_local_model_answers_schema_constrained_json_over_http() -> None:
-    client = LocalLlamaClient("embedded:smollm2-135m-instruct", n_ctx=2048)
+    client = LocalLlamaClient("embedded:smollm2-135m-instruct", max_tokens=200)
     try:
         assert client.server.base_url.startswith("http://127.0.0.1:")
         usage = LLMUsage()
         messages = [{"role": "user", "content": "One label is often wrong. Pick a strategy; answer in JSON."}]
-        choice = structured(client, messages, StrategyChoice, usage)
+        choice = structured(client, messages, Pick, usage, attempts=1)
         assert choice.strategy in STRATEGIES  # the grammar holds even a 135M model to the schema
+        assert len(choice.reason) <= 80
         assert usage.prompt_tokens > 0 and usage.completion_tokens > 0 and usage.usd == 0.0
     finally:
         client.close()

@@ -20,6 +20,7 @@ from trex.runtime.schedulers import Scheduler
 from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
 from trex.task import TaskSpec
+from trex.tracking import Tracker
 
 BASELINE = "base-model"
 
@@ -62,9 +63,10 @@ def job_workdir(workspace: Path, node_id: int, job_hash: str) -> Path:
 
 
 class Executor:
-    def __init__(self, store: Store, scheduler: Scheduler) -> None:
+    def __init__(self, store: Store, scheduler: Scheduler, tracker: Tracker | None = None) -> None:
         self.store = store
         self.scheduler = scheduler
+        self.tracker = tracker
 
     def _request(self, job: Job, workdir: Path) -> JobRequest:
         init = None
@@ -91,6 +93,7 @@ class Executor:
         is then incomplete and ``None`` is returned (a resume runs the missing jobs).
         """
         rows = self.store.node_jobs(node_id)
+        names = {r["hash"]: r["name"] for r in rows}
         requests = [
             self._request(job, job_workdir(self.store.workspace, node_id, job.content_hash()))
             for job in (Job.model_validate_json(r["spec"]) for r in rows if r["result"] is None)
@@ -100,7 +103,13 @@ class Executor:
             if result.error_class == "cancelled":
                 self.store.event("job_cancelled", node_id, hash=request.job.content_hash())
                 return
-            self.store.finish_job(request.job.content_hash(), result.status, result.model_dump_json(), request.workdir)
+            job_hash = request.job.content_hash()
+            self.store.finish_job(job_hash, result.status, result.model_dump_json(), request.workdir)
+            if self.tracker is not None:
+                try:
+                    self.tracker.log_job(node_id, names.get(job_hash, job_hash), request.job, result)
+                except Exception as exc:  # noqa: BLE001 - tracking must never stop the search
+                    self.store.event("tracking_failed", node_id, hash=job_hash, error=f"{type(exc).__name__}: {exc}")
 
         pending = []
         for request in requests:

@@ -83,7 +83,12 @@ class ScriptedClient:
 
 class OpenAIClient:
     def __init__(
-        self, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = 120.0
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout_s: float = 120.0,
+        max_tokens: int | None = None,
     ) -> None:
         from openai import OpenAI
 
@@ -92,11 +97,14 @@ class OpenAIClient:
         key = os.environ.get(api_key_env) or "not-needed"
         self._client = OpenAI(base_url=base_url, api_key=key, timeout=timeout_s, max_retries=3)
         self._json_schema_ok = True
+        self.max_tokens = max_tokens  # None: the server's default
 
     def complete(self, messages: list[Message], schema: dict | None = None) -> LLMReply:
         import openai
 
         kwargs: dict = {"model": self.model, "messages": messages, "temperature": 0}
+        if self.max_tokens is not None:
+            kwargs["max_tokens"] = self.max_tokens
         if schema is not None and self._json_schema_ok:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         try:

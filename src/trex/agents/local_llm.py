@@ -68,9 +68,10 @@ class LocalLlamaServer:
 class LocalLlamaClient(OpenAIClient):
     """The OpenAI-protocol client, talking to a llama.cpp server it started and owns."""
 
-    def __init__(self, ref: str, timeout_s: float = 600.0, **server_options: int) -> None:
+    def __init__(self, ref: str, timeout_s: float = 600.0, max_tokens: int = 1024, **server_options: int) -> None:
         self.server = LocalLlamaServer(gguf_path(ref), **server_options)
-        super().__init__(ref, base_url=self.server.base_url, timeout_s=timeout_s)
+        # a small model can loop inside a JSON string: cap the answer so it cannot fill the context
+        super().__init__(ref, base_url=self.server.base_url, timeout_s=timeout_s, max_tokens=max_tokens)
 
     def close(self) -> None:
         self.server.close()

@@ -16,7 +16,7 @@ from string import Template
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
@@ -38,7 +38,8 @@ class Repair(BaseModel):
 
 class StrategyChoice(BaseModel):
     strategy: Strategy
-    rationale: str
+    # bounded: under a JSON-schema grammar a small model can otherwise loop inside the string
+    rationale: str = Field(max_length=1000)
 
 
 def load_prompts() -> dict[str, str]:
