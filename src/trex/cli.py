@@ -142,10 +142,14 @@ def run(
     gpu_hours: GpuHours = None,
     llm_usd: LlmUsd = None,
     track: Track = None,
+    eval_backend: Annotated[
+        str, typer.Option(help="hf | vllm: generate-mode evaluation through a vLLM server ($TREX_VLLM)")
+    ] = "hf",
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
     overrides = {
         "track": track,
+        "eval_backend": eval_backend,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,
         "gpu_hours": gpu_hours,
@@ -165,6 +169,7 @@ def run(
         policy=(policy, ("mcts", "gbfs", "ses", "random")),
         researcher=(researcher, ("heuristic", "llm", "random")),
         scheduler=(scheduler, ("local", "ray", "slurm")),
+        eval_backend=(eval_backend, ("hf", "vllm")),
     )
     if track is not None:
         _check_choices(track=(track, ("trackio", "mlflow")))
@@ -176,7 +181,7 @@ def run(
 def _check_choices(**pairs: tuple[str, tuple[str, ...]]) -> None:
     for name, (value, allowed) in pairs.items():
         if value not in allowed:
-            _fail(f"--{name}: {value!r} is not one of {', '.join(allowed)}", 2)
+            _fail(f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(allowed)}", 2)
 
 
 @app.command()

@@ -56,6 +56,7 @@ class RunOptions(BaseModel):
     slurm_partition: str | None = None
     memory_tokens: int = 2000
     track: TrackBackend | None = None  # log every job to trackio or MLflow
+    eval_backend: Literal["hf", "vllm"] = "hf"  # generate-mode evaluation through a vLLM server
     # overrides of the task file's limits (None: the task's value)
     max_train_samples: int | None = Field(default=None, ge=1)
     wall_clock_minutes: float | None = Field(default=None, gt=0)
@@ -121,7 +122,7 @@ class SearchLoop:
             slurm_partition=options.slurm_partition,
         )
         tracker = make_tracker(options.track, task.name, store.workspace) if options.track else None
-        self.executor = Executor(store, scheduler, tracker)
+        self.executor = Executor(store, scheduler, tracker, options.eval_backend)
         self.researcher = researcher or make_researcher(task, options, store)
         self.policy = make_policy(options.policy, task.exploration_c)
         self.say = listener or (lambda message: None)

@@ -63,10 +63,13 @@ def job_workdir(workspace: Path, node_id: int, job_hash: str) -> Path:
 
 
 class Executor:
-    def __init__(self, store: Store, scheduler: Scheduler, tracker: Tracker | None = None) -> None:
+    def __init__(
+        self, store: Store, scheduler: Scheduler, tracker: Tracker | None = None, eval_backend: str = "hf"
+    ) -> None:
         self.store = store
         self.scheduler = scheduler
         self.tracker = tracker
+        self.eval_backend = eval_backend
 
     def _request(self, job: Job, workdir: Path) -> JobRequest:
         init = None
@@ -74,7 +77,7 @@ class Executor:
             source = self.store.job(job.train.init_from_job)
             if source is not None and source["workdir"]:
                 init = source["workdir"]
-        return JobRequest(job=job, workdir=str(workdir), init_from=init)
+        return JobRequest(job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend)
 
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""

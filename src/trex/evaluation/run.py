@@ -6,6 +6,7 @@ for the validation split only: the test split yields a score and nothing an agen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -15,7 +16,7 @@ from trex.aidp.operators import LoadLocalParams, load_local_dataset
 from trex.evaluation.config import EvalConfig
 from trex.evaluation.diagnostics import Diagnosis, diagnose
 from trex.evaluation.metrics import Score, example_scores, score_with_interval
-from trex.evaluation.scoring import predict_choices, predict_generate
+from trex.evaluation.scoring import extract_answers, predict_choices, predict_generate
 
 
 class BadCase(BaseModel):
@@ -60,12 +61,22 @@ def render_prompts(cfg: EvalConfig, tokenizer: PreTrainedTokenizerBase, rows: li
 
 
 def evaluate_split(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cfg: EvalConfig, split: Literal["validation", "test"]
+    model: PreTrainedModel | None,
+    tokenizer: PreTrainedTokenizerBase,
+    cfg: EvalConfig,
+    split: Literal["validation", "test"],
+    generate_texts: Callable[[list[str], int], list[str]] | None = None,
 ) -> SplitResult:
+    """Score one split. ``generate_texts(prompts, max_new_tokens)``, when given, replaces the model's own
+    greedy generation in ``generate`` mode (the vLLM backend); ``model`` may then be None."""
     rows = load_split(cfg, split)
     prompts = render_prompts(cfg, tokenizer, rows)
     references = [str(row[cfg.label_field]) for row in rows]
-    if cfg.mode == "choices":
+    if cfg.mode == "generate" and generate_texts is not None:
+        preds = extract_answers(generate_texts(prompts, cfg.max_new_tokens), cfg.answer_pattern, cfg.choices)
+    elif model is None:
+        raise ValueError(f"evaluating {split} in mode {cfg.mode!r} needs the model")
+    elif cfg.mode == "choices":
         preds = predict_choices(model, tokenizer, prompts, cfg.choices or {})
     else:
         preds = predict_generate(

@@ -104,7 +104,6 @@ def predict_generate(
     choices: dict[str, str] | None = None,
 ) -> list[Prediction]:
     """Greedy generation; the answer is the regex's group, else the choice named first, else the whole text."""
-    pattern = re.compile(answer_pattern) if answer_pattern else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     prompt_ids = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(prompt_ids[i]))
@@ -121,6 +120,14 @@ def predict_generate(
         )
         for row, i in enumerate(batch):
             texts[i] = tokenizer.decode(out[row, ids.shape[1] :], skip_special_tokens=True)
+    return extract_answers(texts, answer_pattern, choices)
+
+
+def extract_answers(
+    texts: Sequence[str], answer_pattern: str | None, choices: dict[str, str] | None = None
+) -> list[Prediction]:
+    """Each generated text's answer: the regex's group, else the choice named first, else the whole text."""
+    pattern = re.compile(answer_pattern) if answer_pattern else None
     predictions = []
     for text in texts:
         match = pattern.search(text) if pattern else None

@@ -44,6 +44,8 @@ class JobRequest(BaseModel):
     job: Job
     workdir: str
     init_from: str | None = None  # folder of the earlier job named by job.train.init_from_job (warm start)
+    # how generate-mode evaluation runs: transformers in the worker, or a vLLM server (same scores, faster on GPU)
+    eval_backend: Literal["hf", "vllm"] = "hf"
 
 
 ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from trex.runtime.job import JobRequest, JobResult
 
@@ -52,6 +53,41 @@ def warm_start(request: JobRequest) -> tuple[str, Path | None]:
     return str(weights), None
 
 
+def save_for_vllm(request: JobRequest, model: Any, tokenizer: Any) -> Path:
+    """The folder vLLM will serve: the base model's when nothing trained, full weights as saved, or the
+    LoRA-merged model written to ``merged/``."""
+    from trex.assets import resolve_model
+
+    job, workdir = request.job, Path(request.workdir)
+    if job.train is None:
+        return Path(resolve_model(job.base_model))
+    if (workdir / "model").exists():  # full fine-tuning saved its weights already
+        return workdir / "model"
+    model.save_pretrained(workdir / "merged")
+    tokenizer.save_pretrained(workdir / "merged")
+    return workdir / "merged"
+
+
+def evaluate_with_vllm(request: JobRequest, model_dir: Path, tokenizer: Any) -> tuple[Any, Any]:
+    """Score both splits through a vLLM server on ``model_dir`` (the caller has dropped its model)."""
+    import gc
+
+    import torch
+
+    from trex.evaluation.run import evaluate_split
+    from trex.evaluation.vllm_backend import VLLMServer
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    job = request.job
+    print(f"evaluation backend: vllm serving {model_dir}", flush=True)
+    with VLLMServer(model_dir, Path(request.workdir) / "vllm.log", seed=job.seed) as server:
+        validation = evaluate_split(None, tokenizer, job.eval, "validation", generate_texts=server.generate)
+        test = evaluate_split(None, tokenizer, job.eval, "test", generate_texts=server.generate)
+    return validation, test
+
+
 def execute(request: JobRequest) -> JobResult:
     """Run the job in this process (the worker's); raise on any failure."""
     from trex.aidp.operators import CapParams, cap_samples
@@ -75,8 +111,13 @@ def execute(request: JobRequest) -> JobResult:
         train = train_dpo if job.train.dpo else train_sft
         model, log = train(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init_adapter)
     model.eval()
-    validation = evaluate_split(model, tokenizer, job.eval, "validation")
-    test = evaluate_split(model, tokenizer, job.eval, "test")
+    if request.eval_backend == "vllm" and job.eval.mode == "generate":
+        model_dir = save_for_vllm(request, model, tokenizer)
+        del model  # the last reference: vLLM needs the accelerator's memory
+        validation, test = evaluate_with_vllm(request, model_dir, tokenizer)
+    else:
+        validation = evaluate_split(model, tokenizer, job.eval, "validation")
+        test = evaluate_split(model, tokenizer, job.eval, "test")
     lines = [case.model_dump_json() for case in validation.bad_cases]
     write_atomic(workdir / BADCASES_FILE, "\n".join(lines) + ("\n" if lines else ""))
     validation = validation.model_copy(update={"bad_cases": validation.bad_cases[:20]})
