@@ -29,7 +29,7 @@ TOOL_HELP = (
 
 class ToolCall(BaseModel):
     tool: ToolName | None = Field(default=None, description="the tool to call, or null when done")
-    query: str = ""
+    query: str = Field(default="", max_length=200)  # bounded: a grammar-constrained small model always ends it
     done: bool = False
 
 
