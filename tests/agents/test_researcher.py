@@ -249,3 +249,19 @@ def test_collapsed_predictions_train_harder_before_rebalancing(tiny_task) -> Non
     for outcome in parent.outcomes:
         outcome.diagnosis = outcome.diagnosis.model_copy(update={"predicted_share": {"fresh": 0.7, "rotten": 0.3}})
     assert HeuristicResearcher(full).plan(parent, None, [], node_seed=1).strategy == "refine_data"
+
+
+def test_at_the_rate_ceiling_the_grid_trains_longer_instead_of_repeating(tiny_task) -> None:
+    fast = tiny_task.model_copy(
+        update={
+            "training": tiny_task.training.model_copy(update={"learning_rate": 8e-3, "method": "full_sft"}),
+            "limits": tiny_task.limits.model_copy(update={"configs_per_plan": 3}),
+        }
+    )
+    parent = _record(fast, 1, 0.5)
+    for outcome in parent.outcomes:
+        outcome.first_loss, outcome.last_loss = 2.0, 1.99  # flat
+    plan = HeuristicResearcher(fast).plan(parent, None, [], node_seed=1)
+    trains = [c.train for c in plan.configs]
+    assert len(trains) == 3 and all(a != b for i, a in enumerate(trains) for b in trains[i + 1 :])
+    assert max(t.learning_rate for t in trains) == 1e-2 and any(t.max_steps > fast.training.max_steps for t in trains)

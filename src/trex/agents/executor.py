@@ -97,9 +97,11 @@ class Executor:
         """
         rows = self.store.node_jobs(node_id)
         names = {r["hash"]: r["name"] for r in rows}
+        pending_jobs = {r["hash"]: Job.model_validate_json(r["spec"]) for r in rows if r["result"] is None}
+        # one request per hash: two configs of a plan that train identically share one job
         requests = [
-            self._request(job, job_workdir(self.store.workspace, node_id, job.content_hash()))
-            for job in (Job.model_validate_json(r["spec"]) for r in rows if r["result"] is None)
+            self._request(job, job_workdir(self.store.workspace, node_id, job_hash))
+            for job_hash, job in pending_jobs.items()
         ]
 
         def record(request: JobRequest, result: JobResult) -> None:

@@ -248,12 +248,18 @@ class HeuristicResearcher:
                 )
             else:  # full fine-tuning has no rank: train longer instead
                 third, third_name = _variant(cfg, learning_rate=faster, max_steps=cfg.max_steps * 2), "lr-x2-steps-x2"
-            grid = [
-                _variant(cfg, learning_rate=faster),
-                _variant(cfg, learning_rate=min(MAX_LEARNING_RATE, cfg.learning_rate * 4)),
-                third,
+            candidates = [
+                ("lr-x2", _variant(cfg, learning_rate=faster)),
+                ("lr-x4", _variant(cfg, learning_rate=min(MAX_LEARNING_RATE, cfg.learning_rate * 4))),
+                (third_name, third),
+                ("steps-x2", _variant(cfg, max_steps=cfg.max_steps * 2)),  # the rate may be at its ceiling
+                ("lr-x2-steps-x4", _variant(cfg, learning_rate=faster, max_steps=cfg.max_steps * 4)),
             ]
-            names = ["lr-x2", "lr-x4", third_name]
+            unique: list[tuple[str, TrainConfig]] = []
+            for name, candidate in candidates:
+                if all(candidate != kept for _, kept in unique):
+                    unique.append((name, candidate))
+            names, grid = [n for n, _ in unique[:3]], [c for _, c in unique[:3]]
             if self._flat(best):
                 rationale = (
                     f"The training loss of {best.name} barely moved ({best.first_loss:.3f} -> {best.last_loss:.3f}): "
