@@ -15,7 +15,7 @@ $PY benchmarks/gpu_check.py --batch 4 --seq 2048 --json | tee "$OUT/throughput_l
 # a real trex job on the GPU: the tiny task, one config, through the worker (bf16, CUDA_VISIBLE_DEVICES)
 $PY - <<'PY' | tee "$OUT/job.json"
 import json, tempfile
-from trex.agents.executor import plan_jobs
+from trex.runtime.executor import plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.runtime.job import JobRequest
 from trex.runtime.schedulers import LocalScheduler

@@ -25,11 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from trex.agents.executor import plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.assets import resolve_data, resolve_model
+from trex.runtime.executor import plan_jobs
 from trex.runtime.job import JobRequest
-from trex.runtime.schedulers import LocalScheduler
+from trex.runtime.local import LocalScheduler
 from trex.task import load_task
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trex.agents.llm import LLMReply
 from trex.budget import Usage, exhausted, job_deadline
+from trex.llm.client import LLMReply
 from trex.runtime.job import JobResult
 from trex.store import Store
 from trex.task import Limits
@@ -53,8 +53,8 @@ def test_gpu_hours_sum_recorded_jobs(tmp_path: Path) -> None:
 
 
 def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task) -> None:
-    from trex.agents.llm import ScriptedClient
     from trex.agents.researcher import LLMResearcher
+    from trex.llm.client import ScriptedClient
 
     store = Store(tmp_path)
     store.set_meta("llm_usage", {"prompt_tokens": 1000, "completion_tokens": 200, "usd": 0.25})
@@ -67,7 +67,7 @@ def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task)
 @pytest.mark.slow
 def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: Path, tiny_task) -> None:
     from trex.loop import RunOptions, SearchLoop, start_run
-    from trex.runtime.schedulers import LocalScheduler
+    from trex.runtime.local import LocalScheduler
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0.0})})
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"

@@ -123,12 +123,13 @@ def test_tiny_run_resume_status_report(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_large_tree_table_keeps_best_path_and_newest_nodes() -> None:
-    from trex.cli import TABLE_ROWS, _table_nodes
+    from trex.cli.inspect import TABLE_ROWS
+    from trex.report.status import focus_nodes
 
     nodes = [{"id": i, "parent": None if i == 1 else (i - 1 if i <= 5 else 1)} for i in range(1, 101)]
-    shown = [n["id"] for n in _table_nodes(nodes, best_id=5)]
+    shown = [n["id"] for n in focus_nodes(nodes, best_id=5, newest=TABLE_ROWS)]
     assert shown == [1, 2, 3, 4, 5, *range(101 - TABLE_ROWS, 101)]
-    assert _table_nodes(nodes[:10], best_id=5) == nodes[:10]
+    assert focus_nodes(nodes[:10], best_id=5, newest=TABLE_ROWS) == nodes[:10]
 
 
 def _check_mlflow(ws: Path, jobs: dict[str, int]) -> None:

@@ -23,15 +23,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from trex.agents.diagnosis import diagnose_node
-from trex.agents.executor import BASELINE, Executor, config_job, outcome, plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Researcher
 from trex.agents.random_researcher import RandomResearcher
 from trex.agents.repair import MAX_REPAIR_ROUNDS
+from trex.agents.verdict import diagnose_node
 from trex.budget import Usage, exhausted, job_deadline, read_usage
+from trex.runtime import Scheduler, make_scheduler
+from trex.runtime.executor import BASELINE, Executor, config_job, outcome, plan_jobs
 from trex.runtime.job import Job, JobResult
-from trex.runtime.schedulers import Scheduler, make_scheduler
 from trex.search.memory import memory_context
 from trex.search.policies import backpropagate, expandable, make_policy
 from trex.search.tree import DONE, FAILED, Tree

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from trex.agents.llm import LLMUsage, structured
 from trex.agents.plan import STRATEGIES, Strategy
+from trex.llm.client import LLMUsage
+from trex.llm.structured import structured
 
 pytest.importorskip("xllamacpp")
 
@@ -16,7 +17,7 @@ class Pick(BaseModel):
     reason: str = Field(max_length=80)  # llama.cpp's grammar bounds the string: the answer always ends
 
 
-from trex.agents.local_llm import LocalLlamaClient, gguf_path, is_local_model  # noqa: E402
+from trex.llm.local import LocalLlamaClient, gguf_path, is_local_model  # noqa: E402
 
 
 def test_local_model_answers_schema_constrained_json_over_http() -> None:

@@ -60,7 +60,7 @@ class _BrokenFirst(HeuristicResearcher):
 @pytest.mark.slow
 def test_a_failed_config_is_repaired_in_the_run(tiny_task, tmp_path: Path) -> None:
     from trex.loop import RunOptions, SearchLoop, start_run
-    from trex.runtime.schedulers import LocalScheduler
+    from trex.runtime.local import LocalScheduler
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"configs_per_plan": 1})})
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"

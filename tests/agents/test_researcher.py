@@ -10,10 +10,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.llm import LLMError, OpenAIClient, ScriptedClient, structured
 from trex.agents.plan import ConfigOutcome, NodeRecord
 from trex.agents.researcher import LLMResearcher, StrategyChoice
 from trex.evaluation.diagnostics import Diagnosis
+from trex.llm.client import LLMError, OpenAIClient, ScriptedClient
+from trex.llm.structured import structured
 
 
 def _diagnosis(rates: dict[str, float]) -> Diagnosis:

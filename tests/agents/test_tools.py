@@ -98,8 +98,8 @@ def test_tools_fail_soft() -> None:
 
 def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path) -> None:
     from tests.agents.test_researcher import _record
-    from trex.agents.llm import ScriptedClient
     from trex.agents.researcher import LLMResearcher
+    from trex.llm.client import ScriptedClient
     from trex.store import Store
 
     plan = _record(tiny_task, 1, 0.7).plan.model_dump()

@@ -13,8 +13,8 @@ import pytest
 from trex.agents.heuristic import base_recipe
 from trex.assets import resolve_data
 from trex.evaluation.vllm_backend import VLLMError, VLLMServer
+from trex.runtime.base import run_worker
 from trex.runtime.job import Job, JobRequest
-from trex.runtime.schedulers import run_worker
 
 pytestmark = pytest.mark.slow
 STANDIN = Path(__file__).with_name("vllm_standin.py")

@@ -8,8 +8,8 @@ from pathlib import Path
 from datasets import Dataset
 from rich.console import Console
 
-from trex.agents.executor import job_workdir
 from trex.report.progress import RunProgress, running_jobs
+from trex.runtime.executor import job_workdir
 from trex.store import Store
 from trex.train.config import TrainConfig
 

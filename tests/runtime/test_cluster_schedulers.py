@@ -21,7 +21,7 @@ def _eval_jobs(tiny_task, tmp_path: Path, n: int) -> list[JobRequest]:
 
 def test_ray_gives_each_job_its_own_gpu(tiny_task, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    from trex.runtime.ray_scheduler import RayScheduler
+    from trex.runtime.ray import RayScheduler
 
     try:
         scheduler = RayScheduler(timeout_s=300, num_cpus=2, num_gpus=2, include_dashboard=False)
@@ -37,7 +37,7 @@ def test_ray_gives_each_job_its_own_gpu(tiny_task, tmp_path: Path) -> None:
 
 def test_slurm_through_submitit_local_executor(tiny_task, tmp_path: Path) -> None:
     pytest.importorskip("submitit")
-    from trex.runtime.slurm_scheduler import SlurmScheduler
+    from trex.runtime.slurm import SlurmScheduler
 
     scheduler = SlurmScheduler(folder=tmp_path / "slurm", timeout_s=300, gpus=0, cluster="local")
     results = []

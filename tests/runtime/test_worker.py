@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from trex.agents.heuristic import base_recipe
+from trex.runtime.base import run_worker
 from trex.runtime.job import Job, JobRequest
-from trex.runtime.schedulers import LocalScheduler, run_worker
+from trex.runtime.local import LocalScheduler
 from trex.runtime.worker import BADCASES_FILE, START_MARKER, warm_start
 
 pytestmark = pytest.mark.slow

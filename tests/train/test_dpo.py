@@ -73,8 +73,8 @@ def test_qlora_guards() -> None:
 @pytest.mark.slow
 def test_a_dpo_job_runs_in_the_worker(tiny_task, tmp_path: Path) -> None:
     from trex.aidp.recipe import Recipe, Step
+    from trex.runtime.base import run_worker
     from trex.runtime.job import Job, JobRequest
-    from trex.runtime.schedulers import run_worker
 
     data = tmp_path / "prefs.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in _preferences()))

@@ -19,12 +19,13 @@ import yaml
 from pydantic import BaseModel, Field
 
 from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.llm import LLMClient, LLMError, LLMUsage, OpenAIClient, structured
-from trex.agents.local_llm import LocalLlamaClient, is_local_model
 from trex.agents.plan import ConfigSpec, NodeRecord, Plan, Strategy
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.tools import TOOL_HELP, ToolCall, Tools
 from trex.aidp.catalog import catalog_text
+from trex.llm.client import LLMClient, LLMError, LLMUsage, OpenAIClient
+from trex.llm.local import LocalLlamaClient, is_local_model
+from trex.llm.structured import structured
 from trex.store import Store
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig

@@ -79,7 +79,8 @@ class GenerateParams(Params):
 def _generate_call(
     client: Any, prompts: dict[str, str], p: GenerateParams, examples: list[dict[str, Any]], count: int
 ) -> list[dict[str, str]]:
-    from trex.agents.llm import LLMError, structured
+    from trex.llm.client import LLMError
+    from trex.llm.structured import structured
 
     item = create_model("Item", **{p.input_column: (str, ...), p.output_column: (str, ...)})
     batch = create_model("Batch", items=(list[item], ...))  # type: ignore[valid-type]
@@ -199,7 +200,8 @@ def generate_preference_dataset(ds: Dataset | None, p: PreferenceParams) -> Data
 
 
 def _judge_pairs(ds: Dataset, p: PreferenceParams) -> list[dict[str, str]]:
-    from trex.agents.llm import LLMError, structured
+    from trex.llm.client import LLMError
+    from trex.llm.structured import structured
 
     prompts = llm_prompts()
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trex.agents.llm import LLMClient, LLMReply, Message
+from trex.llm.client import LLMClient, LLMReply, Message
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,7 +77,7 @@ class CachedLLM:
 
 
 def make_client(settings: LLMSettings) -> CachedLLM:
-    from trex.agents.llm import OpenAIClient
+    from trex.llm.client import OpenAIClient
 
     return CachedLLM(OpenAIClient(settings.model, settings.base_url, settings.api_key_env), settings)
 

@@ -95,7 +95,8 @@ class JudgeParams(Params):
 
 
 def _judge_one(client: Any, prompts: dict[str, str], p: JudgeParams, item: str) -> int | None:
-    from trex.agents.llm import LLMError, structured
+    from trex.llm.client import LLMError
+    from trex.llm.structured import structured
 
     messages = [
         {"role": "system", "content": prompts["judge_system"]},

@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from trex.agents.executor import job_workdir
+from trex.runtime.executor import job_workdir
 from trex.store import Store
 from trex.train.common import PROGRESS_FILE
 

@@ -6,6 +6,14 @@
   of unknown scale). Rewards of one task sit in a narrow band (e.g. 0.80-0.86), so without the
   normalization the exploration term dominates for any c and MCTS degenerates into SES (always
   the newest leaf); benchmarks/search_sim.py measures the difference.
+  Failed nodes stay out of the bounds (one failure would stretch them to [0, best]); the range is at
+  least ``floor`` wide (about one standard error of the validation score), widened around its middle,
+  so noise is not stretched to [0, 1] and a plateau of equal means maps every node to 0.5.
+- ``UCTDescent``: textbook UCT, descending from the root through each child's UCT against its
+  parent's visits until a node that can still be expanded (measured against ``MCTS``; see
+  docs/benchmarks.md).
+- ``backpropagate``: a failed node adds the lowest finished reward of the tree (not 0, which drags
+  every ancestor down); measured on the simulator, see docs/benchmarks.md.
 - ``GBFS``: the expandable node with the highest reward. ``SES``: the newest expandable node
   (sequential refinement of the last result). ``RandomPolicy``: uniform over expandable nodes.
 Each ``select`` returns a ``Selection`` with the score of every candidate, so the decision can
@@ -19,11 +27,16 @@ import math
 import random
 from dataclasses import dataclass
 
-from trex.search.tree import DONE, Node, Tree
+from trex.search.tree import DONE, FAILED, Node, Tree
 
 # Exploration constant for UCT on normalized values, chosen with benchmarks/search_sim.py --tune
 # on seeds 10000-10199 (disjoint from the reported seeds); see docs/benchmarks.md.
 DEFAULT_C = 0.5
+# Least width of the normalization range: about one standard error of an accuracy near 0.85 on a few
+# hundred validation rows (sqrt(p(1-p)/n)); a loop that knows n_val can pass its own.
+DEFAULT_FLOOR = 0.02
+# What a failed node backpropagates: "lowest" (the lowest finished reward of the tree) or "zero".
+FAILURE_REWARD = "lowest"
 
 
 def uct(value: float, visits: int, parent_visits: int, c: float, bounds: tuple[float, float] = (0.0, 1.0)) -> float:
@@ -35,14 +48,33 @@ def uct(value: float, visits: int, parent_visits: int, c: float, bounds: tuple[f
     return mean + c * math.sqrt(math.log(max(parent_visits, 1)) / visits)
 
 
-def value_bounds(tree: Tree) -> tuple[float, float]:
-    """The lowest and highest mean value Q/N over the visited nodes (``(0, 1)`` for an unvisited tree)."""
-    means = [n.value / n.visits for n in tree.nodes.values() if n.visits]
-    return (min(means), max(means)) if means else (0.0, 1.0)
+def value_bounds(tree: Tree, floor: float = DEFAULT_FLOOR) -> tuple[float, float]:
+    """The lowest and highest mean value Q/N over the visited nodes that did not fail, widened around the
+    middle to at least ``floor`` (``(0, 1)`` for a tree with no such node)."""
+    means = [n.value / n.visits for n in tree.nodes.values() if n.visits and n.status != FAILED]
+    if not means:
+        return (0.0, 1.0)
+    low, high = min(means), max(means)
+    if high - low <= max(floor, 1e-12 * max(1.0, abs(high))):  # equal up to float error: the same value
+        middle = (low + high) / 2
+        half = max(floor, 0.0) / 2
+        return (middle - half, middle + half)
+    return (low, high)
 
 
-def backpropagate(tree: Tree, node_id: int, reward: float) -> list[Node]:
-    """Add one visit and ``reward`` to the node and every ancestor; return the changed nodes."""
+def failure_value(tree: Tree, rule: str = FAILURE_REWARD) -> float:
+    """What a failed node backpropagates: 0, or the lowest reward of the finished nodes (0 when none)."""
+    if rule == "zero":
+        return 0.0
+    rewards = [n.reward for n in tree.nodes.values() if n.status == DONE and n.reward is not None]
+    return min(rewards) if rewards else 0.0
+
+
+def backpropagate(tree: Tree, node_id: int, reward: float, failure: str = FAILURE_REWARD) -> list[Node]:
+    """Add one visit and ``reward`` to the node and every ancestor; return the changed nodes. A failed node
+    adds ``failure_value`` instead of ``reward``."""
+    if tree.nodes[node_id].status == FAILED:
+        reward = failure_value(tree, failure)
     changed = tree.path(node_id)
     for node in changed:
         node.visits += 1
@@ -68,16 +100,43 @@ def _argmax(scores: dict[int, float]) -> int:
 class MCTS:
     name = "mcts"
 
-    def __init__(self, c: float = DEFAULT_C) -> None:
-        self.c = c
+    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> None:
+        self.c, self.floor = c, floor
 
     def select(self, tree: Tree, candidates: list[Node], rng: random.Random) -> Selection:
         scores = {}
-        bounds = value_bounds(tree)
+        bounds = value_bounds(tree, self.floor)
         for node in candidates:
             parent_visits = tree.nodes[node.parent].visits if node.parent is not None else node.visits
             scores[node.id] = uct(node.value, node.visits, parent_visits, self.c, bounds)
         return Selection(_argmax(scores), self.name, scores)
+
+
+class UCTDescent:
+    """Textbook UCT: from the root, take the child with the highest UCT (against its parent's visits) until
+    a node that can still be expanded; only subtrees that hold a candidate are entered."""
+
+    name = "uct_descent"
+
+    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> None:
+        self.c, self.floor = c, floor
+
+    def select(self, tree: Tree, candidates: list[Node], rng: random.Random) -> Selection:
+        allowed = {n.id for n in candidates}
+        holds = set(allowed)  # nodes whose subtree holds a candidate
+        for node_id in allowed:
+            holds.update(n.id for n in tree.path(node_id))
+        bounds = value_bounds(tree, self.floor)
+        node, scores = tree.root, {}
+        while node is not None and node.id not in allowed:
+            children = [c for c in tree.children(node.id) if c.id in holds]
+            step = {c.id: uct(c.value, c.visits, node.visits, self.c, bounds) for c in children}
+            scores.update(step)
+            node = tree.nodes[_argmax(step)] if step else None
+        if node is None:  # the root's subtree holds no candidate (cannot happen with a rooted tree)
+            node = tree.nodes[min(allowed)]
+        scores[node.id] = scores.get(node.id, math.inf)
+        return Selection(node.id, self.name, scores)
 
 
 class GBFS:
@@ -105,14 +164,16 @@ class RandomPolicy:
         return Selection(choice, self.name, {i: 1.0 / len(ordered) for i in ordered})
 
 
-Policy = MCTS | GBFS | SES | RandomPolicy
-POLICIES = ("mcts", "gbfs", "ses", "random")
+Policy = MCTS | UCTDescent | GBFS | SES | RandomPolicy
+POLICIES = ("mcts", "gbfs", "ses", "random", "uct_descent")
 
 
-def make_policy(name: str, c: float = DEFAULT_C) -> Policy:
+def make_policy(name: str, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> Policy:
     match name:
         case "mcts":
-            return MCTS(c)
+            return MCTS(c, floor)
+        case "uct_descent":
+            return UCTDescent(c, floor)
         case "gbfs":
             return GBFS()
         case "ses":

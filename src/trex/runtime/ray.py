@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from trex.runtime.base import OnDone, run_worker
 from trex.runtime.job import JobRequest, JobResult
-from trex.runtime.schedulers import OnDone, run_worker
 
 
 class RayScheduler:

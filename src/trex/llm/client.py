@@ -3,22 +3,17 @@
 ``OpenAIClient`` talks to any OpenAI-compatible ``base_url`` (hosted APIs, vLLM, SGLang, Ollama,
 llama.cpp servers, compatibility endpoints) through the openai SDK, which retries rate limits and
 timeouts with backoff. The API key is read from the environment variable named in the config and
-is never stored, logged or reported. ``structured`` asks for JSON matching a pydantic model (with
-``response_format`` when the server accepts it), and sends an invalid answer back with the
-validation error, up to ``attempts`` times, before it gives up with ``LLMError``.
+is never stored, logged or reported. ``trex.llm.structured`` turns replies into pydantic objects.
 Every reply carries its token counts; ``LLMUsage`` prices them with an extensible table.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 Message = dict[str, str]
 T = TypeVar("T", bound=BaseModel)
@@ -123,45 +118,3 @@ class OpenAIClient:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
-
-
-def extract_json(text: str) -> str:
-    """The JSON object in a reply: the whole text, a fenced block, or the outermost braces."""
-    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.DOTALL)
-    if fenced:
-        return fenced.group(1)
-    start, end = text.find("{"), text.rfind("}")
-    return text[start : end + 1] if start != -1 and end > start else text
-
-
-def structured(
-    client: LLMClient,
-    messages: list[Message],
-    model_cls: type[T],
-    usage: LLMUsage | None = None,
-    attempts: int = 3,
-    check: Callable[[T], None] | None = None,
-) -> T:
-    """Ask for a ``model_cls`` as JSON; send validation errors back until it is valid or attempts run out.
-
-    ``check`` may raise ValueError for semantic problems beyond the schema (e.g. an unknown operator).
-    """
-    schema = model_cls.model_json_schema()
-    history = list(messages)
-    last_error = ""
-    for _ in range(attempts):
-        reply = client.complete(history, schema)
-        if usage is not None:
-            usage.charge(client.model, reply)
-        try:
-            value = model_cls.model_validate(json.loads(extract_json(reply.text)))
-            if check is not None:
-                check(value)
-            return value
-        except (json.JSONDecodeError, ValidationError, ValueError) as exc:
-            last_error = str(exc)[:2000]
-            history += [
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": f"That answer is invalid: {last_error}\nReply with corrected JSON only."},
-            ]
-    raise LLMError(f"no valid {model_cls.__name__} after {attempts} attempts: {last_error}")

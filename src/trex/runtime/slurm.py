@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from trex.runtime.base import OnDone, run_worker
 from trex.runtime.job import JobRequest, JobResult
-from trex.runtime.schedulers import OnDone, run_worker
 
 
 class SlurmScheduler:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from trex.cli_common import console, fail
+from trex.cli.common import console, fail
 
 bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fine-tuning tasks.")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.aidp.recipe import Recipe, Step
+from trex.runtime.base import Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
-from trex.runtime.schedulers import Scheduler
 from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
 from trex.task import TaskSpec

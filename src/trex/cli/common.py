@@ -13,3 +13,8 @@ def fail(message: str, code: int) -> None:
     """Print a one-line reason on stderr and exit: 2 for bad input, 1 for anything else."""
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def num(value: float | None) -> str:
+    """A score as the command line prints it (4 decimals, an en dash when missing)."""
+    return "–" if value is None else f"{value:.4f}"

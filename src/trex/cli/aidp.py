@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from trex.cli_common import console, fail
+from trex.cli.common import console, fail
 
 aidp_app = typer.Typer(no_args_is_help=True, help="AIDP: data operators and recipes.")
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from trex.agents.llm import OpenAIClient
 from trex.assets import EMBEDDED, SMOLLM2, smollm2_gguf
+from trex.llm.client import OpenAIClient
 
 QUIET = 1  # llama.cpp log verbosity: errors only
 

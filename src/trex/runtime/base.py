@@ -1,14 +1,11 @@
-"""Schedulers: run JobRequests as worker subprocesses and hand back each JobResult as it finishes.
+"""The scheduler contract and the one way a job runs: ``run_worker`` starts ``python -m trex.runtime.worker``.
 
-- ``LocalScheduler``: as many jobs at once as visible GPUs, one GPU each through
-  CUDA_VISIBLE_DEVICES; one job at a time on a CPU-only machine.
-- ``RayScheduler``: one Ray task per job with ``num_gpus=1`` when the cluster has GPUs; the task
-  runs the same worker subprocess on its node (the workspace must be on a shared filesystem).
-
-Both guarantee: a job's stdout/stderr go to its ``log.txt``; a timeout kills the job's whole
-process group and gives a ``timeout`` result; a worker that dies without writing result.json
-gives a ``crash`` result (``oom`` when it was killed by SIGKILL, the usual OOM-killer signal).
-The loop's process never imports torch on their behalf.
+Every scheduler (``local``, ``ray``, ``slurm``; this module imports none of them) runs JobRequests
+through ``run_worker`` and hands back each JobResult as it finishes. Guarantees: a job's
+stdout/stderr go to its ``log.txt``; a timeout kills the job's whole process group and gives a
+``timeout`` result; a worker that dies without writing result.json gives a ``crash`` result
+(``oom`` when it was killed by SIGKILL, the usual OOM-killer signal). The loop's process never
+imports torch on their behalf.
 """
 
 from __future__ import annotations
@@ -16,15 +13,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -120,54 +114,3 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
             job_hash, f"worker exited with code {code} without a result; see {LOG_FILE}", "crash", seconds
         )
     return result.model_copy(update={"gpus": gpus, "gpu_ids": gpu})
-
-
-class LocalScheduler:
-    """A pool of worker subprocesses: one per GPU at a time, or one at a time on CPU."""
-
-    def __init__(self, timeout_s: float = 3600.0, gpus: list[str] | None = None) -> None:
-        self.timeout_s = timeout_s
-        self.gpus = visible_gpus() if gpus is None else gpus
-
-    @property
-    def parallel_gpus(self) -> int:
-        return len(self.gpus)
-
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
-        slots: queue.Queue[str | None] = queue.Queue()
-        for gpu in self.gpus or [None]:
-            slots.put(gpu)
-        lock = threading.Lock()
-
-        def one(request: JobRequest) -> None:
-            gpu = slots.get()
-            try:
-                result = run_worker(request, gpu, self.timeout_s, deadline)
-            finally:
-                slots.put(gpu)
-            with lock:
-                on_done(request, result)
-
-        with ThreadPoolExecutor(max_workers=max(1, len(self.gpus))) as pool:
-            for future in [pool.submit(one, r) for r in requests]:
-                future.result()
-
-
-def make_scheduler(
-    name: str,
-    timeout_s: float,
-    ray_address: str | None = None,
-    slurm_folder: str | None = None,
-    slurm_partition: str | None = None,
-) -> Scheduler:
-    if name == "local":
-        return LocalScheduler(timeout_s=timeout_s)
-    if name == "ray":
-        from trex.runtime.ray_scheduler import RayScheduler
-
-        return RayScheduler(timeout_s=timeout_s, address=ray_address)
-    if name == "slurm":
-        from trex.runtime.slurm_scheduler import SlurmScheduler
-
-        return SlurmScheduler(folder=slurm_folder or "slurm", timeout_s=timeout_s, partition=slurm_partition)
-    raise ValueError(f"unknown scheduler {name!r}: local, ray or slurm")

@@ -1,0 +1,169 @@
+"""``trex run`` and ``trex resume``: parse the options, open the workspace, run the loop, print the outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from trex.cli.common import console, err, fail
+from trex.cli.common import num as _num
+
+
+def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
+    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.store import Store, StoreError
+    from trex.task import TaskError, load_task
+
+    try:
+        if task_path is not None:
+            task = load_task(task_path)
+            options = RunOptions(**overrides)
+            store = start_run(workspace, task, task_path, options)
+        else:
+            store = Store.open_existing(workspace)
+            task = load_task(workspace / "task.yaml", base_dir=Path(store.get_meta("task_dir", str(workspace))))
+            stored = store.get_meta("options") or {}
+            options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
+            store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
+        loop = SearchLoop(
+            store, task, options, listener=lambda m: console.print(f"[cyan]trex[/cyan] {m}", highlight=False)
+        )
+    except ValidationError as exc:  # run options: one line per problem, no pydantic banner
+        fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
+        return
+    except (TaskError, StoreError, ValueError, ImportError) as exc:  # ImportError: an extra is missing
+        fail(str(exc), 2)
+        return
+    if console.is_terminal:  # bars for the search and each running job; plain lines in a pipe or a log
+        from trex.report.progress import RunProgress
+
+        target = options.iterations or loop.task.limits.max_iterations
+        with RunProgress(store.workspace, target, console) as progress:
+            loop.say = progress.say
+            summary = loop.run(on_iteration=lambda: _write_report(store))
+            progress.refresh()
+    else:
+        summary = loop.run(on_iteration=lambda: _write_report(store))
+    report = _write_report(store)
+    limit = f" (limit: {summary.stopped_by})" if summary.stopped_by else ""
+    console.print(f"[green]stopped:[/green] {summary.stop_reason}{limit}; {summary.nodes} nodes")
+    console.print(f"base model: val {_num(summary.base_val)}  test {_num(summary.base_test)}")
+    console.print(f"best node {summary.best_node}: val {_num(summary.best_val)}  test {_num(summary.best_test)}")
+    console.print(f"report: {report}")
+
+
+def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazily)
+    """A report that cannot be written is a warning: the search and its store matter more."""
+    from trex.report.html import write_report
+
+    try:
+        return write_report(store)
+    except Exception as exc:  # the report must never take the run down
+        err.print(f"[yellow]warning:[/yellow] report not written: {type(exc).__name__}: {exc}", highlight=False)
+        return None
+
+
+# limits shared by run and resume: they override the task file's `limits`
+MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per experiment (task: max_train_samples)")]
+WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
+GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
+LlmUsd = Annotated[float | None, typer.Option(min=0.0001, help="LLM budget in USD (researcher calls)")]
+Track = Annotated[
+    str | None,
+    typer.Option(help="log every job to trackio or mlflow (local-first; extras 'trackio', 'mlflow')"),
+]
+
+
+def run(
+    task: Annotated[Path, typer.Argument(help="task file (YAML)")],
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="folder for the run's store and artifacts")],
+    iterations: Annotated[int | None, typer.Option(min=1, help="nodes in the tree, root included")] = None,
+    policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
+    researcher: Annotated[
+        str, typer.Option(help="heuristic | llm | random (the control of benchmarks/researcher_vs_random.py)")
+    ] = "heuristic",
+    scheduler: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
+    seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
+    llm_model: Annotated[
+        str | None,
+        typer.Option(
+            help="model name for --researcher llm; without --llm-base-url, embedded:smollm2-135m-instruct "
+            "or a .gguf path runs offline in llama.cpp (extra 'llamacpp')"
+        ),
+    ] = None,
+    llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
+    llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
+    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition for --scheduler slurm")] = None,
+    max_train_samples: MaxSamples = None,
+    wall_clock_minutes: WallClock = None,
+    gpu_hours: GpuHours = None,
+    llm_usd: LlmUsd = None,
+    track: Track = None,
+    eval_backend: Annotated[
+        str, typer.Option(help="hf | vllm: generate-mode evaluation through a vLLM server ($TREX_VLLM)")
+    ] = "hf",
+) -> None:
+    """Run the search on TASK, writing everything under WORKSPACE."""
+    overrides = {
+        "track": track,
+        "eval_backend": eval_backend,
+        "max_train_samples": max_train_samples,
+        "wall_clock_minutes": wall_clock_minutes,
+        "gpu_hours": gpu_hours,
+        "llm_usd": llm_usd,
+        "iterations": iterations,
+        "policy": policy,
+        "researcher": researcher,
+        "scheduler": scheduler,
+        "seed": seed,
+        "llm_model": llm_model,
+        "llm_base_url": llm_base_url,
+        "llm_api_key_env": llm_api_key_env,
+        "ray_address": ray_address,
+        "slurm_partition": slurm_partition,
+    }
+    _check_choices(
+        policy=(policy, ("mcts", "gbfs", "ses", "random")),
+        researcher=(researcher, ("heuristic", "llm", "random")),
+        scheduler=(scheduler, ("local", "ray", "slurm")),
+        eval_backend=(eval_backend, ("hf", "vllm")),
+    )
+    if track is not None:
+        _check_choices(track=(track, ("trackio", "mlflow")))
+    if not task.exists():
+        fail(f"{task}: task file not found", 2)
+    _run(workspace, task, overrides)
+
+
+def _check_choices(**pairs: tuple[str, tuple[str, ...]]) -> None:
+    for name, (value, allowed) in pairs.items():
+        if value not in allowed:
+            fail(f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(allowed)}", 2)
+
+
+def resume(
+    workspace: Annotated[Path, typer.Argument(help="workspace of a stopped or killed run")],
+    iterations: Annotated[int | None, typer.Option(min=1, help="new target number of nodes")] = None,
+    max_train_samples: MaxSamples = None,
+    wall_clock_minutes: WallClock = None,
+    gpu_hours: GpuHours = None,
+    llm_usd: LlmUsd = None,
+    track: Track = None,
+) -> None:
+    """Continue a stopped or killed run; finished jobs are never run again. Limits given here replace
+    the stored ones (e.g. a larger --wall-clock-minutes to go on after a budget stop)."""
+    if track is not None:
+        _check_choices(track=(track, ("trackio", "mlflow")))
+    overrides = {
+        "track": track,
+        "iterations": iterations,
+        "max_train_samples": max_train_samples,
+        "wall_clock_minutes": wall_clock_minutes,
+        "gpu_hours": gpu_hours,
+        "llm_usd": llm_usd,
+    }
+    _run(workspace, None, overrides)
