@@ -1,59 +1,138 @@
-"""Compare search policies on simulated fine-tuning landscapes: mcts, gbfs, ses, random and Optuna's TPE.
+"""Compare trex's search with flat optimizers on simulated fine-tuning landscapes (benchmarks/simulator.py).
 
-Every policy gets the same landscapes (seeds 0..N-1), the same number of evaluated configs
-(``iterations`` nodes x k configs, k = 3..5 by landscape) and the same simulated researcher;
-TPE searches the same four levers directly. The score of a run is the true score of the config
-with the best observed (noisy) validation score, as a fraction of the landscape's optimum.
-Prints per policy the mean, median, standard deviation across seeds, and the fraction of runs
-reaching 90% of the optimum.
+Methods, all on the same landscapes (seeds 0..N-1) and the same budget:
+- ``mcts``, ``gbfs``, ``ses``, ``random``: the tree policies with the same simulated researcher
+  (surrogate proposals, local moves, warm starts, probes promoted by an ASHA rule);
+- ``trex``: the search as shipped, i.e. the row of trex's default policy (``RunOptions.policy``);
+- ``tpe``: Optuna's TPE over the same levers (learning rate, steps, data level, synthetic ratio, scheme),
+  multivariate (the better setting on tuning seeds), each trial trained from scratch;
+- ``random_search``: uniform draws over the same levers;
+- ``asha``: asynchronous successive halving with steps as the fidelity (rungs 76, 228, 683, 2048 steps,
+  eta 3; a promoted config continues its own weights), new configs drawn at random as in the ASHA paper.
+``--budget configs``: every method evaluates the same number of configs (iterations x k, k = 3..5 by
+landscape; a probe and its promotion are one config, as are ASHA's rungs of one config). ``--budget
+compute``: every method spends the same training steps (iterations x k x 400); a warm start or a
+promotion pays only its own steps. A run's score is the true score of the config with the best observed
+(noisy) validation score, as a fraction of the landscape's optimum. Each row: mean, median, std across
+seeds, reach90 (share of runs reaching 90% of the optimum); ``trex`` adds ``diff_vs_tpe_ci95`` and
+``mcts`` adds ``diff_ci95`` against gbfs, ses and random (95% intervals of the paired per-seed differences).
 
-    .venv/bin/python benchmarks/search_sim.py --seeds 200 [--json] [--c 1.41]
-    .venv/bin/python benchmarks/search_sim.py --tune   # choose c on seeds 10000+, never the reported ones
-
-TPE needs optuna (``pip install -e '.[bench]'``); without it the table omits ``tpe``.
+    .venv/bin/python benchmarks/search_sim.py --seeds 200 --iterations 20 --budget configs [--json]
+    .venv/bin/python benchmarks/search_sim.py --tune      # c, TPE and failure variants on seeds 10000+ only
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import random
 import statistics
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
-from trex.search.simulator import Landscape, SimConfig, simulate_tree
+import optuna
+from simulator import MAX_STEPS, MIN_STEPS, ROOT_STEPS, SPACE, Landscape, Ledger, SimConfig, simulate_tree
 
 POLICIES = ("mcts", "gbfs", "ses", "random")
+FLAT = ("tpe", "random_search", "asha")
 TUNING_SEED_OFFSET = 10_000
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def configs_per_plan(seed: int) -> int:
     return 3 + seed % 3
 
 
-def run_tpe(landscape: Landscape, budget: int, seed: int) -> float:
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    rng = random.Random(seed)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    best_obs, best_true = -1.0, 0.0
-    for _ in range(budget):
-        trial = study.ask()
-        cfg = SimConfig(
-            data_level=trial.suggest_int("data_level", 0, 4),
-            synth_ratio=trial.suggest_float("synth_ratio", 0.0, 1.0),
-            log_lr=trial.suggest_float("log_lr", -6.5, -2.0),
-            full=trial.suggest_categorical("full", [False, True]),
-            epochs=trial.suggest_float("epochs", 0.5, 5.0),
-        )
-        score = landscape.evaluate(cfg, rng)
-        if score is None:
+def run_tpe(landscape: Landscape, ledger: Ledger, seed: int, multivariate: bool = True) -> Ledger:
+    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=multivariate)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    distributions, refused = SPACE.distributions(), 0
+    while not ledger.exhausted() and refused < 20:
+        trial = study.ask(distributions)
+        cfg = SimConfig.of(trial.params)
+        if not ledger.affords(cfg.steps):  # too long for what is left: ask again
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            refused += 1
             continue
-        study.tell(trial, score)
-        if score > best_obs:
-            best_obs, best_true = score, landscape.true_score(cfg)
-    return best_true
+        score = ledger.run(cfg, cfg.steps)
+        study.tell(trial, score, state=None if score is not None else optuna.trial.TrialState.FAIL)
+    return ledger
+
+
+def draw(rng: random.Random, steps: int | None = None) -> SimConfig:
+    log_steps = rng.uniform(math.log(MIN_STEPS), math.log(MAX_STEPS))
+    return SimConfig(
+        data_level=rng.randint(0, 4),
+        synth_ratio=rng.uniform(0.0, 1.0),
+        log_lr=rng.uniform(-6.5, -2.0),
+        steps=steps or round(math.exp(log_steps)),
+        full=rng.random() < 0.5,
+    ).clipped()
+
+
+def run_random_search(landscape: Landscape, ledger: Ledger, seed: int) -> Ledger:
+    rng, refused = random.Random(seed + 1), 0
+    while not ledger.exhausted() and refused < 20:
+        cfg = draw(rng)
+        if not ledger.affords(cfg.steps):
+            refused += 1
+            continue
+        ledger.run(cfg, cfg.steps)
+    return ledger
+
+
+def run_asha(landscape: Landscape, ledger: Ledger, seed: int, eta: int = 3, rungs: int = 4) -> Ledger:
+    """ASHA (Li et al. 2020), run one job at a time: promote the best unpromoted config in the top 1/eta of
+    the highest rung that has one, else start a new random config at the lowest rung."""
+    rng = random.Random(seed + 2)
+    steps = [round(MAX_STEPS / eta ** (rungs - 1 - i)) for i in range(rungs)]
+    scores: list[dict[int, float]] = [{} for _ in steps]  # rung -> config index -> score
+    promoted: list[set[int]] = [set() for _ in steps]
+    configs: list[SimConfig] = []
+    while not ledger.exhausted():
+        job = None
+        for r in range(rungs - 2, -1, -1):
+            ranked = sorted(scores[r], key=lambda i: -scores[r][i])[: len(scores[r]) // eta]
+            ready = [i for i in ranked if i not in promoted[r]]
+            if ready:
+                job = (r + 1, ready[0])
+                break
+        if job is not None:
+            r, i = job
+            cost, new = steps[r] - steps[r - 1], False
+        else:
+            r, i, cost, new = 0, len(configs), steps[0], True
+        if not ledger.affords(cost, new_config=new):
+            break
+        if new:
+            configs.append(draw(rng, steps[0]))
+        else:
+            promoted[r - 1].add(i)
+        score = ledger.run(SimConfig(**{**configs[i].__dict__, "steps": steps[r]}), cost, new_config=new)
+        if score is not None:
+            scores[r][i] = score
+    return ledger
+
+
+def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[str, ...]) -> dict[str, float]:
+    landscape, k = Landscape(seed), configs_per_plan(seed)
+    optimum = landscape.optimum()
+    out = {}
+    for method in methods:
+        ledger = Ledger(landscape, random.Random(seed), budget, iterations * k, iterations * k * ROOT_STEPS)
+        name, _, variant = method.partition(":")
+        if name in ("tpe",):
+            run_tpe(landscape, ledger, seed, multivariate=variant != "independent")
+        elif name == "random_search":
+            run_random_search(landscape, ledger, seed)
+        elif name == "asha":
+            run_asha(landscape, ledger, seed)
+        else:
+            simulate_tree(landscape, name, ledger, k, seed, c=c, failure=variant or None)
+        out[method] = ledger.best_true / optimum
+    return out
 
 
 def summarize(fractions: list[float]) -> dict[str, float]:
@@ -65,58 +144,79 @@ def summarize(fractions: list[float]) -> dict[str, float]:
     }
 
 
-def compare(seeds: list[int], iterations: int, c: float, with_tpe: bool) -> dict[str, dict[str, float]]:
-    fractions: dict[str, list[float]] = {p: [] for p in (*POLICIES, *(("tpe",) if with_tpe else ()))}
-    for seed in seeds:
-        landscape = Landscape(seed)
-        optimum = landscape.optimum()
-        k = configs_per_plan(seed)
-        for policy in POLICIES:
-            result = simulate_tree(landscape, policy, iterations, k, seed, c=c)
-            fractions[policy].append(result.best_true / optimum)
-        if with_tpe:
-            fractions["tpe"].append(run_tpe(landscape, iterations * k, seed) / optimum)
-    return {policy: summarize(values) for policy, values in fractions.items()}
+def ci95(a: list[float], b: list[float]) -> list[float]:
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    half = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.inf
+    return [statistics.fmean(diffs) - half, statistics.fmean(diffs) + half]
 
 
-def tune(iterations: int, n: int) -> float:
-    """The exploration constant with the best MCTS mean on tuning seeds (disjoint from reported seeds)."""
+def measure(seeds: list[int], iterations: int, budget: str, c: float, methods: tuple[str, ...], workers: int):
+    job = partial(one_seed, iterations=iterations, budget=budget, c=c, methods=methods)
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            rows = list(pool.map(job, seeds, chunksize=max(1, len(seeds) // (8 * workers))))
+    else:
+        rows = [job(seed) for seed in seeds]
+    return {m: [row[m] for row in rows] for m in methods}
+
+
+def default_policy() -> str:
+    try:
+        from trex.loop import RunOptions
+
+        return RunOptions.model_fields["policy"].default
+    except ImportError:  # the loop's dependencies are missing: the default as last documented
+        return "mcts"
+
+
+def compare(seeds: list[int], iterations: int, budget: str, c: float, workers: int) -> dict[str, dict]:
+    runs = measure(seeds, iterations, budget, c, (*POLICIES, *FLAT), workers)
+    table = {"trex": summarize(runs[default_policy()])}
+    table["trex"]["diff_vs_tpe_ci95"] = ci95(runs[default_policy()], runs["tpe"])
+    table.update({m: summarize(v) for m, v in runs.items()})
+    table["mcts"]["diff_ci95"] = {p: ci95(runs["mcts"], runs[p]) for p in ("gbfs", "ses", "random")}
+    return table
+
+
+def tune(iterations: int, n: int, budget: str, workers: int) -> None:
+    """The variants measured on tuning seeds only (disjoint from reported seeds)."""
     seeds = list(range(TUNING_SEED_OFFSET, TUNING_SEED_OFFSET + n))
-    scores = {}
-    for c in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.41, 2.0):
-        scores[c] = compare(seeds, iterations, c, with_tpe=False)["mcts"]["mean"]
-        print(f"c={c}: mcts mean {scores[c]:.4f}")
-    return max(scores, key=scores.get)
+    from trex.search.policies import DEFAULT_C
+
+    methods = ("mcts", "mcts:zero", "uct_descent", "ses", "tpe", "tpe:independent")
+    runs = measure(seeds, iterations, budget, DEFAULT_C, methods, workers)
+    for m in methods:
+        print(f"{m:18} mean {statistics.fmean(runs[m]):.4f}  vs mcts {ci95(runs[m], runs['mcts'])}")
+    for c in (0.1, 0.2, 0.3, 0.7, 1.0, 1.41):
+        mean = statistics.fmean(measure(seeds, iterations, budget, c, ("mcts",), workers)["mcts"])
+        print(f"c={c}: mcts mean {mean:.4f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--budget", choices=("configs", "compute"), default="configs")
     parser.add_argument("--c", type=float, default=None, help="MCTS exploration constant (default: trex's default)")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--tune", action="store_true", help="choose c on tuning seeds and exit")
+    parser.add_argument("--tune", action="store_true", help="measure the variants on tuning seeds and exit")
     args = parser.parse_args()
     if args.tune:
-        print(f"best c on tuning seeds: {tune(args.iterations, args.seeds)}")
+        tune(args.iterations, args.seeds, args.budget, args.workers)
         return
-    try:
-        import optuna  # noqa: F401
-
-        with_tpe = True
-    except ImportError:
-        with_tpe = False
     from trex.task import TaskSpec
 
     c = args.c if args.c is not None else TaskSpec.model_fields["exploration_c"].default
-    table = compare(list(range(args.seeds)), args.iterations, c, with_tpe)
+    table = compare(list(range(args.seeds)), args.iterations, args.budget, c, args.workers)
     if args.json:
         print(json.dumps(table))
         return
-    print(f"{args.seeds} landscapes, {args.iterations} iterations, 3-5 configs per plan, c={c}")
-    print(f"{'policy':8} {'mean':>7} {'median':>7} {'std':>7} {'reach90':>8}")
-    for policy, row in table.items():
-        print(f"{policy:8} {row['mean']:7.3f} {row['median']:7.3f} {row['std']:7.3f} {row['reach90']:8.3f}")
+    print(f"{args.seeds} landscapes, {args.iterations} iterations, budget {args.budget}, 3-5 configs per plan, c={c}")
+    print(f"{'method':14} {'mean':>7} {'median':>7} {'std':>7} {'reach90':>8}")
+    for method, row in table.items():
+        print(f"{method:14} {row['mean']:7.3f} {row['median']:7.3f} {row['std']:7.3f} {row['reach90']:8.3f}")
+    print(f"trex - tpe: {table['trex']['diff_vs_tpe_ci95']}; mcts - others: {table['mcts']['diff_ci95']}")
 
 
 if __name__ == "__main__":
