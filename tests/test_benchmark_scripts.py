@@ -35,15 +35,20 @@ def test_gpu_check_runs_on_a_tiny_config() -> None:
 
 def test_search_sim_json_has_every_policy() -> None:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "search_sim.py"), "--seeds", "3", "--json"],
+        [sys.executable, str(ROOT / "benchmarks" / "search_sim.py"), "--seeds", "3", "--iterations", "5"]
+        + ["--budget", "compute", "--workers", "1", "--json"],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     table = json.loads(out.stdout)
-    assert {"mcts", "gbfs", "ses", "random"} <= set(table)
-    assert all(set(row) == {"mean", "median", "std", "reach90"} for row in table.values())
+    assert set(table) == {"trex", "mcts", "gbfs", "ses", "random", "tpe", "random_search", "asha"}
+    assert all({"mean", "median", "std", "reach90"} <= set(row) for row in table.values())
+    assert all(0.0 < row["mean"] <= 1.0 for row in table.values())
+    low, high = table["trex"]["diff_vs_tpe_ci95"]
+    assert low <= table["trex"]["mean"] - table["tpe"]["mean"] <= high
+    assert set(table["mcts"]["diff_ci95"]) == {"gbfs", "ses", "random"}
 
 
 def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
@@ -65,4 +70,4 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
         plans = [store.node_plan(node_id) for node_id in (1, 2)]
     finally:
         store.close()
-    assert all("Random control" in plan for plan in plans)
+    assert all("Random control" in plan.rationale for plan in plans)

@@ -1,4 +1,4 @@
-"""UCT, backpropagation and the four policies, checked against hand-computed values."""
+"""UCT, backpropagation, the normalization bounds and the policies, checked against hand-computed values."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ import random
 
 import pytest
 
-from trex.search.policies import GBFS, MCTS, SES, RandomPolicy, backpropagate, expandable, make_policy, uct
+from trex.search.policies import (
+    DEFAULT_FLOOR,
+    GBFS,
+    MCTS,
+    SES,
+    RandomPolicy,
+    UCTDescent,
+    backpropagate,
+    expandable,
+    failure_value,
+    make_policy,
+    uct,
+    value_bounds,
+)
 from trex.search.tree import DONE, FAILED, Node, Tree
 
 
@@ -103,3 +116,78 @@ def test_make_policy_rejects_unknown() -> None:
     assert make_policy("mcts", 2.0).c == 2.0
     with pytest.raises(ValueError, match="unknown policy"):
         make_policy("beam")
+
+
+def _five_nodes(with_failure: bool, failure: str = "lowest") -> Tree:
+    # 1 -> {2 -> 4, 3 -> 5}; node 5 failed (or is absent)
+    tree = Tree()
+    rewards = {1: 0.82, 2: 0.84, 3: 0.80, 4: 0.86}
+    for node in [
+        Node(1, None, 0, "b", DONE),
+        Node(2, 1, 1, "r", DONE),
+        Node(3, 1, 1, "s", DONE),
+        Node(4, 2, 2, "a", DONE),
+    ]:
+        tree.add(node)
+        node.reward = rewards[node.id]
+        backpropagate(tree, node.id, node.reward)
+    if with_failure:
+        failed = tree.add(Node(5, 3, 2, "a", FAILED, reward=0.0))
+        backpropagate(tree, failed.id, 0.0, failure=failure)
+    return tree
+
+
+def test_a_failed_node_does_not_change_the_bounds() -> None:
+    clean, failed = _five_nodes(False), _five_nodes(True)
+    assert value_bounds(failed) == pytest.approx(value_bounds(clean))
+    assert value_bounds(failed) == pytest.approx((0.80, 0.86))
+    # the failure adds the lowest finished reward (0.80) to its ancestors, not 0
+    assert failure_value(failed) == pytest.approx(0.80)
+    assert failed.nodes[3].value == pytest.approx(0.80 + 0.80) and failed.nodes[3].visits == 2
+    assert failed.nodes[1].value / failed.nodes[1].visits == pytest.approx((0.82 + 0.84 + 0.80 + 0.86 + 0.80) / 5)
+    # backpropagating 0 instead would stretch the range down to node 3's mean 0.40
+    assert value_bounds(_five_nodes(True, failure="zero"))[0] == pytest.approx(0.40)
+    candidates = expandable(failed, 4)
+    assert 5 not in {n.id for n in candidates}
+    assert (
+        MCTS(c=0.3).select(failed, candidates, random.Random(0)).node_id
+        == MCTS(c=0.3).select(clean, expandable(clean, 4), random.Random(0)).node_id
+    )
+
+
+def test_a_plateau_normalizes_every_node_to_the_middle() -> None:
+    tree = _tree()
+    for node_id in (1, 2, 3):
+        backpropagate(tree, node_id, 0.1 + 0.2)  # 0.30000000000000004: equal up to float error
+    tree.nodes[2].value = 0.3  # exactly 0.3
+    low, high = value_bounds(tree, floor=0.0)
+    assert high - low < 1e-9
+    scores = MCTS(c=0.0).select(tree, expandable(tree, 4), random.Random(0)).scores
+    assert {round(v, 9) for v in scores.values()} == {0.5}
+
+
+def test_the_range_has_a_floor_of_one_standard_error() -> None:
+    tree = _tree()
+    for node_id, reward in [(1, 0.800), (2, 0.805), (3, 0.795)]:
+        backpropagate(tree, node_id, reward)
+    # means 0.8, 0.805, 0.795: a 0.01 spread of noise is not stretched to [0, 1]
+    assert value_bounds(tree, floor=0.0) == pytest.approx((0.795, 0.805))
+    assert value_bounds(tree, floor=0.05) == pytest.approx((0.775, 0.825))
+    scores = MCTS(c=0.0, floor=0.05).select(tree, expandable(tree, 4), random.Random(0)).scores
+    assert scores[2] == pytest.approx(0.6) and scores[3] == pytest.approx(0.4)
+    assert value_bounds(tree, floor=DEFAULT_FLOOR) == pytest.approx((0.79, 0.81))
+
+
+def test_uct_descent_goes_down_through_the_best_child() -> None:
+    tree = _tree()
+    tree.add(Node(4, 2, 2, "synthetic_data", DONE))
+    for node_id, reward in [(1, 0.80), (2, 0.86), (3, 0.81), (4, 0.84)]:
+        backpropagate(tree, node_id, reward)
+    # the root is still expandable (2 of 4 children): the textbook expands it before descending
+    assert UCTDescent(c=0.3).select(tree, expandable(tree, 4), random.Random(0)).node_id == 1
+    # once the root is full, descent compares its children against the root's visits
+    selection = UCTDescent(c=0.3).select(tree, expandable(tree, 2), random.Random(0))
+    assert selection.node_id == 2
+    bounds = value_bounds(tree)
+    assert selection.scores[3] == pytest.approx(uct(0.81, 1, 4, 0.3, bounds))
+    assert make_policy("uct_descent").name == "uct_descent"
