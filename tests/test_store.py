@@ -23,7 +23,6 @@ def test_store_round_trip(tmp_path: Path) -> None:
     assert [j["name"] for j in store.node_jobs(child)] == ["c1"]
 
     store.finish_job("h2", "ok", '{"x": 1}', str(tmp_path / "w"))
-    assert store.job("h2")["result"] == '{"x": 1}'
     assert store.node_jobs(child)[0]["result"] == '{"x": 1}'  # the shared job is finished for both nodes
     assert store.count_finished_jobs() == 1
 
@@ -59,3 +58,18 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     assert len(store.load_tree()) == 0
     assert store.events() == []
     assert store.job("h") is None
+
+
+def test_jobs_come_back_typed(tmp_path: Path) -> None:
+    from trex.evaluation.config import EvalConfig
+    from trex.runtime.job import Job, JobResult
+
+    job = Job(base_model="m", eval=EvalConfig(validation="v", test="t", prompt_template="{text}", choices={"a": " a"}))
+    store = Store(tmp_path)
+    node = store.add_node(None, 0, "establish_baseline", "{}", [(job.content_hash(), job.model_dump_json(), "c1")])
+    [pending] = store.jobs_of(node)
+    assert (pending.name, pending.idx, pending.job, pending.result) == ("c1", 0, job, None)
+    result = JobResult(job_hash=job.content_hash(), status="ok", seconds=2.0)
+    store.finish_job(job.content_hash(), "ok", result.model_dump_json(), str(tmp_path))
+    assert store.jobs_of(node)[0].result == result
+    assert store.job(job.content_hash()).job == job and store.job("nothing") is None

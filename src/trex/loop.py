@@ -131,11 +131,9 @@ class SearchLoop:
     def record(self, node_id: int) -> NodeRecord:
         row = self.store.node_row(node_id)
         outcomes = []
-        for job_row in self.store.node_jobs(node_id):
-            if job_row["result"] is None or job_row["name"] == BASELINE:
-                continue
-            job = Job.model_validate_json(job_row["spec"])
-            outcomes.append(outcome(job_row["name"], job, JobResult.model_validate_json(job_row["result"])))
+        for stored in self.store.jobs_of(node_id):
+            if stored.result is not None and stored.name != BASELINE:
+                outcomes.append(outcome(stored.name, stored.job, stored.result))
         return NodeRecord(
             id=row["id"],
             parent=row["parent"],
@@ -181,8 +179,8 @@ class SearchLoop:
     def _repair(self, node_id: int, results: list[tuple[str, JobResult]]) -> list[tuple[str, JobResult]] | None:
         """Add a repaired job for every config whose latest attempt failed (at most MAX_REPAIR_ROUNDS per
         config, counted from the node's stored jobs, so a resumed run repairs exactly as an uninterrupted one)."""
-        plan = Plan.model_validate_json(self.store.node_plan(node_id))
-        specs = {row["name"]: Job.model_validate_json(row["spec"]) for row in self.store.node_jobs(node_id)}
+        plan = self.store.node_plan(node_id)
+        specs = {stored.name: stored.job for stored in self.store.jobs_of(node_id)}
         latest: dict[str, tuple[str, JobResult]] = {}
         for name, result in results:
             if name != BASELINE:
@@ -233,7 +231,7 @@ class SearchLoop:
         node.status = DONE if verdict.best is not None else FAILED
         node.val_score, node.test_score = verdict.val_score, verdict.test_score
         node.reward = self.task.normalize(verdict.val_score) if verdict.val_score is not None else 0.0
-        change = Plan.model_validate_json(self.store.node_plan(node_id)).change
+        change = self.store.node_plan(node_id).change
         node.summary = f"{node.strategy}: {change} -> {verdict.headline}"
         changed = backpropagate(tree, node_id, node.reward)
         self.store.finish_node(node, verdict.best, verdict.insights, verdict.error, changed)

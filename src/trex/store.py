@@ -15,10 +15,15 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trex.search.tree import Node, Tree
+
+if TYPE_CHECKING:
+    from trex.agents.plan import Plan
+    from trex.runtime.job import Job, JobResult
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,6 +76,19 @@ NODE_COLUMNS = (
     "id, parent, depth, strategy, status, visits, value, reward, val_score, test_score, summary,"
     " COALESCE(insights, '')"
 )
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """A job of a node as the store holds it, decoded: its spec, and its result once it finished."""
+
+    hash: str
+    job: Job
+    status: str
+    result: JobResult | None
+    workdir: str | None
+    name: str = ""  # the config's name in its node ("" when read by hash alone)
+    idx: int = -1  # its place in the node's plan
 
 
 class StoreError(RuntimeError):
@@ -202,11 +220,18 @@ class Store:
             raise StoreError(f"no node {node_id}")
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
-    def node_plan(self, node_id: int) -> str:
-        return self.node_row(node_id)["plan"]
+    def node_plan(self, node_id: int) -> Plan:
+        from trex.agents.plan import Plan  # the spec modules import torch: only callers that run jobs pay it
+
+        return Plan.model_validate_json(self.node_row(node_id)["plan"])
 
     # jobs -----------------------------------------------------------------------------------
+    def jobs_of(self, node_id: int) -> list[StoredJob]:
+        """The node's jobs in order, decoded into ``Job`` and ``JobResult``."""
+        return [_decode_job(r) for r in self.node_jobs(node_id)]
+
     def node_jobs(self, node_id: int) -> list[dict[str, Any]]:
+        """Raw rows (JSON text) for the views (status, report), which must not import the spec modules."""
         cur = self.conn.execute(
             "SELECT nj.idx, nj.name, j.hash, j.spec, j.status, j.result, j.workdir FROM node_jobs nj"
             " JOIN jobs j ON j.hash = nj.hash WHERE nj.node_id = ? ORDER BY nj.idx",
@@ -214,10 +239,10 @@ class Store:
         )
         return [dict(zip([d[0] for d in cur.description], row, strict=True)) for row in cur.fetchall()]
 
-    def job(self, job_hash: str) -> dict[str, Any] | None:
+    def job(self, job_hash: str) -> StoredJob | None:
         cur = self.conn.execute("SELECT hash, spec, status, result, workdir FROM jobs WHERE hash = ?", (job_hash,))
         row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+        return _decode_job(dict(zip([d[0] for d in cur.description], row, strict=True))) if row else None
 
     def finish_job(self, job_hash: str, status: str, result_json: str, workdir: str) -> None:
         with self.transaction() as tx:
@@ -255,3 +280,17 @@ class Store:
         query = "SELECT id, ts, kind, node_id, data FROM events"
         rows = self.conn.execute(query + (" WHERE kind = ?" if kind else "") + " ORDER BY id", (kind,) if kind else ())
         return [{"id": r[0], "ts": r[1], "kind": r[2], "node_id": r[3], "data": json.loads(r[4])} for r in rows]
+
+
+def _decode_job(row: dict[str, Any]) -> StoredJob:
+    from trex.runtime.job import Job, JobResult  # the spec modules import torch: only callers that run jobs pay it
+
+    return StoredJob(
+        hash=row["hash"],
+        job=Job.model_validate_json(row["spec"]),
+        status=row["status"],
+        result=JobResult.model_validate_json(row["result"]) if row["result"] is not None else None,
+        workdir=row["workdir"],
+        name=row.get("name", ""),
+        idx=row.get("idx", -1),
+    )

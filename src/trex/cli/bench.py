@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from trex.cli.common import console, fail
 
@@ -21,7 +22,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fi
 def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list")] = False) -> None:
     """The tasks: metric, the paper's reference and base scores, sizes, and whether their data are reachable."""
     from trex.bench.sources import reachable
-    from trex.bench.spec import load_bench_task, task_names
+    from trex.bench.spec import fixture_meta, load_bench_task, task_names
 
     tasks = [load_bench_task(name) for name in task_names()]
     with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
@@ -37,6 +38,11 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
             "source": t.source.url,
             "extras": t.extras,
             "reachable": ok,
+            "source_checked": t.checked.source if t.checked else None,
+            "splits": t.checked.splits if t.checked else None,
+            "paper_splits": {k: (v or None) for k, v in t.sizes.items()},
+            "split_note": t.split_note,
+            "fixture": fixture_meta(t.name).kind,
         }
         for t, ok in zip(tasks, reach, strict=True)
     ]
@@ -44,17 +50,21 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
         print(json.dumps(rows, ensure_ascii=False))
         return
     table = Table(title="FT-Bench (reference: Qwen3-235B-2507, base: Qwen3-1.7B; paper's Table 3)")
-    for column in ("name", "metric", "reference", "base", "train/val/test", "reachable"):
-        table.add_column(column)
+    for column in ("name", "metric", "reference", "base", "paper splits", "our splits", "checked", "fixture", "splits"):
+        table.add_column(column, overflow="fold")
     for r in rows:
-        sizes = "/".join(str(r["sizes"].get(s) or "src") for s in ("train", "validation", "test"))
+        paper = "/".join(str(r["paper_splits"].get(s) or "?") for s in ("train", "validation", "test"))
+        ours = "/".join(str(r["splits"].get(s)) for s in ("train", "validation", "test")) if r["splits"] else "–"
         table.add_row(
             r["name"],
             r["metric"],
             f"{r['reference_score']:.3f}",
             f"{r['base_score']:.3f}",
-            sizes,
-            "yes" if r["reachable"] else "no",
+            paper,
+            ours,
+            (r["source_checked"] or "no").split("@")[0],
+            r["fixture"],
+            Text(r["split_note"]),
         )
     (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
 
@@ -77,9 +87,19 @@ def run(
     base_model: Annotated[str | None, typer.Option(help="another base model than the paper's Qwen3-1.7B")] = None,
     max_steps: Annotated[int | None, typer.Option(min=1, help="training steps of the root configs")] = None,
     max_examples: Annotated[int | None, typer.Option(min=1, help="score at most this many rows per split")] = None,
+    source_dir: Annotated[
+        Path | None, typer.Option(help="a local copy of the source (one task), or a folder of copies named by task")
+    ] = None,
+    reference_model: Annotated[
+        str | None, typer.Option(help="measure the reference: this model evaluated as is on the same test split")
+    ] = None,
+    reference_score: Annotated[
+        float | None, typer.Option(help="the reference score on the same test split, as given (one task)")
+    ] = None,
 ) -> None:
     """Run trex on TASK (or all ten) and write WORKSPACE/bench.md and bench.html (the paper's Table 3)."""
-    from trex.bench.run import run_task, stored_row, write_tables
+    from trex.bench.run import run_task, stored_row
+    from trex.bench.table import write_tables
     from trex.bench.spec import load_bench_task, task_names
     from trex.loop import RunOptions
 
@@ -114,6 +134,9 @@ def run(
             training=training,
             max_examples=max_examples,
             listener=lambda m, n=name: console.print(f"[cyan]{n}[/cyan] {m}", highlight=False),
+            source_dir=None if source_dir is None else (source_dir if task != "all" else source_dir / name),
+            reference_model=reference_model,
+            reference_score=reference_score if task != "all" else None,
         )
         if rows[name].error:
             console.print(f"[red]{name} failed:[/red] {rows[name].error}", highlight=False)
@@ -125,3 +148,29 @@ def run(
     console.print(f"tables: {md} {page}")
     if any(rows[n].error for n in chosen):
         raise typer.Exit(1)
+
+
+@bench_app.command("prepare")
+def prepare(
+    task: Annotated[str, typer.Argument(help="a task name (trex bench list)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for data/{train,validation,test}.jsonl")],
+    source_dir: Annotated[Path | None, typer.Option(help="a local copy of the source (default: fetch it)")] = None,
+    fixtures: Annotated[bool, typer.Option("--fixtures", help="use the packaged slice")] = False,
+) -> None:
+    """Write TASK's three splits as trex rows, and print their sizes and the gold answers' self-score."""
+    from trex.bench.check import gold_score
+    from trex.bench.run import prepare_data
+    from trex.bench.sources import SourceError
+    from trex.bench.spec import load_bench_task
+
+    try:
+        bench_task = load_bench_task(task)
+        paths = prepare_data(bench_task, out, fixtures, source_dir)
+    except (ValueError, SourceError) as exc:
+        fail(str(exc), 2)
+        return
+    for split, path in paths.items():
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        gold = gold_score(bench_task, rows) if split != "train" else None
+        note = "" if gold is None else f", gold answers score {gold:.4f}"
+        console.print(f"{split}: {len(rows)} rows -> {path}{note}", markup=False, highlight=False)

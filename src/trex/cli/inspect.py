@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from trex.cli.common import console, fail
 from trex.cli.common import num as _num
+
+if TYPE_CHECKING:
+    from trex.store import Store, StoredJob
 
 TABLE_ROWS = 40
 
@@ -88,7 +91,7 @@ def _open(workspace: Path):  # noqa: ANN202 (Store is imported lazily)
         fail(str(exc), 2)
 
 
-def _node_job(store, node: int | None, config: int | None) -> tuple[int, dict]:  # noqa: ANN001
+def _node_job(store: Store, node: int | None, config: int | None) -> tuple[int, StoredJob]:
     """The job a command acts on: the node's winning job, or its config number ``config`` (0-based)."""
     from trex.report.status import run_status
 
@@ -97,12 +100,12 @@ def _node_job(store, node: int | None, config: int | None) -> tuple[int, dict]: 
         if best is None:
             fail("no finished node with a score in this run", 2)
         node = best["id"]
-    jobs = store.node_jobs(node)
+    jobs = store.jobs_of(node)
     if not jobs:
         fail(f"no node {node} in this run", 2)
     if config is None:
         chosen = store.node_row(node)["best_job"]
-        match = [j for j in jobs if j["hash"] == chosen]
+        match = [j for j in jobs if j.hash == chosen]
         if not match:
             fail(f"node {node} has no winning job (it failed or has not finished)", 2)
         return node, match[0]
@@ -121,14 +124,13 @@ def export(
 ) -> None:
     """Write a node's tuned model in Hugging Face format with a model card."""
     from trex.report.card import model_card
-    from trex.runtime.job import Job, JobResult
     from trex.train.export import ExportError, export_model
 
     store = _open(workspace)
-    node_id, row = _node_job(store, node, None)
-    job, result = Job.model_validate_json(row["spec"]), JobResult.model_validate_json(row["result"])
+    node_id, stored = _node_job(store, node, None)
+    job, result = stored.job, stored.result
     try:
-        what = export_model(job.base_model, Path(row["workdir"]) if job.train else None, out, merge=not adapter)
+        what = export_model(job.base_model, Path(stored.workdir) if job.train else None, out, merge=not adapter)
     except ExportError as exc:
         fail(str(exc), 2)
     card = model_card(store.get_meta("task_name", ""), store.get_meta("objective", ""), node_id, job, result, what)
@@ -145,17 +147,19 @@ def replay(
     import time
 
     from trex.runtime.executor import Executor
-    from trex.runtime.job import JobResult
     from trex.runtime.local import LocalScheduler
 
     store = _open(workspace)
     node_id, row = _node_job(store, node, config)
-    original = JobResult.model_validate_json(row["result"])
-    folder = workspace / "replays" / f"node{node_id}-{row['hash']}-{int(time.time())}"
-    new = Executor(store, LocalScheduler()).replay(row["hash"], folder)
+    original = row.result
+    if original is None:
+        fail(f"node {node_id}'s job {row.hash} has not finished: nothing to compare a replay with", 2)
+        return
+    folder = workspace / "replays" / f"node{node_id}-{row.hash}-{int(time.time())}"
+    new = Executor(store, LocalScheduler()).replay(row.hash, folder)
     if new.status != "ok":
         fail(f"replay failed: {new.error} (see {folder / 'log.txt'})", 1)
-    table = Table(title=f"node {node_id}, job {row['hash']} ({row['name']})")
+    table = Table(title=f"node {node_id}, job {row.hash} ({row.name})")
     for column in ("split", "original", "replay"):
         table.add_column(column)
     for split in ("validation", "test"):

@@ -75,17 +75,17 @@ class Executor:
         init = None
         if job.train is not None and job.train.init_from_job:
             source = self.store.job(job.train.init_from_job)
-            if source is not None and source["workdir"]:
-                init = source["workdir"]
+            if source is not None and source.workdir:
+                init = source.workdir
         return JobRequest(job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend)
 
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""
-        row = self.store.job(job_hash)
-        if row is None:
+        stored = self.store.job(job_hash)
+        if stored is None:
             raise ValueError(f"no job {job_hash} in this workspace")
         results: list[JobResult] = []
-        request = self._request(Job.model_validate_json(row["spec"]), workdir)
+        request = self._request(stored.job, workdir)
         self.scheduler.run([request], lambda _, result: results.append(result))
         return results[0]
 
@@ -95,9 +95,9 @@ class Executor:
         Jobs still running at the epoch time ``deadline`` are cancelled and not recorded; the node
         is then incomplete and ``None`` is returned (a resume runs the missing jobs).
         """
-        rows = self.store.node_jobs(node_id)
-        names = {r["hash"]: r["name"] for r in rows}
-        pending_jobs = {r["hash"]: Job.model_validate_json(r["spec"]) for r in rows if r["result"] is None}
+        stored = self.store.jobs_of(node_id)
+        names = {s.hash: s.name for s in stored}
+        pending_jobs = {s.hash: s.job for s in stored if s.result is None}
         # one request per hash: two configs of a plan that train identically share one job
         requests = [
             self._request(job, job_workdir(self.store.workspace, node_id, job_hash))
@@ -125,10 +125,10 @@ class Executor:
                 pending.append(request)
         if pending:
             self.scheduler.run(pending, record, deadline)
-        rows = self.store.node_jobs(node_id)
-        if any(r["result"] is None for r in rows):
+        done = [(s.name, s.result) for s in self.store.jobs_of(node_id)]
+        if any(result is None for _, result in done):
             return None
-        return [(r["name"], JobResult.model_validate_json(r["result"])) for r in rows]
+        return done  # type: ignore[return-value]
 
 
 def _result_on_disk(request: JobRequest) -> JobResult | None:
