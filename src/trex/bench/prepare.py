@@ -43,21 +43,51 @@ def _options(row: dict[str, Any], letters: str) -> str:
 
 @preparer("text_label")
 def text_label(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
-    """``input`` from one field, ``label`` from another (mapped through ``label_names`` when given)."""
+    """``input`` from one field (the first present of a list), ``label`` from another (mapped through
+    ``label_names`` when given)."""
     names = args.get("label_names")
+    fields = args["input"] if isinstance(args["input"], list) else [args["input"]]
     out = []
     for i, row in enumerate(rows):
         label = _get(row, args["label"], i)
         if names is not None:
             label = names[int(label)] if isinstance(names, list) else names[str(label)]
-        out.append({"input": str(_get(row, args["input"], i)), "label": str(label)})
+        field = next((f for f in fields if f in row), fields[0])  # SST-2's TSVs: 'sentence' or 'content'
+        out.append({"input": str(_get(row, field, i)), "label": str(label)})
     return out
+
+
+@preparer("clinical_note")
+def clinical_note(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
+    """A dialogue -> its note; a row of a section division ('subjective', ...) asks for that section only."""
+    out = []
+    for i, row in enumerate(rows):
+        text = str(_get(row, args["input"], i))
+        division = re.sub(r"^test\d_", "", str(row.get("group", "full")))  # ACI's test1_subjective, ...
+        if division != "full":
+            text += f"\n\n(Write only the {division.replace('_', ' ')} section of the note.)"
+        out.append({"input": text, "label": str(_get(row, args["label"], i)), "group": division})
+    return out
+
+
+def _by_document(rows: Rows) -> Rows:
+    """BigBIO's HoC rows are sentences ('PMID_i'): one row per abstract with the union of their labels."""
+    documents: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        doc = documents.setdefault(str(row["document_id"]).rsplit("_", 1)[0], {"text": [], "label": set()})
+        doc["text"].append(str(row["text"]))
+        doc["label"].update(row["label"] if isinstance(row["label"], list) else [row["label"]])
+    return [{"text": " ".join(d["text"]), "label": sorted(d["label"], key=str)} for d in documents.values()]
 
 
 @preparer("multilabel")
 def multilabel(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
-    """``label``: the row's labels (indices into ``label_names``, or names) joined by '; ', or 'none'."""
+    """``label``: the row's labels (indices into ``label_names``, or names) joined by '; ', or 'none'.
+
+    With ``by_document`` sentence rows (``document_id`` 'PMID_i') are first joined into abstracts."""
     names: list[str] = args["label_names"]
+    if args.get("by_document") and rows and "document_id" in rows[0]:
+        rows = _by_document(rows)
     out = []
     for i, row in enumerate(rows):
         raw = _get(row, args["label"], i)
@@ -119,14 +149,26 @@ def ordering(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
 
 @preparer("grouped_instruction")
 def grouped_instruction(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
-    """Instruction and question joined as the input; the answer as the label; the sub-task as the group."""
+    """Instruction and question joined as the input; the answer as the label; the sub-task as the group.
+
+    ``strip_prefix`` (group -> text) removes every occurrence of a text that the benchmark's scorer removes from the
+    reference; ``drop_from_eval`` (group -> substrings) leaves out of validation/test the rows the
+    benchmark's scorer skips (they stay in training).
+    """
+    strip: dict[str, str] = args.get("strip_prefix", {})
+    drop: dict[str, list[str]] = args.get("drop_from_eval", {})
     out = []
     for i, row in enumerate(rows):
         parts = [str(row[f]).strip() for f in args.get("input", ["instruction", "question"]) if row.get(f)]
         if not parts:
             raise PrepareError(f"row {i}: none of {args.get('input')} present (fields: {', '.join(row)})")
-        out.append({"input": "\n".join(parts), "label": str(_get(row, args.get("answer", "answer"), i)).strip()})
-        out[-1]["group"] = str(_get(row, "group", i))
+        group = str(_get(row, "group", i))
+        label = str(_get(row, args.get("answer", "answer"), i)).strip()
+        if split != "train" and any(word in label for word in drop.get(group, [])):
+            continue
+        if group in strip:  # str.replace, as the scorer does it
+            label = label.replace(strip[group], "")
+        out.append({"input": "\n".join(parts), "label": label, "group": group})
     return out
 
 
@@ -179,11 +221,21 @@ def ome(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
         products = ".".join(_get(row, "products_smiles", i))
         text = f"Reactants: {reactants}\nProducts: {products}\nConditions: {row.get('conditions') or 'none'}"
         steps = _get(row, "mechanism", i)
+        # oMe-Template: 4 steps lack a subtype (their type stands in) and most reactions lack step weights
+        # (equal weights summing to 1 stand in, as oMe-Gold's weights sum to 1)
+        weighted = all("step_weight" in s for s in steps)
         if split == "train":
-            label = [{"subtype": s["subtype"], "intermediate_smiles": s["intermediate_smiles"]} for s in steps]
+            label = [
+                {"subtype": s.get("subtype", s.get("type")), "intermediate_smiles": s["intermediate_smiles"]}
+                for s in steps
+            ]
         else:
             label = [
-                {"subtype": s["subtype"], "smiles": s["intermediate_smiles"], "weight": s.get("step_weight", 1.0)}
+                {
+                    "subtype": s.get("subtype", s.get("type")),
+                    "smiles": s["intermediate_smiles"],
+                    "weight": s["step_weight"] if weighted else 1 / len(steps),
+                }
                 for s in steps
             ]
         out.append({"input": text, "label": json.dumps(label, ensure_ascii=False)})

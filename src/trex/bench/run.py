@@ -12,7 +12,6 @@ error; the other tasks go on.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -21,40 +20,72 @@ import yaml
 from pydantic import BaseModel
 
 from trex.bench.gain import GainError, normalized_gain
-from trex.bench.prepare import PREPARERS
+from trex.bench.local import read_local_split
+from trex.bench.prepare import PREPARERS, Rows
 from trex.bench.sources import fetch_split
-from trex.bench.spec import BenchTask, load_fixture
+from trex.bench.spec import BenchTask, SplitName, fixture_meta, load_fixture
 from trex.loop import RunOptions, RunSummary, SearchLoop, start_run
 from trex.report.html import write_report
 from trex.store import Store
 
-SPLITS = ("train", "validation", "test")
+SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
+
+
+class StrategyCounts(BaseModel):
+    """The paper's Table 4 for one run: nodes per outcome, from the event log."""
+
+    attempted: int = 0
+    succeeded: int = 0
+    improved: int = 0
 
 
 class BenchRow(BaseModel):
     name: str
     title: str
     metric: str
-    reference: float
-    paper_base: float
+    paper_reference: float  # Table 3, Qwen3-235B-2507 on the paper's splits
+    paper_base: float  # Table 3, Qwen3-1.7B
+    reference: float | None = None  # measured on this run's test split (--reference-model) or given
+    reference_from: str | None = None
     base: float | None = None
     best: float | None = None
     gain: float | None = None
+    strategies: StrategyCounts = StrategyCounts()
     nodes: int = 0
     run_dir: str | None = None
     error: str | None = None
 
 
-def prepare_data(task: BenchTask, folder: Path, fixtures: bool) -> dict[str, Path]:
-    """Write the task's three splits as trex rows; return their paths."""
+def prepare_args(task: BenchTask, split: SplitName, local: bool) -> dict[str, Any]:
+    """The preparer's arguments for a split: the task's, the split's, then the local layout's."""
+    args = {**task.prepare_args, **task.split_args.get(split, {})}
+    if local and task.source.local is not None:
+        args.update(task.source.local.prepare_args)
+    return args
+
+
+def prepare_rows(task: BenchTask, split: SplitName, fixtures: bool = False, source_dir: Path | None = None) -> Rows:
+    """A split's trex rows from the packaged fixture, a local copy of the source, or the source itself.
+
+    Fixtures are in the local copy's layout, so they go through the same preparer arguments."""
+    if fixtures:
+        rows, local = load_fixture(task.name)[split], fixture_meta(task.name).layout == "local"
+    elif source_dir is not None:
+        rows, local = read_local_split(task, split, source_dir), True
+    else:
+        rows, local = fetch_split(task.source, split), False
+    return PREPARERS[task.prepare](rows, split, prepare_args(task, split, local))
+
+
+def prepare_data(
+    task: BenchTask, folder: Path, fixtures: bool = False, source_dir: Path | None = None
+) -> dict[str, Path]:
+    """Write the task's three splits as trex rows (``folder/data/SPLIT.jsonl``); return their paths."""
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
-    raw = load_fixture(task.name) if fixtures else None
     paths = {}
     for split in SPLITS:
-        rows = raw[split] if raw is not None else fetch_split(task.source, split)
-        args = {**task.prepare_args, **task.split_args.get(split, {})}
-        prepared = PREPARERS[task.prepare](rows, split, args)
+        prepared = prepare_rows(task, split, fixtures, source_dir)
         if not prepared:
             raise ValueError(f"{task.name}: the {split} split is empty after preparation")
         path = data / f"{split}.jsonl"
@@ -91,26 +122,50 @@ def run_task(
     training: dict[str, Any] | None = None,
     max_examples: int | None = None,
     listener: Any = None,
+    source_dir: Path | None = None,
+    reference_model: str | None = None,
+    reference_score: float | None = None,
 ) -> BenchRow:
+    """Prepare, search and score one task. The reference is ``reference_score`` as given, or ``reference_model``
+    evaluated as is on the same test split (a job in ``TASK/reference``); without either there is no gain."""
     from trex.task import load_task
 
     row = _empty_row(task)
+    if reference_score is not None:
+        row = row.model_copy(update={"reference": reference_score, "reference_from": "given"})
     folder = workspace / task.name
     try:
-        paths = prepare_data(task, folder, fixtures)
+        paths = prepare_data(task, folder, fixtures, source_dir)
         body = task_file(task, paths, base_model, training or {}, max_examples)
         path = folder / "task.yaml"
         path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
         spec = load_task(path)
+        if reference_model is not None and reference_score is None:
+            measured = measure_reference(spec, reference_model, folder / "reference", options.seed)
+            row = row.model_copy(update={"reference": measured, "reference_from": reference_model})
         store = start_run(folder / "run", spec, path, options)
         try:
             summary = SearchLoop(store, spec, options, listener=listener).run(on_iteration=lambda: write_report(store))
             write_report(store)
+            return _with_result(row, summary, folder, store)
         finally:
             store.close()
     except Exception as exc:  # one task's failure is a row with its error; the bench goes on
         return row.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
-    return _with_result(row, summary, folder)
+
+
+def measure_reference(spec: Any, model: str, folder: Path, seed: int) -> float:
+    """Evaluate ``model`` as is on the task's test split, in its own worker process (as the base model is)."""
+    from trex.runtime.job import Job, JobRequest
+    from trex.runtime.local import LocalScheduler
+
+    folder.mkdir(parents=True, exist_ok=True)
+    results = []
+    request = JobRequest(job=Job(base_model=model, eval=spec.eval, seed=seed), workdir=str(folder))
+    LocalScheduler().run([request], lambda _, result: results.append(result))
+    if not results or results[0].status != "ok" or results[0].test_score is None:
+        raise RuntimeError(f"reference model {model}: {results[0].error if results else 'no result'}")
+    return float(results[0].test_score)
 
 
 def _empty_row(task: BenchTask) -> BenchRow:
@@ -118,73 +173,43 @@ def _empty_row(task: BenchTask) -> BenchRow:
         name=task.name,
         title=task.title,
         metric=task.metric,
-        reference=task.reference_score,
+        paper_reference=task.reference_score,
         paper_base=task.base_score,
     )
 
 
-def _with_result(row: BenchRow, summary: RunSummary, folder: Path) -> BenchRow:
-    """The row with a run's scores and its normalized gain (or the gain formula's refusal as the error)."""
-    row = row.model_copy(
-        update={"base": summary.base_test, "best": summary.best_test, "nodes": summary.nodes, "run_dir": str(folder)}
-    )
-    if row.best is not None and row.base is not None:
+def strategy_counts(store: Store) -> StrategyCounts:
+    """Table 4: nodes created (attempted), finished with a score (succeeded), and scoring above their parent's
+    validation score, or the root above the base model's (improved), read from the event log."""
+    created = {e["node_id"]: e["data"].get("parent") for e in store.events("node_created")}
+    finished = {e["node_id"]: e["data"] for e in store.events("node_finished")}
+    base = (store.get_meta("base") or {}).get("val")
+    counts = StrategyCounts(attempted=len(created))
+    for node, data in finished.items():
+        score = data.get("val_score")
+        if data.get("status") != "done" or score is None:
+            continue
+        counts.succeeded += 1
+        parent = created.get(node)
+        before = finished.get(parent, {}).get("val_score") if parent is not None else base
+        counts.improved += before is not None and score > before
+    return counts
+
+
+def _with_result(row: BenchRow, summary: RunSummary, folder: Path, store: Store | None = None) -> BenchRow:
+    """The row with a run's scores, Table 4 counts and the normalized gain against a reference measured on the
+    same test split (none without one; the gain formula's refusal becomes the error)."""
+    update: dict[str, Any] = {"base": summary.base_test, "best": summary.best_test, "nodes": summary.nodes}
+    update["run_dir"] = str(folder)
+    if store is not None:
+        update["strategies"] = strategy_counts(store)
+    row = row.model_copy(update=update)
+    if row.best is not None and row.base is not None and row.reference is not None:
         try:
             row = row.model_copy(update={"gain": normalized_gain(row.best, row.base, row.reference)})
         except GainError as exc:
             row = row.model_copy(update={"error": str(exc)})
     return row
-
-
-def _cell(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def markdown_table(rows: list[BenchRow]) -> str:
-    """Table 3 of the paper for these runs: reference, base and best test scores, normalized gain."""
-    lines = [
-        "| task | metric | reference (paper) | base (paper) | base (this run) | best (this run) | normalized gain |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        cells = [r.title, r.metric, _cell(r.reference), _cell(r.paper_base), _cell(r.base), _cell(r.best)]
-        cells.append(_cell(r.gain) if r.error is None else f"error: {r.error.splitlines()[0][:120]}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Scores on each task's test split. Gain = (best - base) / (reference - base), with the base model's")
-    lines.append("score measured in this run and the paper's Qwen3-235B-2507 score as the reference.")
-    return "\n".join(lines) + "\n"
-
-
-def html_table(rows: list[BenchRow]) -> str:
-    """A self-contained page with the same table, each task linking to its run's report."""
-    body = []
-    for r in rows:
-        name = html.escape(r.title)
-        if r.run_dir:
-            name = f'<a href="{html.escape(r.name)}/run/report.html">{name}</a>'
-        last = _cell(r.gain) if r.error is None else "error: " + html.escape(r.error.splitlines()[0][:200])
-        cells = [name, html.escape(r.metric), *(map(_cell, (r.reference, r.paper_base, r.base, r.best))), last]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("task", "metric", "reference (paper)", "base (paper)", "base", "best", "normalized gain")
-    )
-    return (
-        "<!doctype html><meta charset='utf-8'><title>trex FT-Bench</title>"
-        "<style>body{font:14px sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
-        "table{border-collapse:collapse}</style><h1>FT-Bench</h1>"
-        f"<table><tr>{head}</tr>{''.join(body)}</table>"
-    )
-
-
-def write_tables(workspace: Path, rows: list[BenchRow]) -> tuple[Path, Path]:
-    workspace.mkdir(parents=True, exist_ok=True)
-    md, page = workspace / "bench.md", workspace / "bench.html"
-    md.write_text(markdown_table(rows), encoding="utf-8")
-    page.write_text(html_table(rows), encoding="utf-8")
-    (workspace / "bench.json").write_text(json.dumps([r.model_dump() for r in rows], indent=1), encoding="utf-8")
-    return md, page
 
 
 def stored_row(task: BenchTask, workspace: Path) -> BenchRow | None:
@@ -197,6 +222,6 @@ def stored_row(task: BenchTask, workspace: Path) -> BenchRow | None:
     store = Store.open_existing(folder)
     try:
         summary = summarize(store)
+        return _with_result(_empty_row(task), summary, workspace / task.name, store)
     finally:
         store.close()
-    return _with_result(_empty_row(task), summary, workspace / task.name)

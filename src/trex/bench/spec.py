@@ -7,6 +7,12 @@ slicing syntax such as ``test[:50%]`` is allowed), the name of a preparer in
 ``trex.bench.prepare`` that turns source rows into ``input``/``label`` (and ``group``) rows, and
 the body of a trex task file (``task``) whose data paths the runner fills in. ``notes`` say where
 a source is not public or a metric's definition was ambiguous, and what was chosen.
+
+``local`` says how to read a local copy of the source (``--source-dir``): the files of the source
+repository (or of a public copy of a Hub dataset) in that repository's own layout. ``checked``
+records what the preparer produced on the real files of one commit of that copy (``trex.bench.check``
+writes it): split sizes, the gold answers' self-score, the reference lengths. ``split_note`` says how
+the trex splits are cut from the source, and is shown by ``trex bench list``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,27 @@ class SplitSource(StrictModel):
     field: str | None = Field(default=None, description="JSON key holding the rows, when a file is an object")
 
 
+class LocalSource(StrictModel):
+    """A local copy of the source: the repository whose layout it has, and how each trex split is read."""
+
+    repo: str = Field(description="owner/repo on GitHub whose file layout the local copy has")
+    license: str
+    splits: dict[SplitName, SplitSource] = Field(description="files relative to the copy's root")
+    reader: str | None = Field(default=None, description="a reader in trex.bench.local for non-tabular layouts")
+    prepare_args: dict[str, Any] = Field(default={}, description="prepare_args changed for the local layout")
+
+
+class Checked(StrictModel):
+    """What the preparer produced on the real files of one commit of the local source."""
+
+    source: str = Field(description="owner/repo@commit that was read")
+    splits: dict[SplitName, int]
+    gold_score: dict[SplitName, float] = Field(description="the gold answers scored as predictions")
+    label_format: str = Field(description="what the labels look like in the real data")
+    reference_tokens: dict[str, int] | None = Field(default=None, description="p50/p95/max reference length")
+    not_checked: str = ""
+
+
 class Source(StrictModel):
     kind: Literal["hub", "github"]
     id: str = Field(description="Hugging Face dataset id, or GitHub owner/repo")
@@ -42,6 +69,7 @@ class Source(StrictModel):
     config: str | None = None
     url: str = Field(description="the page a person reads about the data")
     splits: dict[SplitName, SplitSource]
+    local: LocalSource | None = None
 
 
 class BenchTask(StrictModel):
@@ -51,7 +79,9 @@ class BenchTask(StrictModel):
     metric: str = Field(description="the paper's metric name, as shown in tables")
     reference_score: float = Field(description="Table 3: Qwen3-235B-2507")
     base_score: float = Field(description="Table 3: Qwen3-1.7B")
-    sizes: dict[SplitName, int] = Field(description="split sizes used by the paper (or our closest choice)")
+    sizes: dict[SplitName, int] = Field(description="split sizes of the paper's Table 2 (0: not known to us)")
+    split_note: str = Field(description="how the trex splits are cut from the source (shown by bench list)")
+    checked: Checked | None = None
     source: Source
     prepare: str = Field(description="function name in trex.bench.prepare")
     prepare_args: dict[str, Any] = {}
@@ -78,7 +108,23 @@ def load_bench_task(name: str) -> BenchTask:
     return BenchTask.model_validate(yaml.safe_load(text))
 
 
-def load_fixture(name: str) -> dict[str, list[dict[str, Any]]]:
-    """The small hand-written slice of a task's source rows (by trex split) used offline and in tests."""
+class FixtureMeta(StrictModel):
+    kind: Literal["real", "hand-written"]
+    layout: Literal["local", "hub"] = Field(default="local", description="whose field names the rows have")
+    source: str | None = Field(default=None, description="owner/repo@commit the rows were taken from")
+    license: str | None = None
+    why: str = Field(default="", description="why the fixture is hand-written, or how the rows were chosen")
+
+
+def _fixture_document(name: str) -> dict[str, Any]:
     text = resources.files(FIXTURES_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
+
+
+def load_fixture(name: str) -> dict[str, list[dict[str, Any]]]:
+    """A small slice of a task's source rows (by trex split), in the local source's layout, for offline runs."""
+    return {k: v for k, v in _fixture_document(name).items() if k != "meta"}
+
+
+def fixture_meta(name: str) -> FixtureMeta:
+    return FixtureMeta.model_validate(_fixture_document(name)["meta"])

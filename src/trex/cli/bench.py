@@ -50,7 +50,17 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
         print(json.dumps(rows, ensure_ascii=False))
         return
     table = Table(title="FT-Bench (reference: Qwen3-235B-2507, base: Qwen3-1.7B; paper's Table 3)")
-    for column in ("name", "metric", "reference", "base", "paper splits", "our splits", "checked", "fixture", "splits"):
+    for column in (
+        "name",
+        "metric",
+        "reference",
+        "base",
+        "paper splits",
+        "our splits",
+        "checked",
+        "fixture",
+        "splits",
+    ):
         table.add_column(column, overflow="fold")
     for r in rows:
         paper = "/".join(str(r["paper_splits"].get(s) or "?") for s in ("train", "validation", "test"))
@@ -99,8 +109,8 @@ def run(
 ) -> None:
     """Run trex on TASK (or all ten) and write WORKSPACE/bench.md and bench.html (the paper's Table 3)."""
     from trex.bench.run import run_task, stored_row
-    from trex.bench.table import write_tables
     from trex.bench.spec import load_bench_task, task_names
+    from trex.bench.table import write_tables
     from trex.loop import RunOptions
 
     names = task_names()
