@@ -51,6 +51,8 @@ class RunOptions(BaseModel):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_price: tuple[float, float] | None = None  # USD per million prompt, completion tokens (trex.llm.pricing)
+    llm_prices: str | None = None  # a prices file: model -> [prompt, completion]
     llm_tools: bool = True  # the LLM researcher may search arXiv and the Hub before choosing a strategy
     ray_address: str | None = None
     slurm_partition: str | None = None

@@ -25,6 +25,7 @@ from trex.agents.tools import TOOL_HELP, ToolCall, Tools
 from trex.aidp.catalog import catalog_text
 from trex.llm.client import LLMClient, LLMError, LLMUsage, OpenAIClient
 from trex.llm.local import LocalLlamaClient, is_local_model
+from trex.llm.pricing import require_price
 from trex.llm.structured import structured
 from trex.store import Store
 from trex.task import TaskSpec
@@ -91,13 +92,18 @@ class LLMResearcher:
     def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
         if not options.llm_model:
             raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        price = require_price(  # before anything starts: an unknown price under a USD limit is bad input
+            options.llm_model, task.limits.llm_usd, options.llm_base_url, options.llm_price, options.llm_prices
+        )
         client: LLMClient
         if options.llm_base_url is None and is_local_model(options.llm_model):
             client = LocalLlamaClient(options.llm_model)  # offline: llama.cpp in this process
         else:
             client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
         tools = Tools(operators=operator_catalog) if getattr(options, "llm_tools", True) else None
-        return cls(task, client, store, seed=options.seed, tools=tools)
+        researcher = cls(task, client, store, seed=options.seed, tools=tools)
+        researcher.usage.prices = {options.llm_model: price}
+        return researcher
 
     def root_plan(self) -> Plan:
         return self.fallback.root_plan()

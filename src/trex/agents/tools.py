@@ -69,7 +69,10 @@ class Tools:
     def _arxiv(self, query: str) -> str:
         if offline() and self.arxiv_url is None:
             return "search_arxiv is unavailable: offline"
-        import arxiv
+        try:
+            import arxiv
+        except ImportError:
+            return "search_arxiv is unavailable: the arxiv package is missing (pip install 'trex[research]')"
 
         client = arxiv.Client(page_size=self.max_results, delay_seconds=0, num_retries=1)
         if self.arxiv_url:

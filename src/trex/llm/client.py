@@ -4,7 +4,7 @@
 llama.cpp servers, compatibility endpoints) through the openai SDK, which retries rate limits and
 timeouts with backoff. The API key is read from the environment variable named in the config and
 is never stored, logged or reported. ``trex.llm.structured`` turns replies into pydantic objects.
-Every reply carries its token counts; ``LLMUsage`` prices them with an extensible table.
+Every reply carries its token counts; ``LLMUsage`` prices them (``trex.llm.pricing`` decides the price).
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ from pydantic import BaseModel
 
 Message = dict[str, str]
 T = TypeVar("T", bound=BaseModel)
-
-# USD per million (prompt, completion) tokens; extend with LLMUsage(prices={...}).
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o": (2.5, 10.0),
-    "gpt-4o-mini": (0.15, 0.6),
-    "gpt-4.1": (2.0, 8.0),
-    "gpt-4.1-mini": (0.4, 1.6),
-}
 
 
 class LLMError(RuntimeError):
@@ -46,7 +38,8 @@ class LLMClient(Protocol):
 
 @dataclass
 class LLMUsage:
-    prices: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    # USD per million (prompt, completion) tokens by model; trex.llm.pricing decides them
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     usd: float = 0.0
