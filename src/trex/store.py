@@ -95,6 +95,18 @@ class StoreError(RuntimeError):
     """The workspace has no run, or a different one than expected."""
 
 
+def _check_header(path: Path) -> None:
+    """Refuse, without writing, a file that is not an SQLite database (a 0-byte or foreign ``trex.db``)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store: {exc.strerror}") from None
+    if head != b"SQLite format 3\x00":
+        what = "empty" if not head else "not an SQLite database"
+        raise StoreError(f"{path}: not a trex store ({what}); it was left as it is")
+
+
 class Store:
     DB_FILE = "trex.db"
 
@@ -116,9 +128,18 @@ class Store:
 
     @classmethod
     def open_existing(cls, workspace: str | Path, read_only: bool = False) -> Store:
-        if not (Path(workspace) / cls.DB_FILE).exists():
+        path = Path(workspace) / cls.DB_FILE
+        if Path(workspace).exists() and not Path(workspace).is_dir():
+            raise StoreError(f"{workspace}: is a file, not a workspace folder")
+        if not path.exists():
             raise StoreError(f"{workspace}: no trex run here (no {cls.DB_FILE})")
-        return cls(workspace, read_only=read_only)
+        _check_header(path)
+        try:
+            store = cls(workspace, read_only=read_only)
+            store.conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a readable trex store ({exc})") from None
+        return store
 
     def close(self) -> None:
         self.conn.close()

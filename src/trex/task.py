@@ -6,13 +6,22 @@ before anything runs: an unknown, missing or wrongly typed field raises ``TaskEr
 message names the field, the file and the line, e.g.
 ``task.yaml:2: objectiv: unknown field (did you mean 'objective'?)``.
 
-Data and model references may use the ``embedded:`` scheme (see ``trex.assets``).
+Data and model references may use the ``embedded:`` scheme (see ``trex.assets``). A data file may
+name its encoding (``train_data: {path: tweets.csv, encoding: latin-1}``; UTF-8 otherwise), and one
+file may give all three splits (``eval: {split: {from: data.csv, validation: 300, test: 300}}``).
+
+Custom metrics (``metric: module:function``) are never imported here: the module must be a file
+under the task's folder (the metric is then stored as that file's path) or belong to the installed
+package named by ``metric_package:`` (or trex itself); jobs import it when they score.
+Only plain ``{column}`` placeholders are allowed in ``prompt_template``.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
+import string
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,17 @@ class Limits(StrictModel):
     )
 
 
+class OneFileSplit(StrictModel):
+    """``eval.split``: validation and test rows drawn from one file; the rest is the training data."""
+
+    from_: str = Field(alias="from", description="the data file to split")
+    validation: int = Field(ge=1)
+    test: int = Field(ge=1)
+    seed: int = 0
+    stratify: bool = Field(default=True, description="keep each label's share in every split")
+    encoding: str = "utf-8"
+
+
 class TaskSpec(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     objective: str
@@ -63,6 +83,11 @@ class TaskSpec(StrictModel):
     exploration_c: float = Field(
         default=DEFAULT_C, ge=0, description="UCT exploration constant (on values normalized to [0, 1])"
     )
+    allow_overlap: bool = Field(default=False, description="allow validation and test to share rows")
+    metric_package: str | None = Field(default=None, description="installed package a custom metric may come from")
+    # filled from the file's `{path, encoding}` entries and `eval.split`; not written by hand
+    data_encodings: dict[str, str] = Field(default_factory=dict, description="data file -> its encoding")
+    eval_split: OneFileSplit | None = None
 
     def normalize(self, score: float) -> float:
         """The task metric mapped to [0, 1] by metric_range: the reward of the tree."""
@@ -117,7 +142,7 @@ def _describe(error: dict[str, Any], path: Path, root: yaml.Node | None) -> str:
 
 def _anchor(ref: str | None, base_dir: Path) -> str | None:
     """A relative local path is taken relative to the task file's folder; other references pass."""
-    if ref is None or ref.startswith("embedded:") or Path(ref).is_absolute():
+    if not ref or ref.startswith("embedded:") or Path(ref).is_absolute():
         return ref
     return os.path.normpath(base_dir.resolve() / ref)
 
@@ -137,18 +162,26 @@ def parse_task(text: str, path: Path, base_dir: Path | None = None) -> TaskSpec:
         raise TaskError(f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise TaskError(f"{path}:1: a task file is a YAML mapping of fields, got {type(data).__name__}")
+    encodings = _lift_data_refs(data, path, root)
     try:
         task = TaskSpec.model_validate(data)
     except ValidationError as exc:
         lines = [_describe(e, path, root) for e in exc.errors()]
         raise TaskError("\n".join(lines)) from None
     base_dir = base_dir or path.parent
+    _check_template(task.eval.prompt_template, path, root)
+    task = _resolve_metrics(task, path, root, base_dir)
+    encodings = {_anchor(ref, base_dir): enc for ref, enc in encodings.items()}
+    if task.eval_split is not None:
+        source = _anchor(task.eval_split.from_, base_dir)
+        task = task.model_copy(update={"eval_split": task.eval_split.model_copy(update={"from_": source})})
     local_model = (base_dir / task.base_model).exists() and not task.base_model.startswith("embedded:")
     evaluation = task.eval.model_copy(
         update={"validation": _anchor(task.eval.validation, base_dir), "test": _anchor(task.eval.test, base_dir)}
     )
     return task.model_copy(
         update={
+            "data_encodings": {k: v for k, v in encodings.items() if k is not None},
             "train_data": _anchor(task.train_data, base_dir),
             "eval": evaluation,
             "base_model": str((base_dir / task.base_model).resolve()) if local_model else task.base_model,
@@ -156,11 +189,109 @@ def parse_task(text: str, path: Path, base_dir: Path | None = None) -> TaskSpec:
     )
 
 
+def _lift_data_refs(data: dict[str, Any], path: Path, root: yaml.Node | None) -> dict[str, str]:
+    """Turn ``{path, encoding}`` data entries into plain paths and ``eval.split`` into ``eval_split``.
+
+    Returns data path -> encoding for the entries that name one.
+    """
+    encodings: dict[str, str] = {}
+    evaluation = data.get("eval") if isinstance(data.get("eval"), dict) else {}
+    places = [(data, "train_data", ("train_data",))]
+    places += [(evaluation, name, ("eval", name)) for name in ("validation", "test")]
+    for holder, key, loc in places:
+        value = holder.get(key)
+        if not isinstance(value, dict):
+            continue
+        line, _ = _line_of(root, loc)
+        unknown = set(value) - {"path", "encoding"}
+        if unknown or not isinstance(value.get("path"), str):
+            raise TaskError(f"{path}:{line}: {'.'.join(loc)}: a path, or a mapping {{path, encoding}}")
+        encoding = str(value.get("encoding", "utf-8"))
+        _check_encoding(encoding, path, line, loc)
+        holder[key] = value["path"]
+        encodings[value["path"]] = encoding
+    if "split" in evaluation:
+        line, _ = _line_of(root, ("eval", "split"))
+        if "validation" in evaluation or "test" in evaluation:
+            raise TaskError(f"{path}:{line}: eval.split: give either split or validation/test files, not both")
+        split = evaluation.pop("split")
+        try:
+            data["eval_split"] = OneFileSplit.model_validate(split)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise TaskError(f"{path}:{line}: eval.split.{where}: {first['msg']}") from None
+        _check_encoding(data["eval_split"].encoding, path, line, ("eval", "split", "encoding"))
+        evaluation["validation"] = evaluation["test"] = ""  # written into the workspace before the run
+    if "allow_overlap" in evaluation:  # accepted in eval too, where a user looks for it
+        data["allow_overlap"] = evaluation.pop("allow_overlap")
+    return encodings
+
+
+def _check_encoding(encoding: str, path: Path, line: int, loc: tuple[str, ...]) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise TaskError(f"{path}:{line}: {'.'.join(loc)}: unknown encoding {encoding!r}") from None
+
+
+def _check_template(template: str, path: Path, root: yaml.Node | None) -> None:
+    """Only plain ``{name}`` placeholders: no attribute, index, conversion or format spec."""
+    line, _ = _line_of(root, ("eval", "prompt_template"))
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TaskError(
+            f"{path}:{line}: eval.prompt_template: {exc} (write a literal brace as {{{{ or }}}})"
+        ) from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (not name.isidentifier() or spec or conversion):
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise TaskError(f"{path}:{line}: eval.prompt_template: {shown}: only plain {{column}} placeholders")
+
+
+def _resolve_metrics(task: TaskSpec, path: Path, root: yaml.Node | None, base_dir: Path) -> TaskSpec:
+    """Custom metrics: a file under the task's folder (stored by path) or a module of metric_package or trex."""
+    from trex.evaluation.metrics import BUILTIN_METRICS
+
+    trusted = {"trex", *([task.metric_package] if task.metric_package else [])}
+    folder = base_dir.resolve()
+
+    def resolve(name: str, loc: tuple[str, ...]) -> str:
+        if name in BUILTIN_METRICS:
+            return name
+        module, _, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
+        if module.split(".")[0] in trusted:
+            return name
+        file = (folder / (module.replace(".", "/") + ".py")).resolve()
+        if file.is_file() and file.is_relative_to(folder):
+            return f"{file}:{attr}"
+        line, _ = _line_of(root, loc)
+        raise TaskError(
+            f"{path}:{line}: {'.'.join(loc)}: custom metric {name!r}: module {module!r} is neither a file under the "
+            f"task's folder ({folder}) nor part of the package named by metric_package"
+        )
+
+    evaluation = task.eval
+    metric = resolve(evaluation.metric, ("eval", "metric"))
+    groups = {g: resolve(m, ("eval", "group_metrics", g)) for g, m in (evaluation.group_metrics or {}).items()}
+    update = {"metric": metric, "group_metrics": groups or evaluation.group_metrics}
+    return task.model_copy(update={"eval": evaluation.model_copy(update=update)})
+
+
 def load_task(path: str | Path, base_dir: Path | None = None) -> TaskSpec:
     """Read and validate a task file (relative paths resolved against ``base_dir`` or its folder)."""
+    from trex.datafiles import DataError, decode
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise TaskError(f"{path}: is a folder, not a task file") from None
     except OSError as exc:
         raise TaskError(f"{path}: cannot read task file: {exc.strerror}") from None
+    try:
+        text = decode(raw, str(path), "utf-8")
+    except DataError as exc:
+        raise TaskError(f"{exc} (a task file is UTF-8)") from None
     return parse_task(text, path, base_dir)

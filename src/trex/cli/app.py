@@ -57,5 +57,7 @@ def entry() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the promised one-line reason instead of a traceback
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        from rich.text import Text
+
+        err.print(Text.assemble(("error:", "red"), f" {type(exc).__name__}: {exc}"), highlight=False)
         raise SystemExit(1) from None

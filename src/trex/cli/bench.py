@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from trex.cli.common import console, fail
+from trex.cli.common import console, fail, say
 
 bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fine-tuning tasks.")
 
@@ -134,7 +134,7 @@ def run(
     training = {"max_steps": max_steps} if max_steps else {}
     rows = {}
     for name in chosen:
-        console.print(f"[cyan]bench[/cyan] {name}")
+        say("bench", "cyan", name)
         rows[name] = run_task(
             load_bench_task(name),
             workspace,
@@ -143,13 +143,13 @@ def run(
             base_model=base_model,
             training=training,
             max_examples=max_examples,
-            listener=lambda m, n=name: console.print(f"[cyan]{n}[/cyan] {m}", highlight=False),
+            listener=lambda m, n=name: say(n, "cyan", m),
             source_dir=None if source_dir is None else (source_dir if task != "all" else source_dir / name),
             reference_model=reference_model,
             reference_score=reference_score if task != "all" else None,
         )
         if rows[name].error:
-            console.print(f"[red]{name} failed:[/red] {rows[name].error}", highlight=False)
+            say(f"{name} failed:", "red", str(rows[name].error))
     for name in names:  # tasks run earlier in this workspace stay in the table
         if name not in rows and (previous := stored_row(load_bench_task(name), workspace)) is not None:
             rows[name] = previous

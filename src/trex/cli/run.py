@@ -8,34 +8,35 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from trex.cli.common import console, err, fail
+from trex.cli.common import console, fail, say, warn
 from trex.cli.common import num as _num
 
 
 def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
-    from trex.loop import RunOptions, SearchLoop, start_run
-    from trex.store import Store, StoreError
+    from trex.loop import RunOptions, SearchLoop
+    from trex.store import StoreError
     from trex.task import TaskError, load_task
+    from trex.workspace import open_resume, open_run
 
-    try:
+    try:  # every refusal comes before a model loads or the workspace is written
         if task_path is not None:
             task = load_task(task_path)
             options = RunOptions(**overrides)
-            store = start_run(workspace, task, task_path, options)
+            store, task = open_run(workspace, task, task_path, options)
         else:
-            store = Store.open_existing(workspace)
-            task = load_task(workspace / "task.yaml", base_dir=Path(store.get_meta("task_dir", str(workspace))))
+            store, task = open_resume(workspace)
             stored = store.get_meta("options") or {}
             options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
-        loop = SearchLoop(
-            store, task, options, listener=lambda m: console.print(f"[cyan]trex[/cyan] {m}", highlight=False)
-        )
+        loop = SearchLoop(store, task, options, listener=lambda m: say("trex", "cyan", m))
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner
         fail("; ".join(_option_error(e) for e in exc.errors()), 2)
         return
     except (TaskError, StoreError, ValueError, ImportError) as exc:  # ImportError: an extra is missing
         fail(str(exc), 2)
+        return
+    except OSError as exc:  # an unwritable or vanished folder: bad input, named
+        fail(f"{exc.filename or workspace}: {exc.strerror or exc}", 2)
         return
     if console.is_terminal:  # bars for the search and each running job; plain lines in a pipe or a log
         from trex.report.progress import RunProgress
@@ -49,10 +50,40 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
         summary = loop.run(on_iteration=lambda: _write_report(store))
     report = _write_report(store)
     limit = f" (limit: {summary.stopped_by})" if summary.stopped_by else ""
-    console.print(f"[green]stopped:[/green] {summary.stop_reason}{limit}; {summary.nodes} nodes")
+    say("stopped:", "green", f"{summary.stop_reason}{limit}; {summary.nodes} nodes")
     console.print(f"base model: val {_num(summary.base_val)}  test {_num(summary.base_test)}")
     console.print(f"best node {summary.best_node}: val {_num(summary.best_val)}  test {_num(summary.best_test)}")
     console.print(f"report: {report}")
+    _warn_fallbacks(store)
+    failure = no_success(store)
+    if failure is not None:
+        fail(failure, 1)
+
+
+def no_success(store) -> str | None:  # noqa: ANN001 (Store is imported lazily)
+    """When no job of the run succeeded: the commonest error's innermost cause and a job folder to look in."""
+    from collections import Counter
+
+    from trex.runtime.job import JobResult
+
+    rows = store.conn.execute("SELECT result, workdir FROM jobs WHERE result IS NOT NULL").fetchall()
+    results = [(JobResult.model_validate_json(r), w) for r, w in rows]
+    if not results or any(r.status == "ok" for r, _ in results):
+        return None
+    causes = Counter((r.error or r.error_class or "unknown error") for r, _ in results)
+    cause, count = causes.most_common(1)[0]
+    folder = next(w for r, w in results if (r.error or r.error_class or "unknown error") == cause)
+    return f"no job succeeded ({len(results)} failed); the commonest cause ({count}x): {cause}; see {folder}"
+
+
+def _warn_fallbacks(store) -> None:  # noqa: ANN001
+    """The LLM researcher fell back to the heuristic: say so, with how often and the last reason."""
+    rows = store.conn.execute("SELECT data FROM events WHERE kind = 'researcher_fallback' ORDER BY id").fetchall()
+    if rows:
+        import json
+
+        last = json.loads(rows[-1][0]).get("error", "")
+        warn(f"the LLM researcher failed {len(rows)} time(s); the heuristic planned instead (last: {last[:200]})")
 
 
 def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazily)
@@ -62,7 +93,7 @@ def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazi
     try:
         return write_report(store)
     except Exception as exc:  # the report must never take the run down
-        err.print(f"[yellow]warning:[/yellow] report not written: {type(exc).__name__}: {exc}", highlight=False)
+        warn(f"report not written: {type(exc).__name__}: {exc}")
         return None
 
 

@@ -46,10 +46,10 @@ class EvalConfig(BaseModel):
     def _check(self) -> EvalConfig:
         if self.mode == "choices" and not self.choices:
             raise ValueError("mode 'choices' needs 'choices' (label -> completion text)")
-        from trex.evaluation.metrics import resolve_metric
+        from trex.evaluation.metrics import check_metric_name
 
         for name in {self.metric, *(self.group_metrics or {}).values()}:
-            resolve_metric(name)  # a MetricError (a ValueError) names the bad metric
+            check_metric_name(name)  # imports nothing: a custom metric is imported only when a job scores
         if self.group_metrics and not self.group_field:
             raise ValueError("group_metrics needs group_field (the column naming each row's sub-task)")
         lo, hi = self.metric_range

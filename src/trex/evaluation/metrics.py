@@ -20,6 +20,7 @@ keeps Chinese, Japanese and Korean characters: rouge-score's default drops them)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -184,17 +185,40 @@ class MetricError(ValueError):
     """A metric name that is neither built in nor an importable function."""
 
 
+def check_metric_name(name: str) -> None:
+    """A built-in name or the form of a custom metric (``module:function``, ``file.py:function``); imports nothing."""
+    if name in BUILTIN_METRICS:
+        return
+    module_name, sep, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
+    if not sep or not module_name or not attr.isidentifier():
+        raise MetricError(
+            f"unknown metric {name!r}: one of {', '.join(BUILTIN_METRICS)}, or a dotted path module:function"
+        )
+
+
+def _import(module_name: str) -> object:
+    """A module by dotted name, or a metric file by path (the task loader stores metrics of the task's folder so)."""
+    if not module_name.endswith(".py"):
+        return importlib.import_module(module_name)
+    spec = importlib.util.spec_from_file_location(f"trex_metric_{abs(hash(module_name))}", module_name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @cache
 def resolve_metric(name: str) -> MetricDef:
+    """The metric's definition; a custom one is imported here, in the job that scores, never at validation."""
     builtins = _builtins()
     if name in builtins:
         return builtins[name]
-    module_name, sep, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
-    if not sep or not module_name:
-        raise MetricError(f"unknown metric {name!r}: one of {', '.join(builtins)}, or a dotted path module:function")
+    check_metric_name(name)
+    module_name, _, attr = name.rpartition(":") if ":" in name else name.rpartition(".")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        fn = getattr(_import(module_name), attr)
+    except (ImportError, AttributeError, OSError) as exc:
         raise MetricError(f"metric {name!r}: cannot import {attr!r} from {module_name!r} ({exc})") from exc
     if not callable(fn):
         raise MetricError(f"metric {name!r} is not a function")

@@ -82,7 +82,9 @@ class RunProgress:
         self.progress.stop()
 
     def say(self, message: str) -> None:
-        self.progress.console.print(f"[cyan]trex[/cyan] {message}", highlight=False)
+        from rich.text import Text
+
+        self.progress.console.print(Text.assemble(("trex", "cyan"), " ", message), highlight=False)  # no markup
 
     def refresh(self) -> None:
         try:

@@ -132,6 +132,15 @@ def execute(request: JobRequest) -> JobResult:
     )
 
 
+def innermost(exc: BaseException) -> BaseException:
+    """The root cause: ``datasets`` wraps a UnicodeDecodeError in DatasetGenerationError, and so on."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
+
+
 def _error_class(exc: BaseException) -> str:
     name = type(exc).__name__
     return "oom" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "exception"
@@ -149,7 +158,11 @@ def main(argv: list[str]) -> int:
         result = execute(request)
     except Exception as exc:  # every failure becomes a failed result; the search goes on
         traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        cause = innermost(exc)
+        message = f"{type(cause).__name__}: {cause}".splitlines()[0][:500] if str(cause) else ""
+        if cause is not exc or not message:  # keep the wrapper's words too when they say something
+            outer = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            message = f"{message} (in {outer})" if message else outer
         result = JobResult.failure(request.job.content_hash(), message, _error_class(exc), time.perf_counter() - start)
     write_atomic(Path(request.workdir) / RESULT_FILE, result.model_dump_json(indent=1))
     return 0 if result.status == "ok" else 1
