@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from trex.evaluation.ranking import best_config
+from trex.runtime.executor import BASELINE
 from trex.runtime.job import JobResult
 
 
@@ -27,7 +29,8 @@ class Verdict(BaseModel):
 def diagnose_node(
     results: list[tuple[str, JobResult]], parent_val: float | None, base: dict[str, Any] | None
 ) -> Verdict:
-    ok = [(name, r) for name, r in results if r.status == "ok" and r.val_score is not None]
+    # candidates: trained configs with a score (the root's untrained baseline is a reference, not a config)
+    ok = [(name, r) for name, r in results if r.status == "ok" and r.val_score is not None and name != BASELINE]
     failed = [(name, r) for name, r in results if r.status != "ok"]
     failures = [f"{name}: {r.error_class}: {r.error}" for name, r in failed]
     if not ok:
@@ -39,7 +42,7 @@ def diagnose_node(
             insights="\n".join(failures),
             error="; ".join(failures)[:1000] or "no job produced a score",
         )
-    name, best = max(ok, key=lambda item: item[1].val_score or 0.0)
+    name, best = best_config(ok, lambda item: item[1].val_score, lambda item: _last_loss(item[1]))
     val = best.val_score or 0.0
     lines = [f"best config {name}: val {val:.4f} [{best.validation.score.low:.3f}, {best.validation.score.high:.3f}]"]
     for other, r in sorted(ok, key=lambda item: -(item[1].val_score or 0.0))[1:]:
@@ -71,3 +74,7 @@ def diagnose_node(
         headline=f"val {val:.3f} by {name}{delta}" + (f", {len(failed)} failed" if failed else ""),
         insights="\n".join(lines),
     )
+
+
+def _last_loss(result: JobResult) -> float | None:
+    return result.train.losses[-1][1] if result.train and result.train.losses else None

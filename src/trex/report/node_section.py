@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from trex.evaluation.ranking import best_config
 from trex.report.status import format_value
 from trex.store import Store
 
@@ -44,8 +45,18 @@ def _jobs(store: Store, node_id: int) -> list[dict[str, Any]]:
 
 
 def _best(jobs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    scored = [j for j in jobs if j["result"] and j["result"].get("validation") and j["spec"].get("train")]
-    return max(scored, key=lambda j: j["result"]["validation"]["score"]["value"]) if scored else None
+    trained = [j for j in jobs if j["result"] and j["result"].get("status", "ok") == "ok" and j["spec"].get("train")]
+    return best_config(trained, _val, _last_loss)
+
+
+def _val(job: dict[str, Any]) -> float | None:
+    validation = job["result"].get("validation")
+    return validation["score"]["value"] if validation else None
+
+
+def _last_loss(job: dict[str, Any]) -> float | None:
+    losses = (job["result"].get("train") or {}).get("losses") or []
+    return losses[-1][1] if losses else None
 
 
 def _configs_table(jobs: list[dict[str, Any]], parent_train: dict[str, Any] | None) -> str:
