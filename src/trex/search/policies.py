@@ -13,7 +13,8 @@
   parent's visits until a node that can still be expanded (measured against ``MCTS``; see
   docs/benchmarks.md).
 - ``backpropagate``: a failed node adds the lowest finished reward of the tree (not 0, which drags
-  every ancestor down); measured on the simulator, see docs/benchmarks.md.
+  every ancestor's mean below the healthy nodes' range); on the simulator both gave the same runs (a
+  node fails only when all its configs fail), see docs/benchmarks.md.
 - ``GBFS``: the expandable node with the highest reward. ``SES``: the newest expandable node
   (sequential refinement of the last result). ``RandomPolicy``: uniform over expandable nodes.
 Each ``select`` returns a ``Selection`` with the score of every candidate, so the decision can
