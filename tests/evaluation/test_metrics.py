@@ -147,3 +147,31 @@ def test_generated_answers_map_to_the_choice_named_first() -> None:
     assert choice_named_first("I think it is Rotten, not fresh", choices) == "rotten"
     assert choice_named_first("freshly baked", choices) is None  # whole words only
     assert choice_named_first("no idea", choices) is None
+
+
+def test_bootstrap_scores_each_example_once() -> None:
+    """ROUGE-like metrics (a mean of per-example scores) are scored once per example, not once per resample."""
+    from tests.evaluation import metric_counting
+    from trex.evaluation.metrics import score_with_interval
+
+    preds = [f"a b c{i % 7}" for i in range(200)]
+    refs = [f"a c{i % 5} d" for i in range(200)]
+    metric_counting.CALLS["example"] = 0
+    score = score_with_interval("tests.evaluation.metric_counting:mean_overlap", preds, refs, resamples=500)
+    assert metric_counting.CALLS["example"] == 200
+    assert score.low <= score.value <= score.high
+    slow = [metric_counting.mean_overlap(preds, refs)]
+    assert score.value == pytest.approx(slow[0])
+
+
+def test_rouge_interval_on_600_rows_is_fast() -> None:
+    import time
+
+    from trex.evaluation.metrics import score_with_interval
+
+    preds = [f"the patient reports pain in the {w} since {i} days" for i, w in enumerate(["knee", "back"] * 300)]
+    refs = [f"patient has {w} pain for {i % 9} days" for i, w in enumerate(["knee", "hip"] * 300)]
+    start = time.perf_counter()
+    score = score_with_interval("rougeL", preds, refs)
+    assert time.perf_counter() - start < 5  # 600 ROUGE calls; rescoring each resample was 600,000
+    assert 0 < score.low <= score.value <= score.high < 1

@@ -154,6 +154,8 @@ class MetricDef:
     corpus: Metric
     example: Callable[[str, str], float]
     exact: bool = True  # an example scoring below 1 is a bad case; else the lowest quarter are
+    # the corpus score is the mean of the per-example scores: the bootstrap scores each example once
+    mean_of_examples: bool = False
 
 
 def _mean_of(example: Callable[[str, str], float]) -> Metric:
@@ -165,11 +167,13 @@ def _mean_of(example: Callable[[str, str], float]) -> Metric:
 
 
 def _builtins() -> dict[str, MetricDef]:
-    rouge = {k: MetricDef(k, _mean_of(_rouge_example(k)), _rouge_example(k), False) for k in ("rouge1", "rouge2")}
-    rouge["rougeL"] = MetricDef("rougeL", _mean_of(_rouge_example("rougeL")), _rouge_example("rougeL"), False)
+    rouge = {
+        k: MetricDef(k, _mean_of(_rouge_example(k)), _rouge_example(k), exact=False, mean_of_examples=True)
+        for k in ("rouge1", "rouge2", "rougeL")
+    }
     return {
-        "accuracy": MetricDef("accuracy", accuracy, _exact),
-        "exact_match": MetricDef("exact_match", accuracy, _exact),
+        "accuracy": MetricDef("accuracy", accuracy, _exact, mean_of_examples=True),
+        "exact_match": MetricDef("exact_match", accuracy, _exact, mean_of_examples=True),
         "macro_f1": MetricDef("macro_f1", macro_f1, _exact),
         "micro_f1": MetricDef("micro_f1", micro_f1, _exact),
         "multilabel_macro_f1": MetricDef("multilabel_macro_f1", multilabel_macro_f1, _set_f1),
@@ -224,7 +228,9 @@ def resolve_metric(name: str) -> MetricDef:
         raise MetricError(f"metric {name!r} is not a function")
     example = getattr(fn, "example", None)
     exact = bool(getattr(fn, "exact", example is None))
-    return MetricDef(name, fn, example or (lambda p, r: float(fn([p], [r]))), exact)
+    # a custom metric may declare that it is the mean of its ``example`` scores (then scored once per example)
+    mean = bool(example is not None and getattr(fn, "mean_of_examples", False))
+    return MetricDef(name, fn, example or (lambda p, r: float(fn([p], [r]))), exact, mean)
 
 
 # --- scoring with intervals ------------------------------------------------------------------
@@ -236,10 +242,17 @@ class Score(BaseModel):
     groups: dict[str, float] | None = None  # per-group score when the metric is a mean over groups
 
 
-def _grouped(
-    indices: dict[str, list[int]], metrics: dict[str, MetricDef], preds: list[str], refs: list[str]
-) -> dict[str, float]:
-    return {g: metrics[g].corpus([preds[i] for i in idx], [refs[i] for i in idx]) for g, idx in indices.items()}
+Sampler = Callable[[np.ndarray], np.ndarray]
+
+
+def _sampler(definition: MetricDef, preds: list[str], refs: list[str], members: list[int]) -> Sampler:
+    """Rows of positions into ``members`` -> the metric on each row. A metric that is a mean of per-example
+    scores scores each example once and averages rows of those scores; any other metric is recomputed."""
+    if definition.mean_of_examples:
+        scores = np.array([definition.example(preds[i], refs[i]) for i in members], dtype=float)
+        return lambda rows: scores[rows].mean(axis=1)
+    p, r = [preds[i] for i in members], [refs[i] for i in members]
+    return lambda rows: np.array([definition.corpus([p[j] for j in row], [r[j] for j in row]) for row in rows])
 
 
 def score_with_interval(
@@ -256,29 +269,20 @@ def score_with_interval(
     n = len(refs)
     if n == 0:
         return Score(value=0.0, low=0.0, high=0.0, n=0)
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        fn = resolve_metric(metric).corpus
-        value = fn(preds, refs)
-        samples = []
-        for _ in range(resamples):
-            idx = rng.integers(0, n, n)
-            samples.append(fn([preds[i] for i in idx], [refs[i] for i in idx]))
-        low, high = np.percentile(samples, [2.5, 97.5])
-        return Score(value=value, low=float(low), high=float(high), n=n)
     indices: dict[str, list[int]] = {}
-    for i, group in enumerate(groups):
+    for i, group in enumerate(groups if groups is not None else [""] * n):
         indices.setdefault(str(group), []).append(i)
-    metrics = {g: resolve_metric((group_metrics or {}).get(g, metric)) for g in indices}
-    per_group = _grouped(indices, metrics, preds, refs)
-    samples = []
-    for _ in range(resamples):
-        drawn = {g: [idx[j] for j in rng.integers(0, len(idx), len(idx))] for g, idx in indices.items()}
-        samples.append(float(np.mean(list(_grouped(drawn, metrics, preds, refs).values()))))
+    samplers = {
+        g: _sampler(resolve_metric((group_metrics or {}).get(g, metric)), preds, refs, idx)
+        for g, idx in indices.items()
+    }
+    per_group = {g: float(samplers[g](np.arange(len(idx))[None, :])[0]) for g, idx in indices.items()}
+    rng = np.random.default_rng(seed)
+    draws = {g: rng.integers(0, len(idx), (resamples, len(idx))) for g, idx in indices.items()}
+    samples = np.mean([samplers[g](draws[g]) for g in indices], axis=0)  # resampled within each group
     low, high = np.percentile(samples, [2.5, 97.5])
-    return Score(
-        value=float(np.mean(list(per_group.values()))), low=float(low), high=float(high), n=n, groups=per_group
-    )
+    value = float(np.mean(list(per_group.values())))
+    return Score(value=value, low=float(low), high=float(high), n=n, groups=per_group if groups is not None else None)
 
 
 def example_scores(
