@@ -204,11 +204,15 @@ def _lock_and_open(workspace: Path) -> tuple[Store, WorkspaceLock]:
     return store, lock
 
 
-def open_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOptions) -> tuple[Store, TaskSpec]:
-    """Check data, folder and task, take the lock, record the task; the store and the task as jobs read it."""
+def vet_run(workspace: Path, task: TaskSpec, task_path: Path) -> dict[str, Rows]:
+    """Steps 1-3 for a new run, writing nothing; the checked rows of every split."""
     splits = splits_of(task)
     check_rows(task, splits, str(task_path))
-    given = fingerprint(task)
+    _vet_folder(workspace, task, task_path, fingerprint(task))
+    return splits
+
+
+def _vet_folder(workspace: Path, task: TaskSpec, task_path: Path, given: dict[str, str]) -> None:
     if check_folder(workspace):
         meta = _stored_meta(workspace)
         stored = meta.get("task_fingerprint")
@@ -221,7 +225,25 @@ def open_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOptio
                 f"{task_path}: not the task that {workspace} holds ({name!r}); first difference: {difference}. "
                 f"Use another --workspace, or `trex resume {workspace}` to go on with the stored task"
             )
+
+
+def open_run(
+    workspace: Path, task: TaskSpec, task_path: Path, options: RunOptions, splits: dict[str, Rows] | None = None
+) -> tuple[Store, TaskSpec]:
+    """Check data, folder and task, take the lock, record the task; the store and the task as jobs read it.
+
+    ``splits`` from ``vet_run`` skips reading the data again.
+    """
+    workspace = Path(workspace)
+    if splits is None:
+        splits = vet_run(workspace, task, task_path)
+    given = fingerprint(task)
+    _vet_folder(workspace, task, task_path, given)  # again: the lock below is what makes it final
     store, _ = _lock_and_open(workspace)
+    meta_fingerprint = store.get_meta("task_fingerprint")
+    if meta_fingerprint is not None and (difference := first_difference(meta_fingerprint, given)):
+        store.close()  # a run of another task started between the check and the lock
+        raise WorkspaceError(f"{task_path}: not the task that {workspace} holds; first difference: {difference}")
     if store.get_meta("task_name") is None:
         (workspace / "task.yaml").write_text(task_path.read_text(encoding="utf-8"), encoding="utf-8")
         options_json = options.model_dump()

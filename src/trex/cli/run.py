@@ -13,18 +13,22 @@ from trex.cli.common import num as _num
 
 
 def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
-    from trex.loop import RunOptions, SearchLoop
     from trex.store import StoreError
     from trex.task import TaskError, load_task
-    from trex.workspace import open_resume, open_run
+    from trex.workspace import open_resume, open_run, vet_run
 
-    try:  # every refusal comes before a model loads or the workspace is written
+    try:  # every refusal comes before a model loads or the workspace is written; trex.loop imports for seconds
         if task_path is not None:
             task = load_task(task_path)
+            splits = vet_run(workspace, task, task_path)
+            from trex.loop import RunOptions, SearchLoop
+
             options = RunOptions(**overrides)
-            store, task = open_run(workspace, task, task_path, options)
+            store, task = open_run(workspace, task, task_path, options, splits)
         else:
             store, task = open_resume(workspace)
+            from trex.loop import RunOptions, SearchLoop
+
             stored = store.get_meta("options") or {}
             options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
