@@ -108,3 +108,38 @@ def test_ome_score_by_hand() -> None:
     assert chem.ome_example(json.dumps(near), gold) == pytest.approx(expected)
     assert chem.ome_example("no idea", gold) == 0.0
     assert chem.ome_score([json.dumps(exact), "no idea"], [gold, gold]) == pytest.approx(0.5)
+
+
+def test_tomg_checks_as_evaluate_py() -> None:
+    """Worked by hand from TOMG-Bench's evaluate.py and utils/evaluation.py (phenixace/TOMG-Bench@692f6b1)."""
+    from trex.bench.prepare import PREPARERS
+
+    atom_row = {"Instruction": "Please generate a molecule with 2 carbon atoms.", "carbon": "2", "oxygen": "0"}
+    bond_row = {"Instruction": "... 1 double bond.", "single": "0", "double": "1", "rotatable": "0"}
+    group_row = {"Instruction": "... 1 benzene rings group.", "benzene rings": "1", "halo": "0", "thioether": "1"}
+    opt_row = {"Instruction": "Please optimize the molecule CCCCCC to have a Lower LogP value.", "molecule": "CCCCCC"}
+    rows = [
+        {**atom_row, "group": "MolCustom_AtomNum"},
+        {**bond_row, "group": "MolCustom_BondNum"},
+        {**group_row, "group": "MolCustom_FunctionalGroup"},
+        {**opt_row, "group": "MolOpt_LogP"},
+        {
+            "Instruction": "Please remove a benzene_ring ...",
+            "molecule": "c1ccccc1CCc1ccccc1",
+            "removed_group": "benzene_ring",
+            "group": "MolEdit_DelComponent",
+        },
+    ]
+    atom, bond, group, opt, edit = (r["label"] for r in PREPARERS["tomg"](rows, "test", {}))
+    assert chem.tomg_example("CC", atom) == 1.0
+    assert chem.tomg_example("CO", atom) == 0.0  # 1 carbon; and "CCO" fails on the unrequested oxygen (zeros checked)
+    assert chem.tomg_example("CCO", atom) == 0.0
+    assert chem.tomg_example("C=CC", bond) == 1.0  # 2 single bonds are not checked: the request is 0
+    assert chem.tomg_example("c1ccccc1", group) == 1.0  # thioether is a CSV column that evaluate.py skips
+    assert chem.tomg_example("c1ccccc1Cl", group) == 0.0  # halo 0 is checked
+    assert chem.tomg_example("CCCCCO", opt) == 0.0  # 'Lower' is not 'lower': evaluate.py asks for a higher LogP
+    assert chem.tomg_example("CCCCCCC", opt) == 1.0
+    assert chem.tomg_example("c1ccccc1CC", edit) == 1.0
+    mol = chem._mol("CSSC.CSC")
+    # TOMG counts sulfides as divalent S atoms (3) minus S-S matches (1, uniquified): 2, one disulfide S included
+    assert (chem.group_count(mol, "sulfide"), chem.group_count(mol, "disulfide")) == (2, 1)

@@ -1,11 +1,15 @@
 """Chemistry metrics of FT-Bench (TOMG-Bench and oMeBench), computed with RDKit (extra ``chem``).
 
 ``tomg_success``: an example succeeds when the generated SMILES parses and meets the instruction,
-as TOMG-Bench's evaluate.py checks it: MolCustom, every requested atom, bond or functional-group
-count matches; MolEdit, the named group's count went up by one (add), down by one (delete), or
-one down and the other up (substitute) relative to the source molecule; MolOpt, LogP, MR or QED
-moved in the requested direction. The reference is a JSON object written by the preparer.
-Functional groups are matched by the SMARTS of ``FUNCTIONAL_GROUPS``.
+as TOMG-Bench's evaluate.py checks it (phenixace/TOMG-Bench, ported check by check): MolCustom
+AtomNum, the count of every one of its 17 atom types equals the request (zeros included);
+BondNum, every requested non-zero bond count matches; FunctionalGroup, the count of every one of
+its 18 groups equals the request (zeros included); MolEdit, the named group's count went up by one
+(add), down by one (delete), or one down and the other up (substitute) relative to the source
+molecule; MolOpt, LogP, MR or QED moved the way the instruction says ('lower' or 'decrease' in it:
+lower, else higher). Groups are counted with TOMG-Bench's own SMARTS (``FUNCTIONAL_GROUPS``). The
+reference is a JSON object written by the preparer. TOMG-Bench's weighted score (wAcc, WSR) is not
+computed in its repositories; the task averages this success rate over the nine subtasks.
 
 ``ome_score``: oMeBench's oMeS with partial credit: a weighted Needleman-Wunsch alignment of
 predicted mechanism steps ``{subtype, intermediate_smiles}`` with the gold steps ``{subtype,
@@ -22,39 +26,53 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-FUNCTIONAL_GROUPS: dict[str, str] = {
-    "benzene rings": "c1ccccc1",
-    "benzene ring": "c1ccccc1",
-    "hydroxyl": "[OX2H][#6;!$(C=O)]",
+# TOMG-Bench's SMARTS (utils/evaluation.py, mol_prop "num_<group>"), by the names its CSVs use; a group
+# whose count subtracts another pattern's matches is (pattern, exception) as TOMG writes it.
+FUNCTIONAL_GROUPS: dict[str, str | tuple[str, str]] = {
+    "benzene_ring": "[cR1]1[cR1][cR1][cR1][cR1][cR1]1",
+    "hydroxyl": "[OX2H]",
+    "anhydride": "[CX3](=[OX1])[OX2][CX3](=[OX1])",
     "aldehyde": "[CX3H1](=O)[#6]",
-    "carboxyl": "[CX3](=O)[OX2H1]",
     "ketone": "[#6][CX3](=O)[#6]",
+    "carboxyl": "[CX3](=O)[OX2H1]",
     "ester": "[#6][CX3](=O)[OX2H0][#6]",
-    "ether": "[OD2]([#6;!$(C=O)])[#6;!$(C=O)]",
-    "amide": "[NX3][CX3](=[OX1])",
-    "amine": "[NX3;!$(N-C=[O,N,S]);!$(N-[a])]",
-    "nitro": "[$([NX3](=O)=O),$([NX3+](=O)[O-])]",
-    "nitrile": "[NX1]#[CX2]",
+    "amide": "[NX3][CX3](=[OX1])[#6]",
+    "amine": "[NX3;H2,H1;!$(NC=O)]",
+    "nitro": "[$([NX3](=O)=O),$([NX3+](=O)[O-])][!#8]",
     "halo": "[F,Cl,Br,I]",
+    "thioether": "[SX2][CX4]",
+    "nitrile": "[NX1]#[CX2]",
     "thiol": "[#16X2H]",
-    "double bond": "[#6]=[#6]",
-    "triple bond": "[#6]#[#6]",
+    "sulfide": ("[#16X2H0]", "[#16X2H0][#16X2H0]"),
+    "disulfide": "[#16X2H0][#16X2H0]",
+    "sulfoxide": "[$([#16X3]=[OX1]),$([#16X3+][OX1-])]",
+    "sulfone": "[$([#16X4](=[OX1])=[OX1]),$([#16X4+2]([OX1-])[OX1-])]",
+    "borane": "[BX3]",
 }
+# The groups evaluate.py checks in MolCustom/FunctionalGroup (every one, zeros included; not thioether).
+CUSTOM_GROUPS = [g for g in FUNCTIONAL_GROUPS if g != "thioether"]
 
-ATOMS: dict[str, str] = {
-    "carbon": "C",
-    "oxygen": "O",
-    "nitrogen": "N",
-    "sulfur": "S",
-    "fluorine": "F",
-    "chlorine": "Cl",
-    "bromine": "Br",
-    "iodine": "I",
-    "phosphorus": "P",
-    "boron": "B",
-    "silicon": "Si",
-    "selenium": "Se",
+# evaluate.py's atom_type list for MolCustom/AtomNum (every one is checked, zeros included).
+ATOMS: dict[str, int] = {
+    "carbon": 6,
+    "oxygen": 8,
+    "nitrogen": 7,
+    "sulfur": 16,
+    "fluorine": 9,
+    "chlorine": 17,
+    "bromine": 35,
+    "iodine": 53,
+    "phosphorus": 15,
+    "boron": 5,
+    "silicon": 14,
+    "selenium": 34,
+    "tellurium": 52,
+    "arsenic": 33,
+    "antimony": 51,
+    "bismuth": 83,
+    "polonium": 84,
 }
+BONDS = ("single", "double", "triple", "rotatable", "aromatic")
 
 
 class ChemError(RuntimeError):
@@ -86,18 +104,27 @@ def _mol(smiles: str) -> Any:
     return chem.MolFromSmiles(smiles) if smiles else None
 
 
-def group_count(mol: Any, group: str) -> int:
-    smarts = FUNCTIONAL_GROUPS.get(group.lower().strip())
-    if smarts is None:
-        raise ChemError(f"unknown functional group {group!r}: one of {', '.join(FUNCTIONAL_GROUPS)}")
+def _matches(mol: Any, smarts: str) -> int:
     return len(mol.GetSubstructMatches(_rdkit().MolFromSmarts(smarts)))
 
 
+def group_count(mol: Any, group: str) -> int:
+    """TOMG-Bench's count of a functional group ('benzene ring', 'benzene rings' and 'benzene_ring' are one)."""
+    name = group.lower().strip().replace(" ", "_")
+    name = "benzene_ring" if name == "benzene_rings" else name
+    smarts = FUNCTIONAL_GROUPS.get(name)
+    if smarts is None:
+        raise ChemError(f"unknown functional group {group!r}: one of {', '.join(FUNCTIONAL_GROUPS)}")
+    if isinstance(smarts, tuple):
+        return _matches(mol, smarts[0]) - _matches(mol, smarts[1])
+    return _matches(mol, smarts)
+
+
 def atom_count(mol: Any, atom: str) -> int:
-    symbol = ATOMS.get(atom.lower().strip())
-    if symbol is None:
+    number = ATOMS.get(atom.lower().strip())
+    if number is None:
         raise ChemError(f"unknown atom {atom!r}: one of {', '.join(ATOMS)}")
-    return sum(a.GetSymbol() == symbol for a in mol.GetAtoms())
+    return sum(a.GetAtomicNum() == number for a in mol.GetAtoms())
 
 
 def bond_count(mol: Any, kind: str) -> int:

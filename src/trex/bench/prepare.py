@@ -172,18 +172,28 @@ def grouped_instruction(rows: Rows, split: str, args: dict[str, Any]) -> Rows:
     return out
 
 
-def _tomg_reference(row: dict[str, Any], task: str, index: int) -> dict[str, Any]:
-    from trex.bench.chem import ATOMS, FUNCTIONAL_GROUPS
+def _count(row: dict[str, Any], field: str, index: int) -> int:
+    value = row.get(field)
+    try:
+        return int(value) if value not in (None, "") else 0
+    except (TypeError, ValueError):
+        raise PrepareError(f"row {index}: {field} = {value!r} is not a count") from None
 
-    if task == "MolCustom_AtomNum":
-        counts = {a: int(row[a]) for a in ATOMS if row.get(a) not in (None, "", 0)}
+
+def _tomg_reference(row: dict[str, Any], task: str, index: int) -> dict[str, Any]:
+    """What TOMG-Bench's evaluate.py checks for one row (see trex.bench.chem)."""
+    from trex.bench.chem import ATOMS, BONDS, CUSTOM_GROUPS
+
+    if task == "MolCustom_AtomNum":  # every atom type, zeros included
+        return {"task": task, "counts": {a: _count(row, a, index) for a in ATOMS}}
+    if task == "MolCustom_BondNum":  # zeros are not checked
+        counts = {b: n for b in BONDS if (n := _count(row, b, index))}
         return {"task": task, "counts": counts}
-    if task == "MolCustom_BondNum":
-        counts = {b: int(row[b]) for b in ("single", "double", "triple", "rotatable", "aromatic") if row.get(b)}
-        return {"task": task, "counts": counts}
-    if task == "MolCustom_FunctionalGroup":
-        counts = {g: int(row[g]) for g in FUNCTIONAL_GROUPS if row.get(g) not in (None, "")}
-        return {"task": task, "counts": counts}
+    if task == "MolCustom_FunctionalGroup":  # every group, zeros included ('benzene rings' in the CSV)
+        return {
+            "task": task,
+            "counts": {g: _count(row, "benzene rings" if g == "benzene_ring" else g, index) for g in CUSTOM_GROUPS},
+        }
     ref: dict[str, Any] = {"task": task, "molecule": str(_get(row, "molecule", index))}
     if task.startswith("MolEdit_"):
         for key, field in (("added", "added_group"), ("removed", "removed_group")):
@@ -191,8 +201,8 @@ def _tomg_reference(row: dict[str, Any], task: str, index: int) -> dict[str, Any
                 ref[key] = str(row[field])
         return ref
     if task.startswith("MolOpt_"):
-        instruction = str(_get(row, "Instruction", index)).lower()
-        lower = any(word in instruction for word in ("lower", "decrease", "reduce", "less"))
+        instruction = str(_get(row, "Instruction", index))
+        lower = "lower" in instruction or "decrease" in instruction  # evaluate.py's test, case and all
         return {**ref, "property": task.split("_", 1)[1], "direction": "lower" if lower else "higher"}
     raise PrepareError(f"row {index}: unknown TOMG-Bench subtask {task!r}")
 
