@@ -59,6 +59,7 @@ def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task)
     store = Store(tmp_path)
     store.set_meta("llm_usage", {"prompt_tokens": 1000, "completion_tokens": 200, "usd": 0.25})
     researcher = LLMResearcher(tiny_task, ScriptedClient([]), store)
+    researcher.usage.prices["gpt-4o-mini"] = (0.15, 0.6)  # prices are decided by trex.llm.pricing, not here
     researcher.usage.charge("gpt-4o-mini", LLMReply(text="{}", prompt_tokens=10, completion_tokens=5))
     assert researcher.usage.prompt_tokens == 1010 and researcher.usage.usd > 0.25
     store.close()

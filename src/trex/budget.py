@@ -2,15 +2,19 @@
 
 Usage is read from the store, so it survives kills and resumes: wall-clock seconds accumulate
 over every session of the run (meta ``elapsed_s``, written after each node), GPU-hours are the sum
-over recorded jobs of seconds x GPUs used, and LLM tokens and USD are the researcher's running
-totals (meta ``llm_usage``). ``exhausted`` names the first limit reached, in a sentence the CLI
-and the report show. ``job_deadline`` is the epoch time at which running jobs are cancelled: the
-wall-clock or GPU-hour limit plus a grace period. A cancelled job is not recorded, so a resume
-with a larger budget runs it again and nothing finished is lost.
+over recorded jobs of seconds x GPUs used plus what the jobs in flight have held so far, and LLM
+tokens and USD are the researcher's running totals (meta ``llm_usage``). ``exhausted`` names the
+first limit reached, in a sentence the CLI and the report show. ``job_deadline`` is the epoch time
+at which running jobs are cancelled: the wall-clock or GPU-hour limit plus a grace period, the
+GPU-hours left divided by the GPUs every job in flight holds. A cancelled job is not recorded, so
+a resume with a larger budget runs it again and nothing finished is lost. ``cannot_finish``
+refuses a new node the remaining budget cannot pay for, estimating a job from the finished ones
+(no estimate before the first job finishes: the root always starts).
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 from pydantic import BaseModel
@@ -27,15 +31,28 @@ class Usage(BaseModel):
     llm_tokens: int
 
 
-def read_usage(store: Store, nodes: int, session_start: float | None = None, elapsed_before: float = 0.0) -> Usage:
+class JobEstimate(BaseModel):
+    """What one job costs, as the finished jobs of the run say: mean seconds and GPUs held."""
+
+    seconds: float
+    gpus: float
+
+
+def read_usage(
+    store: Store,
+    nodes: int,
+    session_start: float | None = None,
+    elapsed_before: float = 0.0,
+    running_gpu_s: float = 0.0,
+) -> Usage:
     """Usage so far; ``session_start`` is a running session's ``time.time()`` at start (None: the wall clock as
-    recorded after the last finished node)."""
+    recorded after the last finished node); ``running_gpu_s`` the GPU-seconds the jobs in flight have held."""
     llm = store.get_meta("llm_usage") or {}
     stored_wall = float(store.get_meta("elapsed_s", 0.0))
     return Usage(
         nodes=nodes,
         wall_s=elapsed_before + (time.time() - session_start) if session_start is not None else stored_wall,
-        gpu_hours=store.gpu_hours(),
+        gpu_hours=store.gpu_hours() + running_gpu_s / 3600.0,
         llm_usd=float(llm.get("usd", 0.0)),
         llm_tokens=int(llm.get("prompt_tokens", 0)) + int(llm.get("completion_tokens", 0)),
     )
@@ -68,3 +85,38 @@ def job_deadline(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None
     if not remaining:
         return None
     return now + max(0.0, min(remaining)) + limits.grace_minutes * 60
+
+
+def job_estimate(store: Store) -> JobEstimate | None:
+    """Mean seconds and GPUs of the finished jobs that trained (all finished jobs when none trained yet)."""
+    row = store.conn.execute(
+        "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
+        " WHERE result IS NOT NULL AND json_extract(spec, '$.train') IS NOT NULL"
+    ).fetchone()
+    if not row[2]:
+        row = store.conn.execute(
+            "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
+            " WHERE result IS NOT NULL"
+        ).fetchone()
+    return JobEstimate(seconds=float(row[0] or 0.0), gpus=float(row[1] or 0.0)) if row[2] else None
+
+
+def cannot_finish(
+    limits: Limits, usage: Usage, estimate: JobEstimate | None, configs: int, jobs_in_flight: int, slots: int
+) -> tuple[str, str] | None:
+    """(limit name, sentence) when the remaining wall clock or GPU-hours cannot pay for a new node of ``configs``
+    jobs behind the ``jobs_in_flight`` already queued on ``slots`` slots; None when it can (or nothing is known)."""
+    if estimate is None:
+        return None
+    if limits.wall_clock_minutes is not None:
+        needed = estimate.seconds * math.ceil((jobs_in_flight + configs) / max(1, slots))
+        left = limits.wall_clock_minutes * 60 - usage.wall_s
+        if needed > left:
+            sentence = f"the wall clock left ({left:.0f} s) cannot finish another node (~{needed:.0f} s)"
+            return "wall_clock_minutes", sentence
+    if limits.gpu_hours is not None and estimate.gpus > 0:
+        needed = (jobs_in_flight + configs) * estimate.seconds * estimate.gpus / 3600
+        left = limits.gpu_hours - usage.gpu_hours
+        if needed > left:
+            return "gpu_hours", f"the GPU-hours left ({left:.3f}) cannot finish another node (~{needed:.3f})"
+    return None

@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from trex.agents.base import Researcher
 from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.history import node_intervals
 from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.random_researcher import RandomResearcher
 from trex.budget import Usage, cannot_finish, exhausted, job_deadline, job_estimate, read_usage
@@ -133,7 +134,8 @@ class SearchLoop:
         scores = {str(k): (v if v != float("inf") else "inf") for k, v in selection.scores.items()}
         pending = sorted(self.running)
         self.store.event("selection", selection.node_id, policy=selection.policy, scores=scores, pending=pending)
-        memory = memory_context(shadow, selection.node_id, self.options.memory_tokens)
+        intervals = node_intervals(self.store, tree)
+        memory = memory_context(shadow, selection.node_id, self.options.memory_tokens, intervals)
         node_seed = self.options.seed * 100_003 + len(tree)
         context = plan_context(self.store, tree, selection.node_id, memory, node_seed, self._budget_left(len(tree)))
         plan = self.researcher.plan(context)

@@ -2,10 +2,13 @@
 
 ``make_scheduler`` is the factory: ``local`` (``runtime/local.py``), ``ray`` (``runtime/ray.py``),
 ``slurm`` (``runtime/slurm.py``), all built on ``runtime/base.py``. Ray and submitit are imported
-only when their scheduler is chosen.
+only when their scheduler is chosen. A Ray scheduler given the ``workspace`` checks that every
+node of the cluster sees it, and refuses to start otherwise.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from trex.runtime.base import Scheduler
 
@@ -16,6 +19,7 @@ def make_scheduler(
     ray_address: str | None = None,
     slurm_folder: str | None = None,
     slurm_partition: str | None = None,
+    workspace: Path | None = None,
 ) -> Scheduler:
     if name == "local":
         from trex.runtime.local import LocalScheduler
@@ -24,7 +28,10 @@ def make_scheduler(
     if name == "ray":
         from trex.runtime.ray import RayScheduler
 
-        return RayScheduler(timeout_s=timeout_s, address=ray_address)
+        scheduler = RayScheduler(timeout_s=timeout_s, address=ray_address)
+        if workspace is not None:
+            scheduler.check_workspace(workspace)
+        return scheduler
     if name == "slurm":
         from trex.runtime.slurm import SlurmScheduler
 

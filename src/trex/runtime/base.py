@@ -1,22 +1,30 @@
 """The scheduler contract and the one way a job runs: ``run_worker`` starts ``python -m trex.runtime.worker``.
 
 Every scheduler (``local``, ``ray``, ``slurm``; this module imports none of them) runs JobRequests
-through ``run_worker`` and hands back each JobResult as it finishes. Guarantees: a job's
-stdout/stderr go to its ``log.txt``; a timeout kills the job's whole process group and gives a
-``timeout`` result; a worker that dies without writing result.json gives a ``crash`` result
-(``oom`` when it was killed by SIGKILL, the usual OOM-killer signal). The loop's process never
-imports torch on their behalf.
+through ``run_worker``. The loop keeps several nodes in flight, so a scheduler is asynchronous:
+``submit`` hands it a job and returns at once, ``wait`` returns the jobs that finished since (as
+they finish, whichever node they belong to). ``run`` is the blocking form for one batch.
+``slots`` is how many jobs run at once (GPUs / GPUs per job; 1 on a CPU-only machine) and
+``gpus_in_use(n)`` how many GPUs n jobs in flight hold: what the GPU-hour deadline divides by.
+Guarantees: a job's stdout/stderr go to its ``log.txt``; the worker writes ``running.json``
+(the GPU it holds, its start time) when it starts; a timeout kills the job's whole process group
+and gives a ``timeout`` result; a worker that dies without writing result.json gives a ``crash``
+result (``oom`` when it was killed by SIGKILL, the usual OOM-killer signal). The loop's process
+never imports torch on their behalf. A scheduler never runs two jobs on one slot at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,14 +35,81 @@ from trex.runtime.worker import RESULT_FILE, write_atomic
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
+RUNNING_FILE = "running.json"  # {"gpu": CUDA_VISIBLE_DEVICES or null, "started": epoch seconds}
 OnDone = Callable[[JobRequest, JobResult], None]
+Finished = list[tuple[JobRequest, JobResult]]
 
 
 class Scheduler(Protocol):
+    @property
+    def slots(self) -> int: ...
+
+    def gpus_in_use(self, jobs_in_flight: int) -> int: ...
+
+    def submit(self, request: JobRequest, deadline: float | None = None) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> Finished: ...
+
     def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None: ...
 
+
+class ThreadedScheduler:
+    """``submit``/``wait``/``run`` over a blocking ``execute(request, deadline)``: one thread per submitted
+    job, which blocks in ``execute`` (waiting for a slot, a Ray task or a Slurm job) and queues its result.
+    A subclass implements ``execute`` and ``slots``; ``gpus_per_job`` says what one job holds."""
+
+    gpus_per_job: int = 1
+
+    def __init__(self) -> None:
+        self._done: queue.Queue[tuple[JobRequest, JobResult]] = queue.Queue()
+
     @property
-    def parallel_gpus(self) -> int: ...
+    def slots(self) -> int:
+        return 1
+
+    @property
+    def parallel_gpus(self) -> int:
+        """GPUs held when every slot is busy (0 on CPU)."""
+        return self.gpus_in_use(self.slots)
+
+    def gpus_in_use(self, jobs_in_flight: int) -> int:
+        return min(jobs_in_flight, self.slots) * self.gpus_per_job
+
+    def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        raise NotImplementedError
+
+    def submit(self, request: JobRequest, deadline: float | None = None) -> None:
+        def one() -> None:
+            try:
+                result = self.execute(request, deadline)
+            except Exception as exc:  # noqa: BLE001 - a scheduler failure is the job's failure, never a lost job
+                error = f"scheduler failed: {type(exc).__name__}: {exc}"[:2000]
+                result = JobResult.failure(request.job.content_hash(), error, "crash")
+            self._done.put((request, result))
+
+        threading.Thread(target=one, daemon=True, name=f"job-{request.job.content_hash()[:8]}").start()
+
+    def wait(self, timeout: float | None = None) -> Finished:
+        """The jobs that finished: blocks up to ``timeout`` seconds for the first (None: until one finishes)."""
+        try:
+            out = [self._done.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                out.append(self._done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
+        """Run a batch and call ``on_done`` for each job as it finishes, in this thread."""
+        for request in requests:
+            self.submit(request, deadline)
+        left = len(requests)
+        while left:
+            for request, result in self.wait(None):
+                on_done(request, result)
+                left -= 1
 
 
 def visible_gpus() -> list[str]:
@@ -79,6 +154,7 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
     env.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     job_hash = request.job.content_hash()
+    write_atomic(workdir / RUNNING_FILE, json.dumps({"gpu": gpu, "started": time.time()}))
     start = time.perf_counter()
     with (workdir / LOG_FILE).open("ab") as log:
         proc = subprocess.Popen(

@@ -5,17 +5,24 @@ training recipe gets a decontamination step against the task's validation and te
 task's ``decontaminate: false`` turns it off); the rows it drops show in the job's data statistics
 and in the node's insights.
 Jobs are identified by content hash: a job whose hash already has a result in the store is never
-run again, whichever node asked for it first. Each finished job is committed to the store the
-moment it ends, so a killed run loses at most the jobs that were running.
+run again, whichever node asked for it first, and a hash already in flight is not submitted a
+second time (the second node waits for the first one's result): no job runs twice at once.
+Several nodes may be in flight: ``start_node`` submits a node's unfinished jobs, ``poll`` records
+jobs as they finish, whichever node they belong to, and returns the nodes with nothing left in
+flight. Each finished job is committed to the store the moment it ends, so a killed run loses at
+most the jobs that were running.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.aidp.recipe import Recipe, Step
-from trex.runtime.base import Scheduler
+from trex.runtime.base import RUNNING_FILE, Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
@@ -70,6 +77,8 @@ class Executor:
         self.scheduler = scheduler
         self.tracker = tracker
         self.eval_backend = eval_backend
+        self.in_flight: dict[str, tuple[int, JobRequest]] = {}  # hash -> (node whose folder it runs in, request)
+        self.waiting: dict[int, set[str]] = {}  # node -> hashes it still waits for
 
     def _request(self, job: Job, workdir: Path) -> JobRequest:
         init = None
@@ -89,42 +98,72 @@ class Executor:
         self.scheduler.run([request], lambda _, result: results.append(result))
         return results[0]
 
-    def run_node(self, node_id: int, deadline: float | None = None) -> list[tuple[str, JobResult]] | None:
-        """Run the node's unfinished jobs; return (name, result) for all of its jobs, in plan order.
+    def start_node(self, node_id: int, deadline: Callable[[int], float | None] | None = None) -> None:
+        """Submit the node's unfinished jobs (a hash already in flight is waited for, not submitted again).
 
-        Jobs still running at the epoch time ``deadline`` are cancelled and not recorded; the node
-        is then incomplete and ``None`` is returned (a resume runs the missing jobs).
+        ``deadline(n)`` is the epoch time at which a job is cancelled when n jobs are in flight with it.
         """
-        stored = self.store.jobs_of(node_id)
-        names = {s.hash: s.name for s in stored}
-        pending_jobs = {s.hash: s.job for s in stored if s.result is None}
-        # one request per hash: two configs of a plan that train identically share one job
-        requests = [
-            self._request(job, job_workdir(self.store.workspace, node_id, job_hash))
-            for job_hash, job in pending_jobs.items()
-        ]
-
-        def record(request: JobRequest, result: JobResult) -> None:
-            if result.error_class == "cancelled":
-                self.store.event("job_cancelled", node_id, hash=request.job.content_hash())
-                return
-            job_hash = request.job.content_hash()
-            self.store.finish_job(job_hash, result.status, result.model_dump_json(), request.workdir)
-            if self.tracker is not None:
-                try:
-                    self.tracker.log_job(node_id, names.get(job_hash, job_hash), request.job, result)
-                except Exception as exc:  # noqa: BLE001 - tracking must never stop the search
-                    self.store.event("tracking_failed", node_id, hash=job_hash, error=f"{type(exc).__name__}: {exc}")
-
-        pending = []
-        for request in requests:
+        waiting = self.waiting.setdefault(node_id, set())
+        for stored in self.store.jobs_of(node_id):
+            if stored.result is not None or stored.hash in waiting:
+                continue
+            waiting.add(stored.hash)
+            if stored.hash in self.in_flight:
+                continue
+            request = self._request(stored.job, job_workdir(self.store.workspace, node_id, stored.hash))
             finished = _result_on_disk(request)
             if finished is not None:  # the worker finished but the run died before recording it
-                record(request, finished)
-            else:
-                pending.append(request)
-        if pending:
-            self.scheduler.run(pending, record, deadline)
+                self._record(node_id, request, finished)
+                continue
+            (Path(request.workdir) / RUNNING_FILE).unlink(missing_ok=True)  # a killed session's, not this run's
+            self.in_flight[stored.hash] = (node_id, request)
+            self.scheduler.submit(request, deadline(len(self.in_flight)) if deadline else None)
+
+    def poll(self, timeout: float | None = None) -> list[int]:
+        """Record the jobs that finished (waiting up to ``timeout`` seconds for one when no node is settled yet);
+        return the nodes that now have nothing in flight, in id order (complete, or with cancelled jobs)."""
+        if not any(not hashes for hashes in self.waiting.values()) and self.in_flight:
+            for request, result in self.scheduler.wait(timeout):
+                node_id, _ = self.in_flight.pop(request.job.content_hash(), (None, request))
+                self._record(node_id, request, result)
+        settled = sorted(node for node, hashes in self.waiting.items() if not hashes)
+        for node in settled:
+            del self.waiting[node]
+        return settled
+
+    def running_gpu_seconds(self) -> float:
+        """GPU-seconds the jobs in flight have held so far (from the ``running.json`` their workers wrote)."""
+        total, now = 0.0, time.time()
+        for _, request in self.in_flight.values():
+            try:
+                running = json.loads((Path(request.workdir) / RUNNING_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # still waiting for a slot
+            gpus = len(running["gpu"].split(",")) if running.get("gpu") else 0
+            total += max(0.0, now - float(running["started"])) * gpus
+        return total
+
+    def _record(self, node_id: int | None, request: JobRequest, result: JobResult) -> None:
+        job_hash = request.job.content_hash()
+        for hashes in self.waiting.values():
+            hashes.discard(job_hash)
+        if result.error_class == "cancelled":
+            self.store.event("job_cancelled", node_id, hash=job_hash)
+            return
+        self.store.finish_job(job_hash, result.status, result.model_dump_json(), request.workdir)
+        if self.tracker is not None:
+            name = next((s.name for s in self.store.jobs_of(node_id) if s.hash == job_hash), job_hash)
+            try:
+                self.tracker.log_job(node_id, name, request.job, result)
+            except Exception as exc:  # noqa: BLE001 - tracking must never stop the search
+                self.store.event("tracking_failed", node_id, hash=job_hash, error=f"{type(exc).__name__}: {exc}")
+
+    def run_node(self, node_id: int, deadline: float | None = None) -> list[tuple[str, JobResult]] | None:
+        """Run the node's unfinished jobs to the end; (name, result) for all of its jobs in plan order, or
+        None when the budget cancelled some (the node is then incomplete; a resume runs the missing jobs)."""
+        self.start_node(node_id, (lambda _: deadline) if deadline is not None else None)
+        while node_id not in self.poll(timeout=1.0):
+            pass
         done = [(s.name, s.result) for s in self.store.jobs_of(node_id)]
         if any(result is None for _, result in done):
             return None
@@ -142,20 +181,30 @@ def _result_on_disk(request: JobRequest) -> JobResult | None:
     return result if result.job_hash == request.job.content_hash() and result.status == "ok" else None
 
 
-def outcome(name: str, job: Job, result: JobResult) -> ConfigOutcome:
-    """What a researcher may see of a job: validation only."""
+def outcome(name: str, job: Job, result: JobResult, workdir: str | None = None) -> ConfigOutcome:
+    """What a researcher may see of a job: validation only (all bad cases from the job folder when it is given)."""
+    from trex.agents.render import read_bad_cases
+
     losses = result.train.losses if result.train else []
+    validation = result.validation
     return ConfigOutcome(
         name=name,
         job_hash=job.content_hash(),
         status=result.status,
         train=job.train,
+        recipe=job.recipe,
         val_score=result.val_score,
-        val_low=result.validation.score.low if result.validation else None,
-        val_high=result.validation.score.high if result.validation else None,
+        val_low=validation.score.low if validation else None,
+        val_high=validation.score.high if validation else None,
+        val_groups=validation.score.groups if validation else None,
         error=result.error,
-        diagnosis=result.validation.diagnosis if result.validation else None,
+        diagnosis=validation.diagnosis if validation else None,
         first_loss=losses[0][1] if losses else None,
         last_loss=losses[-1][1] if losses else None,
+        losses=losses,
         train_rows=result.train.train_rows if result.train else None,
+        steps=result.train.steps if result.train else None,
+        seconds=result.seconds,
+        data_stats=result.data_stats,
+        bad_cases=read_bad_cases(workdir, validation.bad_cases if validation else []),
     )

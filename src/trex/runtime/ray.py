@@ -1,22 +1,33 @@
-"""The Ray scheduler: one Ray task per Job, one GPU each when the cluster has GPUs (extra ``ray``).
+"""The Ray scheduler: one Ray task per Job holding ``gpus_per_job`` GPUs (1 by default; extra ``ray``).
 
 ``address`` None starts or joins a local Ray; a cluster address (or ``RAY_ADDRESS``) runs jobs on
-its nodes, which must share the workspace's filesystem. Ray sets ``CUDA_VISIBLE_DEVICES`` for each
-task; the task passes it to ``run_worker``, so a job sees exactly the GPU Ray gave it, and the
-result records it (``gpu_ids``). Timeouts, cancellation and failure classes are ``run_worker``'s.
+its nodes. Ray is the engine for more than one machine: it places each task on a node with a free
+GPU and sets ``CUDA_VISIBLE_DEVICES`` for it; the task passes it to ``run_worker``, so a job sees
+exactly the GPUs Ray gave it, and the result records them (``gpu_ids``). Slots are the cluster's
+GPUs divided by ``gpus_per_job``; a cluster without GPUs has one slot (jobs run one at a time, as on
+a CPU workstation). The workspace must be on a filesystem every Ray node shares:
+``check_workspace`` writes a marker file and runs a task on every alive node that looks for it, and
+refuses (``RuntimeError``) when one cannot see it. Timeouts, cancellation and failure classes are
+``run_worker``'s.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import socket
+import threading
+import uuid
+from pathlib import Path
 
-from trex.runtime.base import OnDone, run_worker
+from trex.runtime.base import ThreadedScheduler, run_worker
 from trex.runtime.job import JobRequest, JobResult
 
 
-class RayScheduler:
-    def __init__(self, timeout_s: float = 3600.0, address: str | None = None, **init_kwargs: object) -> None:
+class RayScheduler(ThreadedScheduler):
+    def __init__(
+        self, timeout_s: float = 3600.0, address: str | None = None, gpus_per_job: int = 1, **init_kwargs: object
+    ) -> None:
+        super().__init__()
         try:
             import ray
         except ImportError as exc:
@@ -25,19 +36,54 @@ class RayScheduler:
         if not ray.is_initialized():
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, **init_kwargs)
         self.timeout_s = timeout_s
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        self.gpus_per_job = gpus_per_job if gpus else 0
+        self._slots = max(1, gpus // gpus_per_job) if gpus else 1
+        self._cpu_slot = threading.Semaphore(1)  # a cluster without GPUs runs one job at a time
+        self._task = ray.remote(num_gpus=self.gpus_per_job)(self.remote_job())
 
     @property
-    def parallel_gpus(self) -> int:
-        return int(self._ray.cluster_resources().get("GPU", 0))
+    def slots(self) -> int:
+        return self._slots
 
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
+    def remote_job(self):  # noqa: ANN201 - a plain function Ray turns into a task
+        """The function each Ray task runs (a subclass may run something else, e.g. a benchmark's sleep)."""
+        return _ray_job
+
+    def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        if self.gpus_per_job:
+            ref = self._task.remote(request.model_dump_json(), self.timeout_s, deadline)
+            return JobResult.model_validate_json(self._ray.get(ref))
+        with self._cpu_slot:
+            ref = self._task.remote(request.model_dump_json(), self.timeout_s, deadline)
+            return JobResult.model_validate_json(self._ray.get(ref))
+
+    def check_workspace(self, workspace: Path) -> None:
+        """Refuse to start unless every alive Ray node sees ``workspace`` (a shared filesystem)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
         ray = self._ray
-        task = ray.remote(num_gpus=1 if self.parallel_gpus else 0)(_ray_job)
-        pending = {task.remote(r.model_dump_json(), self.timeout_s, deadline): r for r in requests}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            request = pending.pop(done[0])
-            on_done(request, JobResult.model_validate_json(ray.get(done[0])))
+        marker = Path(workspace).resolve() / f".trex-shared-{uuid.uuid4().hex[:12]}"
+        marker.write_text("trex checks that every Ray node sees the workspace\n", encoding="utf-8")
+        try:
+            probe = ray.remote(num_cpus=0)(_sees)
+            nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+            refs = [
+                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(str(marker))
+                for node in nodes
+            ]
+            blind = [host for host, seen in ray.get(refs, timeout=120) if not seen]
+        finally:
+            marker.unlink(missing_ok=True)
+        if blind:
+            raise RuntimeError(
+                f"the workspace {workspace} is not visible from Ray node(s) {', '.join(sorted(set(blind)))}: "
+                "put it on a filesystem every node mounts at the same path (NFS, Lustre, ...); see the README"
+            )
+
+
+def _sees(marker: str) -> tuple[str, bool]:
+    return socket.gethostname(), os.path.exists(marker)
 
 
 def _ray_job(request_json: str, timeout_s: float, deadline: float | None = None) -> str:

@@ -4,20 +4,21 @@ Each job asks for one GPU (``gpus_per_node=1``; none with ``gpus=0``), the job t
 limit, and runs ``run_worker`` on the node, so the Job, its worker subprocess, its result.json and
 its failure classes are the same as on a workstation. submitit's logs go to ``folder``, which must
 be on a filesystem shared with the compute nodes, like the workspace. ``cluster="local"`` uses
-submitit's local executor (tests, or a machine without Slurm).
+submitit's local executor (tests, or a machine without Slurm). Slurm queues what it cannot run yet,
+so the slots are ``max_jobs`` (what the loop may keep submitted); ``gpus_in_use(n)`` is n jobs times
+the GPUs each asks for, so the GPU-hour deadline divides by every job in flight.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
-from trex.runtime.base import OnDone, run_worker
+from trex.runtime.base import ThreadedScheduler, run_worker
 from trex.runtime.job import JobRequest, JobResult
 
 
-class SlurmScheduler:
+class SlurmScheduler(ThreadedScheduler):
     def __init__(
         self,
         folder: str | Path,
@@ -26,13 +27,16 @@ class SlurmScheduler:
         gpus: int = 1,
         cpus_per_task: int = 8,
         cluster: str | None = None,
+        max_jobs: int = 8,
     ) -> None:
+        super().__init__()
         try:
             import submitit
         except ImportError as exc:
             raise RuntimeError("the slurm scheduler needs submitit: pip install 'trex[slurm]'") from exc
         self.timeout_s = timeout_s
-        self.gpus = gpus
+        self.gpus = self.gpus_per_job = gpus
+        self.max_jobs = max_jobs
         self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
         params: dict[str, object] = {
             "timeout_min": max(1, int(timeout_s / 60) + 1),
@@ -44,17 +48,18 @@ class SlurmScheduler:
         self.executor.update_parameters(**params)
 
     @property
-    def parallel_gpus(self) -> int:
-        return self.gpus
+    def slots(self) -> int:
+        return self.max_jobs
 
-    def run(self, requests: Sequence[JobRequest], on_done: OnDone, deadline: float | None = None) -> None:
-        jobs = [(self.executor.submit(_slurm_job, r.model_dump_json(), self.timeout_s, deadline), r) for r in requests]
-        for job, request in jobs:
-            try:
-                result = JobResult.model_validate_json(job.result())
-            except Exception as exc:  # the Slurm job itself failed (node lost, preempted, killed)
-                result = JobResult.failure(request.job.content_hash(), f"slurm job failed: {exc}"[:2000], "crash")
-            on_done(request, result)
+    def gpus_in_use(self, jobs_in_flight: int) -> int:
+        return jobs_in_flight * self.gpus  # each Slurm job holds its own GPUs, however many are in flight
+
+    def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        job = self.executor.submit(_slurm_job, request.model_dump_json(), self.timeout_s, deadline)
+        try:
+            return JobResult.model_validate_json(job.result())
+        except Exception as exc:  # the Slurm job itself failed (node lost, preempted, killed)
+            return JobResult.failure(request.job.content_hash(), f"slurm job failed: {exc}"[:2000], "crash")
 
 
 def _slurm_job(request_json: str, timeout_s: float, deadline: float | None = None) -> str:

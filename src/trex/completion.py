@@ -1,0 +1,126 @@
+"""What happens to a node once none of its jobs is in flight: repair rounds, then its verdict and backpropagation.
+
+``NodeCompletion.repair`` adds a repaired job for every config whose latest attempt failed (at most
+``MAX_REPAIR_ROUNDS`` per config, counted from the node's stored jobs, so a resumed run repairs
+exactly as an uninterrupted one). ``NodeCompletion.finish`` diagnoses the node, computes its reward
+and commits its outcome together with the backpropagation along its path (one transaction).
+``node_record`` is what a researcher sees of a node: its plan and its configs' validation outcomes;
+``plan_context`` everything it is given to plan a child (the memory as it stands, every finished
+job of the tree as an observation for the surrogate, the budget left).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trex.agents.base import Researcher
+from trex.agents.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
+from trex.agents.proposals import observation_of
+from trex.agents.repair import MAX_REPAIR_ROUNDS
+from trex.agents.verdict import diagnose_node
+from trex.runtime.executor import BASELINE, config_job, outcome
+from trex.runtime.job import JobResult
+from trex.search.policies import backpropagate
+from trex.search.tree import DONE, FAILED, Node, Tree
+from trex.store import Store
+from trex.task import TaskSpec
+
+REPAIR_MARK = "~repair"
+
+
+def node_record(store: Store, node_id: int) -> NodeRecord:
+    row = store.node_row(node_id)
+    outcomes = []
+    for stored in store.jobs_of(node_id):
+        if stored.result is not None and stored.name != BASELINE:
+            outcomes.append(outcome(stored.name, stored.job, stored.result, stored.workdir))
+    return NodeRecord(
+        id=row["id"],
+        parent=row["parent"],
+        depth=row["depth"],
+        strategy=row["strategy"],
+        status=row["status"],
+        plan=Plan.model_validate_json(row["plan"]),
+        outcomes=outcomes,
+        val_score=row["val_score"],
+        reward=row["reward"],
+        summary=row["summary"],
+    )
+
+
+def plan_context(store: Store, tree: Tree, parent_id: int, memory: str, seed: int, budget: BudgetLeft) -> PlanContext:
+    """What a researcher is given to plan a child of ``parent_id``; siblings still in flight are included."""
+    parent = node_record(store, parent_id)
+    grandparent = node_record(store, parent.parent) if parent.parent is not None else None
+    siblings = [node_record(store, c.id) for c in tree.children(parent_id)]
+    finished = [s for n in sorted(tree.nodes) for s in store.jobs_of(n) if s.result is not None and s.job.train]
+    trains = {s.hash: s.job.train for s in finished}
+    observations = [observation_of(s.job.train, s.result.val_score, trains) for s in finished]  # type: ignore[union-attr,arg-type]
+    return PlanContext(
+        parent=parent,
+        grandparent=grandparent,
+        siblings=siblings,
+        memory=memory,
+        seed=seed,
+        budget=budget,
+        observations=observations,
+        trains=trains,  # type: ignore[arg-type]
+    )
+
+
+class NodeCompletion:
+    def __init__(
+        self, store: Store, task: TaskSpec, researcher: Researcher, seed: int, say: Callable[[str], None]
+    ) -> None:
+        self.store, self.task, self.researcher, self.seed, self.say = store, task, researcher, seed, say
+
+    def repair(self, node_id: int, results: list[tuple[str, JobResult]]) -> bool:
+        """Add repaired jobs for the failed configs; True when some were added (the node runs again)."""
+        plan = self.store.node_plan(node_id)
+        specs = {stored.name: stored.job for stored in self.store.jobs_of(node_id)}
+        latest: dict[str, tuple[str, JobResult]] = {}
+        for name, result in results:
+            if name != BASELINE:
+                latest[name.split(REPAIR_MARK)[0]] = (name, result)
+        added, notes = [], []
+        for base, (name, result) in latest.items():
+            attempts = sum(n.split(REPAIR_MARK)[0] == base for n in specs) - 1
+            if result.status == "ok" or result.error_class == "cancelled" or attempts >= MAX_REPAIR_ROUNDS:
+                continue
+            job = specs[name]
+            config = ConfigSpec(name=name, train=job.train, recipe=job.recipe) if job.train else None
+            error = result.error or ""
+            fix = self.researcher.repair(plan, config, result.error_class, error, attempts + 1) if config else None
+            if fix is None:
+                continue
+            repaired, change = fix
+            new_name = f"{base}{REPAIR_MARK}{attempts + 1}"
+            new_job = config_job(self.task, plan, repaired.model_copy(update={"name": new_name}), self.seed)
+            if new_job.content_hash() in {j.content_hash() for j in specs.values()}:
+                continue  # the same job again would fail the same way
+            added.append((new_job.content_hash(), new_job.model_dump_json(), new_name))
+            notes.append(
+                {"config": name, "repaired_as": new_name, "change": change, "error": (result.error or "")[:500]}
+            )
+            self.say(f"node {node_id}: repairing {name} ({change})")
+        if added:
+            self.store.add_node_jobs(node_id, added, {"kind": "repair", "repairs": notes})
+        return bool(added)
+
+    def finish(self, tree: Tree, node_id: int, results: list[tuple[str, JobResult]]) -> Node:
+        """Diagnose the node, set its reward and backpropagate it; commit all of it at once."""
+        node = tree.nodes[node_id]
+        if node.parent is None:
+            base = next((r for name, r in results if name == BASELINE), None)
+            if base is not None and base.status == "ok":
+                self.store.set_meta("base", {"val": base.val_score, "test": base.test_score})
+        parent_val = tree.nodes[node.parent].val_score if node.parent is not None else None
+        verdict = diagnose_node(results, parent_val, self.store.get_meta("base"))
+        node.status = DONE if verdict.best is not None else FAILED
+        node.val_score, node.test_score = verdict.val_score, verdict.test_score
+        node.reward = self.task.normalize(verdict.val_score) if verdict.val_score is not None else 0.0
+        node.summary = f"{node.strategy}: {self.store.node_plan(node_id).change} -> {verdict.headline}"
+        changed = backpropagate(tree, node_id, node.reward)
+        self.store.finish_node(node, verdict.best, verdict.insights, verdict.error, changed)
+        self.say(f"node {node_id}: {node.status}, {verdict.headline}")
+        return node

@@ -1,0 +1,69 @@
+"""The options of a run (``RunOptions``: what ``trex run`` and ``trex resume`` accept) and its outcome.
+
+Limits given here override the task file's (``apply_limits``). ``parallel_nodes`` is how many nodes
+of the tree are in flight at once; the default fills the scheduler's slots (``default_parallel_nodes``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from trex.task import TaskSpec
+from trex.tracking import TrackBackend
+
+
+def default_parallel_nodes(slots: int, configs: int) -> int:
+    """ceil(slots / configs per node): enough nodes in flight for their jobs to fill every slot (1 on one slot)."""
+    return max(1, math.ceil(slots / max(1, configs)))
+
+
+class RunOptions(BaseModel):
+    iterations: int | None = None
+    policy: Literal["mcts", "gbfs", "ses", "random"] = "mcts"
+    researcher: Literal["heuristic", "llm", "random"] = "heuristic"
+    scheduler: Literal["local", "ray", "slurm"] = "local"
+    seed: int = 0
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_price: tuple[float, float] | None = None  # USD per million prompt, completion tokens (trex.llm.pricing)
+    llm_prices: str | None = None  # a prices file: model -> [prompt, completion]
+    llm_tools: bool = True  # the LLM researcher may search arXiv and the Hub before choosing a strategy
+    ray_address: str | None = None
+    slurm_partition: str | None = None
+    memory_tokens: int = 2000
+    # nodes in flight at once; None: ceil(scheduler slots / configs per node), so every slot stays busy
+    parallel_nodes: int | None = Field(default=None, ge=1)
+    track: TrackBackend | None = None  # log every job to trackio or MLflow
+    eval_backend: Literal["hf", "vllm"] = "hf"  # generate-mode evaluation through a vLLM server
+    # overrides of the task file's limits (None: the task's value)
+    max_train_samples: int | None = Field(default=None, ge=1)
+    wall_clock_minutes: float | None = Field(default=None, gt=0)
+    gpu_hours: float | None = Field(default=None, gt=0)
+    llm_usd: float | None = Field(default=None, gt=0)
+
+    def apply_limits(self, task: TaskSpec) -> TaskSpec:
+        """The task with this run's limit overrides applied."""
+        names = ("max_train_samples", "wall_clock_minutes", "gpu_hours", "llm_usd")
+        changes = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return task.model_copy(update={"limits": task.limits.model_copy(update=changes)}) if changes else task
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> RunOptions:
+        if self.researcher == "llm" and not self.llm_model:
+            raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        return self
+
+
+class RunSummary(BaseModel):
+    nodes: int
+    stop_reason: str
+    stopped_by: str | None = None  # the limit that stopped the run: iterations, wall_clock_minutes, ...
+    best_node: int | None
+    best_val: float | None
+    best_test: float | None
+    base_val: float | None
+    base_test: float | None

@@ -1,0 +1,92 @@
+"""FakeScheduler: a scheduler with the real slot logic that returns canned JobResults instead of training.
+
+Each submitted job waits for a free slot (a logical GPU id), holds it for ``seconds(job)`` (0 by
+default), writes ``running.json`` like a real worker, and returns an ``ok`` result whose validation
+and test score is ``score(job)`` (a failure when it returns None). Every run is recorded in
+``runs`` as (hash, gpu, start, end), so tests check that no slot was held twice at once and that no
+job ran twice.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from trex.evaluation.metrics import Score
+from trex.evaluation.run import SplitResult
+from trex.runtime.base import RUNNING_FILE, ThreadedScheduler
+from trex.runtime.job import Job, JobRequest, JobResult
+from trex.train.common import TrainLog
+
+
+def default_score(job: Job) -> float:
+    """A deterministic score in [0.5, 0.9] from the job's hash (the baseline scores 0.5)."""
+    return 0.5 if job.train is None else 0.5 + int(job.content_hash()[:6], 16) % 400 / 1000
+
+
+def canned_result(job: Job, score: float | None, seconds: float, gpu: str | None) -> JobResult:
+    job_hash = job.content_hash()
+    if score is None:
+        result = JobResult.failure(job_hash, "canned failure", "exception", seconds)
+    else:
+        split = Score(value=score, low=score - 0.02, high=score + 0.02, n=100)
+        steps = job.train.max_steps if job.train else 0
+        result = JobResult(
+            job_hash=job_hash,
+            status="ok",
+            validation=SplitResult(split="validation", score=split),
+            test=SplitResult(split="test", score=split),
+            train=TrainLog(
+                steps=steps, losses=[(1, 2.0), (steps, 1.0)], train_rows=100, seconds=seconds, trainable_params=1
+            )
+            if job.train
+            else None,
+            seconds=seconds,
+        )
+    return result.model_copy(update={"gpus": 1 if gpu else 0, "gpu_ids": gpu})
+
+
+class FakeScheduler(ThreadedScheduler):
+    def __init__(
+        self,
+        gpus: int = 1,
+        seconds: Callable[[Job], float] = lambda job: 0.0,
+        score: Callable[[Job], float | None] = default_score,
+    ) -> None:
+        super().__init__()
+        self.gpus_per_job = 1 if gpus else 0
+        self.n_slots = max(1, gpus)
+        self.seconds, self.score = seconds, score
+        self._free: queue.Queue[str | None] = queue.Queue()
+        for slot in [str(i) for i in range(gpus)] or [None]:
+            self._free.put(slot)
+        self.runs: list[tuple[str, str | None, float, float]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def slots(self) -> int:
+        return self.n_slots
+
+    def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        gpu = self._free.get()
+        try:
+            start = time.time()
+            workdir = Path(request.workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+            (workdir / RUNNING_FILE).write_text(json.dumps({"gpu": gpu, "started": start}))
+            seconds = self.seconds(request.job)
+            if deadline is not None and start + seconds > deadline:
+                time.sleep(max(0.0, deadline - start))
+                job_hash = request.job.content_hash()
+                return JobResult.failure(job_hash, "cancelled: budget and grace period ran out", "cancelled")
+            time.sleep(seconds)
+            result = canned_result(request.job, self.score(request.job), seconds, gpu)
+        finally:
+            with self._lock:
+                self.runs.append((request.job.content_hash(), gpu, start, time.time()))
+            self._free.put(gpu)
+        return result
