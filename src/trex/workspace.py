@@ -38,7 +38,7 @@ from trex.store import Store, StoreError
 from trex.task import TaskSpec, load_task
 
 if TYPE_CHECKING:
-    from trex.loop import RunOptions
+    from trex.options import RunOptions
 
 LOCK_FILE = "trex.lock"
 DATA_DIR = "data"
@@ -85,7 +85,7 @@ def check_folder(workspace: Path) -> bool:
             if not os.access(workspace, os.W_OK):
                 raise WorkspaceError(f"{workspace}: the folder is not writable")
             return True
-        if any(workspace.iterdir()):
+        if any(p.name != LOCK_FILE for p in workspace.iterdir()):  # a lock alone: a run is starting here
             raise WorkspaceError(
                 f"{workspace}: the folder holds other files and no trex run; trex writes only into a new or "
                 "empty folder, or a workspace of its own"
@@ -212,8 +212,26 @@ def vet_run(workspace: Path, task: TaskSpec, task_path: Path) -> dict[str, Rows]
     return splits
 
 
+def _check_free(workspace: Path) -> None:
+    """Refuse early, writing nothing, when another process holds the workspace lock."""
+    try:
+        fd = os.open(workspace / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return  # no lock file: nobody ever ran here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        raise WorkspaceError(
+            f"{workspace}: another trex run is using this workspace (PID {holder}); wait for it or stop it"
+        ) from None
+    finally:
+        os.close(fd)
+
+
 def _vet_folder(workspace: Path, task: TaskSpec, task_path: Path, given: dict[str, str]) -> None:
     if check_folder(workspace):
+        _check_free(workspace)
         meta = _stored_meta(workspace)
         stored = meta.get("task_fingerprint")
         name = meta.get("task_name")
@@ -274,6 +292,7 @@ def open_resume(workspace: Path) -> tuple[Store, TaskSpec]:
     if workspace.exists() and not workspace.is_dir():
         raise WorkspaceError(f"{workspace}: is a file, not a workspace folder")
     meta = _stored_meta(workspace)
+    _check_free(workspace)
     task_file = workspace / "task.yaml"
     task = load_task(task_file, base_dir=Path(meta.get("task_dir", str(workspace))))
     splits = splits_of(task)

@@ -47,6 +47,8 @@ def status(
     base = data["base"] or {}
     console.print(f"base model: val {_num(base.get('val'))}  test {_num(base.get('test'))}")
     console.print(f"budget used: {usage_line(data['usage'])}")
+    if data.get("llm_fallbacks"):
+        console.print(f"warning: the LLM researcher failed {data['llm_fallbacks']} time(s); the heuristic planned")
     stopped = data["stopped"]
     if stopped:
         console.print(f"stopped: {stopped['reason']}" + (f" (limit: {stopped['limit']})" if stopped["limit"] else ""))
@@ -63,7 +65,7 @@ def serve(
 
     try:
         server = make_server(workspace, port, host)
-    except (StoreError, OSError) as exc:
+    except (StoreError, OSError, ValueError) as exc:  # ValueError: a port outside 0..65535
         fail(str(exc), 2)
         return
     console.print(f"serving {workspace} at http://{host}:{server.server_port}/ (Ctrl-C stops)")

@@ -1,8 +1,15 @@
-"""Model cards: the README.md that goes with an exported model (base model, recipe, config, scores)."""
+"""Model cards: the README.md that goes with an exported model (base model, recipe, config, scores).
+
+Text from the task (name, objective, prompt) is HTML-escaped: a Hub page or a Markdown viewer renders
+raw HTML in a README, so a ``<script>`` in an objective must arrive as text. Code blocks get a fence
+longer than any run of backticks inside them.
+"""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import yaml
 
@@ -17,16 +24,23 @@ def _score(result: JobResult, split: str) -> str:
     return f"{s.value:.4f} (95% CI {s.low:.3f}–{s.high:.3f}, n={s.n})"
 
 
+def _fence(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def model_card(task_name: str, objective: str, node_id: int, job: Job, result: JobResult, what: str) -> str:
     front = {"base_model": job.base_model, "library_name": "transformers", "tags": ["trex", "fine-tuned"]}
     recipe = yaml.safe_dump(job.recipe.model_dump(), sort_keys=False) if job.recipe else "(none: base model as is)"
     train = json.dumps(job.train.model_dump(), indent=1) if job.train else "(none)"
+    prompt = html.escape(repr(job.eval.prompt_template)).replace("`", "&#96;")
+    recipe_fence, train_fence = _fence(recipe), _fence(train)
     return f"""---
 {yaml.safe_dump(front, sort_keys=False).strip()}
 ---
-# {task_name}: node {node_id}
+# {html.escape(task_name)}: node {node_id}
 
-{objective}
+{html.escape(objective)}
 
 Exported by trex: {what}. Job `{job.content_hash()}`, seed {job.seed}.
 
@@ -39,16 +53,16 @@ Exported by trex: {what}. Job `{job.content_hash()}`, seed {job.seed}.
 
 ## Data recipe
 
-```yaml
-{recipe}```
+{recipe_fence}yaml
+{recipe}{recipe_fence}
 
 ## Training config
 
-```json
+{train_fence}json
 {train}
-```
+{train_fence}
 
 ## Evaluation
 
-Prompt template: `{job.eval.prompt_template!r}`, mode `{job.eval.mode}`.
+Prompt template: <code>{prompt}</code>, mode `{job.eval.mode}`.
 """

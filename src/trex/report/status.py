@@ -60,6 +60,9 @@ def run_status(store: Store) -> dict[str, Any]:
         "base": store.get_meta("base"),
         "usage": stored_usage(store),
         "stopped": store.get_meta("stopped"),
+        "llm_fallbacks": store.conn.execute(  # plans the heuristic made because the LLM researcher failed
+            "SELECT COUNT(*) FROM events WHERE kind = 'researcher_fallback'"
+        ).fetchone()[0],
     }
 
 
