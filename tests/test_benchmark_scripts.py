@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_gpu_check_runs_on_a_tiny_config() -> None:
     out = subprocess.run(
         [
@@ -33,6 +36,7 @@ def test_gpu_check_runs_on_a_tiny_config() -> None:
     assert figures["lora_mfu"] is None  # no known peak on a CPU
 
 
+@pytest.mark.slow
 def test_search_sim_json_has_every_policy() -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "search_sim.py"), "--seeds", "3", "--iterations", "5"]
@@ -51,6 +55,7 @@ def test_search_sim_json_has_every_policy() -> None:
     assert set(table["mcts"]["diff_ci95"]) == {"gbfs", "ses", "random"}
 
 
+@pytest.mark.slow
 def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
     task = ROOT / "examples" / "tasks" / "tiny.yaml"
     command = [sys.executable, str(ROOT / "benchmarks" / "researcher_vs_random.py"), "--task", str(task)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from datasets import Dataset
 from rich.console import Console
 
@@ -14,6 +15,7 @@ from trex.store import Store
 from trex.train.config import TrainConfig
 
 
+@pytest.mark.slow
 def test_training_leaves_its_progress(tmp_path: Path, tiny_model) -> None:
     from trex.train.model import load_model
     from trex.train.sft import train_sft

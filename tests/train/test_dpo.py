@@ -27,6 +27,7 @@ def _preferences(n: int = 24) -> Dataset:
     return Dataset.from_list(rows)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["lora_dpo", "full_dpo"])
 def test_dpo_trains_and_saves(method: str, tmp_path: Path) -> None:
     from trex.train.dpo import train_dpo
@@ -51,6 +52,7 @@ def test_dpo_needs_preference_columns(tmp_path: Path) -> None:
         train_dpo(model, tokenizer, Dataset.from_list([{"prompt": "x"}]), TrainConfig(method="lora_dpo"), tmp_path, 0)
 
 
+@pytest.mark.slow
 def test_epochs_replace_max_steps(tmp_path: Path) -> None:
     from trex.train.model import load_model
     from trex.train.sft import train_sft
