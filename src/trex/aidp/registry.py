@@ -22,7 +22,6 @@ from datasets import Dataset
 from pydantic import BaseModel, ConfigDict
 
 Category = Literal["loader", "scorer", "generator", "filter", "transform"]
-CATEGORIES: tuple[str, ...] = ("loader", "scorer", "generator", "filter", "transform")
 
 
 class OperatorError(ValueError):
