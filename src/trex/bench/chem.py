@@ -11,11 +11,13 @@ lower, else higher). Groups are counted with TOMG-Bench's own SMARTS (``FUNCTION
 reference is a JSON object written by the preparer. TOMG-Bench's weighted score (wAcc, WSR) is not
 computed in its repositories; the task averages this success rate over the nine subtasks.
 
-``ome_score``: oMeBench's oMeS with partial credit: a weighted Needleman-Wunsch alignment of
-predicted mechanism steps ``{subtype, intermediate_smiles}`` with the gold steps ``{subtype,
-smiles, weight}``. Aligned steps must share the subtype; they earn the step's weight times 1 for
-the same canonical SMILES, else times the Morgan (radius 2, 2048 bits) Tanimoto similarity when
-it is at least 0.6; gaps earn nothing. An answer without a JSON list scores 0.
+``ome_score``: oMeBench's oMeS with partial credit, ported from its scripts/utils_eval.py: a
+weighted Needleman-Wunsch alignment of predicted mechanism steps ``{subtype, intermediate_smiles}``
+with the gold steps ``{subtype, smiles, weight}``. Aligned steps must share the subtype; they earn
+the step's weight times the Morgan (radius 2, 2048 bits) Tanimoto similarity when it is at least
+0.6 (the weight itself for the same molecule); the alignment maximizes the exact-match total first,
+then this partial total; gaps earn nothing; a SMILES RDKit rejects earns nothing. An answer without
+a JSON list scores 0. Not ported: oMeBench rounds each reaction's score to two decimals.
 """
 
 from __future__ import annotations
@@ -218,31 +220,34 @@ def _steps(text: str) -> list[dict[str, Any]] | None:
 
 
 def ome_example(prediction: str, reference: str, threshold: float = 0.6) -> float:
+    """oMeS partial for one reaction, as oMeBench's scripts/utils_eval.py aligns: the path that maximizes the
+    exact total first, then the partial total (its tie-break); only steps of the same subtype (compared as
+    written) align; a SMILES RDKit rejects, gold or predicted, earns nothing."""
     gold = json.loads(reference)
     pred = _steps(prediction)
     if not pred or not gold:
         return 0.0
     total = sum(float(g["weight"]) for g in gold) or 1.0
+    gold_can = [canonical(str(g["smiles"])) for g in gold]
+    pred_smiles = [str(p.get("intermediate_smiles", p.get("smiles", ""))) for p in pred]
+    pred_can = [canonical(smiles) for smiles in pred_smiles]
 
-    def credit(g: dict[str, Any], p: dict[str, Any]) -> float | None:
-        if str(p.get("subtype", "")).strip().lower() != str(g["subtype"]).strip().lower():
-            return None  # only steps of the same subtype may align
-        smiles = str(p.get("intermediate_smiles", p.get("smiles", "")))
-        if canonical(smiles) is not None and canonical(smiles) == canonical(g["smiles"]):
-            return float(g["weight"])
-        similarity = tanimoto(smiles, g["smiles"])
-        return float(g["weight"]) * similarity if similarity >= threshold else 0.0
+    def credit(i: int, j: int) -> tuple[float, float]:
+        g, weight = gold[i], float(gold[i]["weight"])
+        if str(pred[j].get("subtype", "")) != str(g["subtype"]) or not gold_can[i] or not pred_can[j]:
+            return 0.0, 0.0
+        exact = weight if gold_can[i] == pred_can[j] else 0.0
+        similarity = tanimoto(pred_smiles[j], str(g["smiles"]))
+        return exact, weight * similarity if similarity >= threshold else 0.0
 
     rows, cols = len(gold), len(pred)
-    score = [[0.0] * (cols + 1) for _ in range(rows + 1)]
+    score = [[(0.0, 0.0)] * (cols + 1) for _ in range(rows + 1)]
     for i in range(1, rows + 1):
         for j in range(1, cols + 1):
-            best = max(score[i - 1][j], score[i][j - 1])
-            match = credit(gold[i - 1], pred[j - 1])
-            if match is not None:
-                best = max(best, score[i - 1][j - 1] + match)
-            score[i][j] = best
-    return score[rows][cols] / total
+            exact, partial = credit(i - 1, j - 1)
+            diagonal = (score[i - 1][j - 1][0] + exact, score[i - 1][j - 1][1] + partial)
+            score[i][j] = max(score[i - 1][j], score[i][j - 1], diagonal)
+    return score[rows][cols][1] / total
 
 
 def ome_score(predictions: Sequence[str], references: Sequence[str]) -> float:
