@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import ConfigOutcome, NodeRecord
+from trex.agents.plan import ConfigOutcome, NodeRecord, PlanContext
 from trex.agents.random_researcher import CHILD_STRATEGIES, LR_FACTORS, RandomResearcher
 
 
@@ -28,9 +28,9 @@ def _parent(task, scores: list[float | None]) -> NodeRecord:
 
 def test_plans_are_seeded_and_differ_across_seeds(tiny_task) -> None:
     parent = _parent(tiny_task, [0.6, 0.5])
-    a = RandomResearcher(tiny_task, seed=0).plan(parent, None, [], node_seed=7)
-    assert a == RandomResearcher(tiny_task, seed=0).plan(parent, None, [], node_seed=7)  # a resume plans the same
-    others = [RandomResearcher(tiny_task, seed=s).plan(parent, None, [], node_seed=7) for s in range(1, 6)]
+    a = RandomResearcher(tiny_task, seed=0).plan(PlanContext(parent=parent, seed=7))
+    assert a == RandomResearcher(tiny_task, seed=0).plan(PlanContext(parent=parent, seed=7))  # a resume plans the same
+    others = [RandomResearcher(tiny_task, seed=s).plan(PlanContext(parent=parent, seed=7)) for s in range(1, 6)]
     assert any(p.model_dump() != a.model_dump() for p in others)
     root = RandomResearcher(tiny_task, seed=0).root_plan()
     assert root.strategy == "establish_baseline" and len(root.configs) == tiny_task.limits.configs_per_plan
@@ -41,7 +41,7 @@ def test_draws_cover_the_space_and_ignore_scores(tiny_task) -> None:
     default_lr = tiny_task.training.learning_rate
     strategies, factors, warm = Counter(), set(), 0
     for node_seed in range(60):
-        plan = researcher.plan(_parent(tiny_task, [0.9, None]), None, [], node_seed)
+        plan = researcher.plan(PlanContext(parent=_parent(tiny_task, [0.9, None]), seed=node_seed))
         strategies[plan.strategy] += 1
         assert len({c.name for c in plan.configs}) == len(plan.configs)
         for config in plan.configs:
@@ -54,6 +54,6 @@ def test_draws_cover_the_space_and_ignore_scores(tiny_task) -> None:
     assert 0 < warm < 60 * tiny_task.limits.configs_per_plan
 
     # blind to scores: swapping which config scored best changes nothing in what it draws
-    high = researcher.plan(_parent(tiny_task, [0.9, 0.1]), None, [], node_seed=11)
-    low = researcher.plan(_parent(tiny_task, [0.1, 0.9]), None, [], node_seed=11)
+    high = researcher.plan(PlanContext(parent=_parent(tiny_task, [0.9, 0.1]), seed=11))
+    low = researcher.plan(PlanContext(parent=_parent(tiny_task, [0.1, 0.9]), seed=11))
     assert high == low

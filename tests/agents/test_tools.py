@@ -98,12 +98,13 @@ def test_tools_fail_soft() -> None:
 
 def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path) -> None:
     from tests.agents.test_researcher import _record
+    from trex.agents.plan import PlanContext
     from trex.agents.researcher import LLMResearcher
     from trex.llm.client import ScriptedClient
     from trex.store import Store
 
-    plan = _record(tiny_task, 1, 0.7).plan.model_dump()
-    plan.update(strategy="refine_data", change="dedup harder")
+    plan = _record(tiny_task, 1, 0.7).plan.model_dump(exclude={"strategy": True, "configs": {"__all__": {"source"}}})
+    plan.update(change="dedup harder")
     replies = [
         '{"tool": "search_arxiv", "query": "near duplicate removal"}',
         '{"done": true}',
@@ -114,7 +115,7 @@ def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path)
     store = Store(tmp_path)
     with fixture_server() as (url, _):
         researcher = LLMResearcher(tiny_task, client, store, tools=Tools(arxiv_url=f"{url}/api/query"))
-        result = researcher.plan(_record(tiny_task, 1, 0.7), None, [], node_seed=1, context="Path: node 1")
+        result = researcher.plan(PlanContext(parent=_record(tiny_task, 1, 0.7), seed=1, memory="Path: node 1"))
     assert result.change == "dedup harder"
     assert "Deduplication Makes Fine-Tuning Data Go Further" in client.sent[1][-1]["content"]  # shown to the LLM
     assert "Looked up before this choice" in client.sent[2][-1]["content"]  # and kept for the strategy step

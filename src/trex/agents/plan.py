@@ -2,22 +2,31 @@
 
 A Plan is one node's experiment: a strategy, a rationale, a shared data recipe and 1-5 configs
 (the task's ``configs_per_plan``; the paper's plans carry 3-5), each a variation of training
-hyperparameters and optionally of the data recipe. ``NodeRecord`` is what a researcher may know
-of an earlier node: its plan and validation outcomes, never test scores.
+hyperparameters and optionally of the data recipe, and each saying where it came from (``source``:
+the researcher, the surrogate's proposal, or a repair). ``NodeRecord`` is what a researcher may
+know of an earlier node: its plan and validation outcomes, never test scores. ``PlanContext`` is
+everything a researcher is given to plan one child. ``check_warm_starts`` is the plan checker's
+rule for warm starts: a warm start continues an earlier job's weights, so its scheme (LoRA or full)
+and, for LoRA, its adapter shape (rank, alpha, targets, layers) must equal that job's.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from trex.aidp.recipe import Recipe
+from trex.aidp.recipe import Recipe, StepStats
 from trex.evaluation.diagnostics import Diagnosis
+from trex.evaluation.ranking import best_config
+from trex.evaluation.run import BadCase
+from trex.search.surrogate import Observation
 from trex.train.config import TrainConfig
 
 Strategy = Literal["establish_baseline", "refine_data", "synthetic_data", "adjust_training"]
-STRATEGIES: tuple[str, ...] = ("establish_baseline", "refine_data", "synthetic_data", "adjust_training")
+Source = Literal["researcher", "surrogate", "repair"]
+# what a warm start keeps from the job it continues: the adapter's shape must be the same
+ADAPTER_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets", "lora_top_layers")
 
 
 class ConfigSpec(BaseModel):
@@ -26,6 +35,7 @@ class ConfigSpec(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     train: TrainConfig
     recipe: Recipe | None = Field(default=None, description="overrides the plan's shared recipe for this config")
+    source: Source = Field(default="researcher", description="who chose this config's numbers")
 
 
 class Plan(BaseModel):
@@ -48,14 +58,32 @@ class ConfigOutcome(BaseModel):
     job_hash: str
     status: str
     train: TrainConfig | None = None
+    recipe: Recipe | None = None  # the recipe the job ran (trex's guards included)
     val_score: float | None = None
     val_low: float | None = None
     val_high: float | None = None
+    val_groups: dict[str, float] | None = None
     error: str | None = None
     diagnosis: Diagnosis | None = None
     first_loss: float | None = None
     last_loss: float | None = None
+    losses: list[tuple[int, float]] = []
     train_rows: int | None = None
+    steps: int | None = None
+    seconds: float | None = None
+    data_stats: list[StepStats] = []
+    bad_cases: list[BadCase] = []
+
+    def still_improving(self, min_drop: float = 0.02) -> bool:
+        """The training loss of the last third of the curve is still below the middle third's by ``min_drop``
+        (relative): more steps would likely help."""
+        values = [loss for _, loss in self.losses]
+        if len(values) < 6:
+            return self.first_loss is not None and self.last_loss is not None and self.last_loss < self.first_loss
+        third = len(values) // 3
+        middle = sum(values[third : 2 * third]) / third
+        last = sum(values[2 * third :]) / len(values[2 * third :])
+        return middle > 0 and (middle - last) / middle >= min_drop
 
 
 class NodeRecord(BaseModel):
@@ -71,29 +99,60 @@ class NodeRecord(BaseModel):
     summary: str = ""
 
     def best(self) -> ConfigOutcome | None:
-        scored = [o for o in self.outcomes if o.status == "ok" and o.val_score is not None and o.train is not None]
-        # ties (common at chance level) go to the config that fit its training data best
-        return max(scored, key=lambda o: (o.val_score or 0.0, -(o.last_loss or float("inf")))) if scored else None
+        trained = [o for o in self.outcomes if o.status == "ok" and o.train is not None]
+        return best_config(trained, lambda o: o.val_score, lambda o: o.last_loss)
 
 
-class Researcher(Protocol):
-    """What the loop asks of a researcher (heuristic or LLM)."""
+class BudgetLeft(BaseModel):
+    """What is left of the run's budget when a node is planned (None: no such limit)."""
 
-    name: str
+    nodes: int | None = None
+    seconds: float | None = None
 
-    def root_plan(self) -> Plan: ...
 
-    def plan(
-        self,
-        parent: NodeRecord,
-        grandparent: NodeRecord | None,
-        siblings: list[NodeRecord],
-        node_seed: int,
-        context: str = "",
-    ) -> Plan: ...
+class PlanContext(BaseModel):
+    """Everything a researcher is given to plan one child of ``parent``."""
 
-    def repair(
-        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str
-    ) -> tuple[ConfigSpec, str] | None:
-        """A changed config and what changed, or None to keep the failure."""
-        ...
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    parent: NodeRecord
+    grandparent: NodeRecord | None = None
+    siblings: list[NodeRecord] = []
+    memory: str = ""  # the condensed memory context of the tree (text)
+    seed: int = 0  # the node's seed: every draw of the plan derives from it
+    budget: BudgetLeft = BudgetLeft()
+    observations: list[Observation] = []  # every finished job of the tree, for the surrogate
+    trains: dict[str, TrainConfig] = {}  # job hash -> training config, for every finished job of the tree
+
+    def known_trains(self) -> dict[str, TrainConfig]:
+        """Training configs of the jobs a warm start may name (the tree's finished jobs and this node's family)."""
+        known = dict(self.trains)
+        for record in [self.parent, self.grandparent, *self.siblings]:
+            for o in record.outcomes if record is not None else []:
+                if o.status == "ok" and o.train is not None:
+                    known[o.job_hash] = o.train
+        return known
+
+
+def warm_start_problem(train: TrainConfig, source: TrainConfig | None) -> str | None:
+    """Why ``train`` cannot continue ``source``'s weights, or None when it can."""
+    if train.init_from_job is None:
+        return None
+    if source is None:
+        return f"init_from_job {train.init_from_job} is not a finished job of this tree"
+    if train.lora != source.lora:
+        return f"init_from_job {train.init_from_job} trained with {source.method}: a warm start keeps the scheme"
+    if train.lora:
+        changed = [f for f in ADAPTER_FIELDS if getattr(train, f) != getattr(source, f)]
+        if changed:
+            details = ", ".join(f"{f} {getattr(source, f)} -> {getattr(train, f)}" for f in changed)
+            return f"a warm start continues the saved adapter, whose shape it cannot change ({details})"
+    return None
+
+
+def check_warm_starts(plan: Plan, known: dict[str, TrainConfig]) -> None:
+    """Raise ValueError naming the first config whose warm start cannot continue the job it names."""
+    for config in plan.configs:
+        problem = warm_start_problem(config.train, known.get(config.train.init_from_job or ""))
+        if problem:
+            raise ValueError(f"config {config.name!r}: {problem}")

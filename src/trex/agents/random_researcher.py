@@ -11,7 +11,9 @@ It plans in the heuristic's own space, so that a comparison measures the decisio
   - one of the heuristic's recipes (refine_data: balanced and/or length-filtered; synthetic_data:
     1-3 recombined copies);
   - whether to warm-start from that parent config.
-Failures are repaired by the same rule as the heuristic's. Draws are seeded by (seed, node seed):
+A warm start keeps the adapter shape of the config it continues (the plan checker refuses a rank change
+on a warm start; the drawn rank factor then has no effect). Failures are repaired by the same rule as
+the heuristic's. Draws are seeded by (seed, node seed):
 a rerun or a resume plans the same nodes. Used by ``--researcher random`` and
 ``benchmarks/researcher_vs_random.py``.
 """
@@ -20,11 +22,11 @@ from __future__ import annotations
 
 import random
 
-from trex.agents.heuristic import MAX_LEARNING_RATE, base_recipe, refined_recipes, rows_needed, synthetic_recipes
-from trex.agents.plan import ConfigSpec, NodeRecord, Plan
-from trex.agents.repair import repair_config
+from trex.agents.base import Researcher
+from trex.agents.plan import ADAPTER_FIELDS, ConfigSpec, Plan, PlanContext
+from trex.agents.proposals import MAX_LEARNING_RATE
+from trex.agents.recipes import base_recipe, refined_recipes, rows_needed, synthetic_recipes
 from trex.aidp.recipe import Recipe
-from trex.task import TaskSpec
 from trex.train.config import TrainConfig
 
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -45,15 +47,8 @@ def _draw_training(rng: random.Random, train: TrainConfig) -> TrainConfig:
     )
 
 
-class RandomResearcher:
+class RandomResearcher(Researcher):
     name = "random"
-
-    def __init__(self, task: TaskSpec, seed: int = 0) -> None:
-        if task.train_data is None:
-            raise ValueError("the random researcher needs train_data in the task file")
-        self.task = task
-        self.seed = seed
-        self.k = task.limits.configs_per_plan
 
     def _rng(self, node_seed: int | str) -> random.Random:
         return random.Random(f"random-researcher:{self.seed}:{node_seed}")
@@ -70,23 +65,12 @@ class RandomResearcher:
             configs=configs,
         )
 
-    def repair(
-        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str
-    ) -> tuple[ConfigSpec, str] | None:
-        return repair_config(plan, config, error_class, error)
-
-    def plan(
-        self,
-        parent: NodeRecord,
-        grandparent: NodeRecord | None,
-        siblings: list[NodeRecord],
-        node_seed: int,
-        context: str = "",
-    ) -> Plan:
+    def _plan(self, context: PlanContext) -> Plan:
         """Plan a child of ``parent`` by chance; the history is read only for which configs trained."""
+        node_seed = context.seed
         rng = self._rng(node_seed)
         strategy = rng.choice(CHILD_STRATEGIES)
-        trained = [o for o in parent.outcomes if o.status == "ok" and o.train is not None]
+        trained = [o for o in context.parent.outcomes if o.status == "ok" and o.train is not None]
         configs = []
         for i in range(self.k):
             start = rng.choice(trained) if trained else None
@@ -99,8 +83,9 @@ class RandomResearcher:
                 recipe_name, recipe = rng.choice(refined_recipes(self.task, n, node_seed))
             elif strategy == "synthetic_data":
                 recipe_name, recipe = rng.choice(synthetic_recipes(self.task, n, node_seed))
-            if start is not None and rng.random() < 0.5:
-                train = train.model_copy(update={"init_from_job": start.job_hash})
+            if start is not None and start.train is not None and rng.random() < 0.5:
+                adapter = {f: getattr(start.train, f) for f in ADAPTER_FIELDS}  # a warm start keeps the shape
+                train = train.model_copy(update={"init_from_job": start.job_hash, **adapter})
             else:
                 train = train.model_copy(update={"init_from_job": None})
             configs.append(self._config(i, recipe_name, train, recipe))

@@ -107,6 +107,13 @@ class Recipe(BaseModel):
     def with_step(self, op: str, **args: Any) -> Recipe:
         return Recipe(steps=[*self.steps, Step(op=op, args=args)])
 
+    def insert_after(self, op: str, step: Step) -> Recipe:
+        """A copy with ``step`` right after the first step that calls ``op``; RecipeError when none does."""
+        for number, existing in enumerate(self.steps, start=1):
+            if existing.op == op:
+                return Recipe(steps=[*self.steps[:number], step, *self.steps[number:]])
+        raise RecipeError(f"no step calls {op!r} (steps: {', '.join(s.op for s in self.steps)})")
+
 
 def run_recipe(recipe: Recipe) -> tuple[Dataset, list[StepStats]]:
     """Validate, then run every step; a failing step raises RecipeError with its number."""

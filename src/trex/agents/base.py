@@ -1,0 +1,48 @@
+"""Researcher: the one small base every researcher (heuristic, random, LLM) derives from.
+
+A researcher writes the root plan (``root_plan``), plans a child from a ``PlanContext``
+(``plan``) and repairs a failed config (``repair``; by default the rules of ``repair_config``,
+which an LLM researcher extends). ``plan`` checks what a subclass's ``_plan`` returns with the
+plan checker's warm-start rule, so no researcher can name a warm start that cannot continue the
+job it names. Subclasses are deterministic for a (seed, node seed): a resumed run plans the same.
+"""
+
+from __future__ import annotations
+
+from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
+from trex.agents.repair import repair_config
+from trex.task import TaskSpec
+
+
+class Researcher:
+    name = "researcher"
+    needs_train_data = True
+
+    def __init__(self, task: TaskSpec, seed: int = 0) -> None:
+        if self.needs_train_data and task.train_data is None:
+            raise ValueError(f"the {self.name} researcher needs train_data in the task file")
+        self.task = task
+        self.seed = seed
+        self.k = task.limits.configs_per_plan
+
+    def root_plan(self) -> Plan:
+        raise NotImplementedError
+
+    def plan(self, context: PlanContext) -> Plan:
+        """A child plan of ``context.parent``, checked before it is returned."""
+        plan = self._plan(context)
+        check_warm_starts(plan, context.known_trains())
+        return plan
+
+    def _plan(self, context: PlanContext) -> Plan:
+        raise NotImplementedError
+
+    def repair(
+        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str, attempt: int = 1
+    ) -> tuple[ConfigSpec, str] | None:
+        """A changed config and what changed, or None to keep the failure; ``attempt`` counts from 1."""
+        fixed = repair_config(plan, config, error_class, error)
+        if fixed is None:
+            return None
+        repaired, change = fixed
+        return repaired.model_copy(update={"source": "repair"}), change

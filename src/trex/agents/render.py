@@ -1,0 +1,149 @@
+"""What the LLM researcher reads of a node: scores with intervals, whole configs, diagnosis, data, bad cases.
+
+Every number is printed as a person reads it (scores to 3 decimals with their 95% interval). A node
+is shown config by config: all training settings, its own recipe when it overrides the shared one,
+what it cost (steps, seconds), the rows in and out of every recipe step, the full validation
+diagnosis (error rates by label and by input length, confusion, predicted share, per-group scores,
+the loss curve) and a few sampled bad cases of the best config. ``sample_bad_cases`` picks them per
+(expected, predicted) pair, so each label and each kind of error is seen; in generate mode, where
+answers are free text, it picks the lowest per-example scores. Validation only: never the test split.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from trex.agents.plan import BudgetLeft, ConfigOutcome, NodeRecord
+from trex.evaluation.diagnostics import Diagnosis
+from trex.evaluation.run import BadCase
+from trex.runtime.worker import BADCASES_FILE  # the worker writes every validation error there
+
+BAD_CASES = 6
+CURVE_POINTS = 8
+
+
+def score_text(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    if value is None:
+        return "no score"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else f"{value:.3f}"
+
+
+def read_bad_cases(workdir: str | None, fallback: list[BadCase]) -> list[BadCase]:
+    """Every validation error of a job from its folder, or ``fallback`` (the result's first ones) without it."""
+    path = Path(workdir) / BADCASES_FILE if workdir else None
+    if path is None or not path.is_file():
+        return list(fallback)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [BadCase.model_validate_json(line) for line in lines if line.strip()]
+    except (OSError, ValueError):
+        return list(fallback)
+
+
+def sample_bad_cases(cases: list[BadCase], mode: str, n: int = BAD_CASES, seed: int = 0) -> list[BadCase]:
+    """``n`` bad cases: round-robin over (expected, predicted) pairs, largest first (choices), or the lowest
+    per-example scores (generate). Deterministic for a seed."""
+    if mode == "generate":
+        return sorted(cases, key=lambda c: (c.score if c.score is not None else 0.0, c.input))[:n]
+    groups: dict[tuple[str, str], list[BadCase]] = defaultdict(list)
+    for case in cases:
+        groups[(case.expected, case.predicted)].append(case)
+    rng = random.Random(seed)
+    queues = []
+    for key in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+        members = list(groups[key])
+        rng.shuffle(members)
+        queues.append(members)
+    picked: list[BadCase] = []
+    while len(picked) < n and any(queues):
+        for queue in queues:
+            if queue and len(picked) < n:
+                picked.append(queue.pop())
+    return picked
+
+
+def _rates(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in values.items()) or "n/a"
+
+
+def diagnosis_text(d: Diagnosis, groups: dict[str, float] | None = None) -> list[str]:
+    lines = [
+        f"validation rows {d.n}; support by label: {', '.join(f'{k} {v}' for k, v in d.support_by_label.items())}",
+        f"error rate by label: {_rates(d.error_rate_by_label)}",
+        f"error rate by input length (terciles): {_rates(d.error_rate_by_length)}",
+        f"predicted share: {_rates(d.predicted_share)}",
+    ]
+    if len(d.confusion) <= 12:
+        cells = "; ".join(f"{ref} -> {dict(sorted(row.items()))}" for ref, row in sorted(d.confusion.items()))
+        lines.append(f"confusion (reference -> predicted counts): {cells}")
+    if groups:
+        lines.append(f"score by group: {_rates(groups)}")
+    return lines
+
+
+def curve_text(losses: list[tuple[int, float]]) -> str:
+    if not losses:
+        return "no loss curve"
+    stride = max(1, len(losses) // CURVE_POINTS)
+    points = losses[::stride]
+    if points[-1] != losses[-1]:
+        points.append(losses[-1])
+    return ", ".join(f"{step}: {loss:.3f}" for step, loss in points)
+
+
+def data_text(outcome: ConfigOutcome) -> list[str]:
+    if not outcome.data_stats:
+        return []
+    steps = "; ".join(
+        f"{s.step} {s.op} {s.rows_in}->{s.rows_out}" + (f" ({s.reason})" if s.dropped else "")
+        for s in outcome.data_stats
+    )
+    pool = outcome.data_stats[0].rows_out
+    return [f"data: pool {pool} rows, trained on {outcome.train_rows} rows; steps (rows in->out): {steps}"]
+
+
+def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
+    spec = next((c for c in record.plan.configs if c.name == outcome.name), None)
+    cost = f"{outcome.steps} steps, {outcome.seconds:.0f} s" if outcome.seconds is not None else "cost unknown"
+    head = f"config {outcome.name} [job {outcome.job_hash}, {spec.source if spec else 'researcher'}]"
+    lines = [f"{head}: {outcome.status}, val {score_text(outcome.val_score, outcome.val_low, outcome.val_high)}"]
+    lines.append(f"  cost: {cost}")
+    if outcome.train is not None:
+        lines.append(f"  train: {outcome.train.model_dump_json()}")
+    if spec is not None and spec.recipe is not None:
+        lines.append(f"  own recipe: {spec.recipe.model_dump_json()}")
+    if outcome.error:
+        lines.append(f"  error: {outcome.error[:500]}")
+    lines += [f"  {line}" for line in data_text(outcome)]
+    if outcome.diagnosis is not None:
+        lines += [f"  {line}" for line in diagnosis_text(outcome.diagnosis, outcome.val_groups)]
+    if outcome.losses or outcome.first_loss is not None:
+        lines.append(f"  training loss by step: {curve_text(outcome.losses)}")
+    return lines
+
+
+def node_text(record: NodeRecord, mode: str, seed: int = 0) -> str:
+    """The node whole: summary, shared recipe, every config, the best config's sampled bad cases."""
+    lines = [f"node {record.id} ({record.strategy}, val {score_text(record.val_score)}): {record.summary}"]
+    lines.append(f"shared recipe: {record.plan.recipe.model_dump_json()}")
+    for outcome in record.outcomes:
+        lines += config_text(outcome, record)
+    best = record.best()
+    if best is not None and best.bad_cases:
+        lines.append(f"bad cases of the best config {best.name} (sampled from its validation errors):")
+        for case in sample_bad_cases(best.bad_cases, mode, seed=seed):
+            score = f", score {case.score:.2f}" if mode == "generate" and case.score is not None else ""
+            group = f", group {case.group}" if case.group else ""
+            lines.append(
+                f"  - input {case.input[:300]!r} expected {case.expected[:200]!r} "
+                f"predicted {case.predicted[:200]!r}{score}{group}"
+            )
+    return "\n".join(lines)
+
+
+def budget_text(budget: BudgetLeft) -> str:
+    nodes = f"{budget.nodes} nodes" if budget.nodes is not None else "no node limit"
+    time = f"{budget.seconds / 60:.1f} minutes" if budget.seconds is not None else "no time limit"
+    return f"{nodes} and {time} left"
