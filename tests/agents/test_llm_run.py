@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_llm_run_over_http_until_the_llm_budget_stops_it(tiny_task, tmp_path: Path) -> None:
-    plan = HeuristicResearcher(tiny_task).root_plan().model_dump()
-    plan.update(strategy="adjust_training", change="the LLM's sweep", rationale="lower the rate")
+    exclude = {"strategy": True, "configs": {"__all__": {"source"}}}
+    plan = HeuristicResearcher(tiny_task).root_plan().model_dump(exclude=exclude)  # no strategy: chosen before
+    plan.update(change="the LLM's sweep", rationale="lower the rate")
     for config in plan["configs"]:
         config["train"]["learning_rate"] = 0.0005
     plan["configs"] = plan["configs"][: tiny_task.limits.configs_per_plan]
@@ -45,12 +46,13 @@ def test_llm_run_over_http_until_the_llm_budget_stops_it(tiny_task, tmp_path: Pa
             env={**os.environ, "TREX_TEST_KEY": "sk-never-stored-42"},
         )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert "(limit: llm_usd)" in out.stdout  # node 2's three calls spent the budget: no third node
-    assert len(requests) == 3  # research (done), strategy, plan
+    assert "(limit: llm_usd)" in out.stdout  # the root's call and node 2's three spent the budget: no third node
+    assert len(requests) == 4  # root plan; research (done), strategy, plan
     with sqlite3.connect(ws / "trex.db") as conn:
         rows = conn.execute("SELECT id, strategy, plan FROM nodes ORDER BY id").fetchall()
         dump = "\n".join(str(r) for r in conn.execute("SELECT * FROM meta").fetchall())
         dump += "\n".join(str(r) for r in conn.execute("SELECT data FROM events").fetchall())
     assert [r[1] for r in rows] == ["establish_baseline", "adjust_training"]
+    assert json.loads(rows[0][2])["change"] == "the LLM's sweep"  # the LLM wrote the root plan too
     assert json.loads(rows[1][2])["change"] == "the LLM's sweep"
     assert "sk-never-stored-42" not in dump and "sk-never-stored-42" not in (ws / "report.html").read_text()
