@@ -15,13 +15,24 @@ from pathlib import Path
 import pytest
 
 from trex.runtime.sandbox import Sandbox, SandboxError, SandboxLimits, bwrap_available
+from trex.runtime.sandbox_kernel import kernel_walls_available
 
-MODES = ["process", *(["bwrap"] if bwrap_available() else [])]
+STRONG = [*(["landlock"] if kernel_walls_available() else []), *(["bwrap"] if bwrap_available() else [])]
+MODES = ["process", *STRONG]
+LIMITS = SandboxLimits(cpu_seconds=3, memory_mb=512, wall_seconds=8, processes=16)
 
 
 @pytest.fixture(params=MODES)
 def sandbox(request: pytest.FixtureRequest) -> Sandbox:
-    return Sandbox(SandboxLimits(cpu_seconds=3, memory_mb=512, wall_seconds=8, processes=16), mode=request.param)
+    return Sandbox(LIMITS, mode=request.param)
+
+
+@pytest.fixture(params=[(m, wire) for m in STRONG for wire in (True, False)], ids=lambda p: f"{p[0]}-hook{p[1]}")
+def walled(request: pytest.FixtureRequest) -> Sandbox:
+    """A strong mode, with the audit hook and without it: the kernel walls must hold on their own."""
+    box = Sandbox(LIMITS, mode=request.param[0])
+    box.tripwire = request.param[1]
+    return box
 
 
 def test_bwrap_runs_where_it_is_installed() -> None:
@@ -97,3 +108,78 @@ def test_time_is_limited(sandbox: Sandbox) -> None:
     assert not busy.ok and busy.reason == "cpu" and busy.seconds < 8
     sleepy = sandbox.run("import time\ntime.sleep(60)\n")
     assert not sleepy.ok and sleepy.reason == "wall_clock" and sleepy.seconds < 15
+
+
+# --- the attacks of the issue "Hostile and real-world inputs" -------------------------------------------
+FORK_EXEC = (  # subprocess without subprocess: no audit event is raised on this path
+    "import _posixsubprocess, os\n"
+    "r, w = os.pipe()\n"
+    "pid = _posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'id > ran.txt'], [b'/bin/sh'], True, (), None, None,"
+    " -1, -1, -1, -1, -1, -1, r, w, True, False, -1, None, None, None, -1, None, False)\n"
+    "os.waitpid(pid, 0)\n"
+    "print('RAN', pid)\n"
+)
+
+
+def test_no_planting_files_outside_by_link_rename_or_symlink(walled: Sandbox, tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o777)
+    for how in ("os.link('mine.txt', T)", "os.rename('mine.txt', T)", "os.symlink('mine.txt', T)"):
+        target = tmp_path / "planted.txt"
+        code = f"import os\nT = {str(target)!r}\nopen('mine.txt', 'w').write('x')\n{how}\nprint('PLANTED')\n"
+        result = walled.run(code)
+        assert "PLANTED" not in result.stdout and not os.path.lexists(target), (how, result.stderr[-300:])
+
+
+def test_no_fifo_or_device(walled: Sandbox) -> None:
+    result = walled.run("import os\nos.mkfifo('pipe')\nprint('FIFO')\n")
+    assert not result.ok and "FIFO" not in result.stdout
+
+
+def test_no_programs_through_fork_exec(walled: Sandbox) -> None:
+    result = walled.run(FORK_EXEC)
+    assert not result.ok and "RAN" not in result.stdout and "uid=" not in result.stdout
+
+
+def test_no_reading_other_files(walled: Sandbox, tmp_path: Path) -> None:
+    other = tmp_path / "other-workspace" / "task.yaml"
+    other.parent.mkdir()
+    other.write_text("objective: secret-objective-42\n")
+    os.chmod(other.parent, 0o755)
+    os.chmod(other, 0o644)
+    for path in ("/etc/passwd", str(other)):
+        result = walled.run(f"data = open({path!r}).read()\nraise SystemExit('LEAK ' + data[:40])\n")
+        assert "root:" not in result.stdout + result.stderr and "secret-objective-42" not in result.stderr
+        assert not result.ok
+
+
+def test_threads_still_work(walled: Sandbox) -> None:
+    result = walled.run(
+        "import threading\nt = threading.Thread(target=print, args=('THREAD',))\nt.start(); t.join()\n"
+    )
+    assert result.ok and "THREAD" in result.stdout
+
+
+def test_weak_mode_is_refused_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trex.runtime.sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "bwrap_available", lambda: False)
+    monkeypatch.setattr(sandbox_module, "kernel_walls_available", lambda: False)
+    monkeypatch.delenv("TREX_ALLOW_WEAK_SANDBOX", raising=False)
+    with pytest.raises(SandboxError, match="allow-weak-sandbox"):
+        Sandbox()
+    assert Sandbox(allow_weak=True).mode == "process"
+    monkeypatch.setenv("TREX_ALLOW_WEAK_SANDBOX", "1")
+    assert Sandbox().mode == "process"
+
+
+def test_weak_mode_hook_closes_what_python_can_reach(tmp_path: Path) -> None:
+    box = Sandbox(LIMITS, mode="process")
+    os.chmod(tmp_path, 0o777)
+    target = tmp_path / "planted.txt"
+    for code in (
+        f"import os\nopen('m', 'w').write('x')\nos.link('m', {str(target)!r})\n",
+        f"import os\nopen('m', 'w').write('x')\nos.rename('m', {str(target)!r})\n",
+        "print(open('/etc/passwd').read())\n",
+    ):
+        result = box.run(code)
+        assert not result.ok and "root:" not in result.stdout and not target.exists(), code

@@ -110,6 +110,23 @@ Track = Annotated[
     str | None,
     typer.Option(help="log every job to trackio or mlflow (local-first; extras 'trackio', 'mlflow')"),
 ]
+WeakSandbox = Annotated[
+    bool,
+    typer.Option(
+        "--allow-weak-sandbox",
+        help="run LLM-written code even where neither bubblewrap nor Landlock/seccomp is available "
+        "(exec, fork and native file access are then unprotected)",
+    ),
+]
+
+
+def _weak_sandbox(allowed: bool) -> None:
+    """The jobs inherit the choice through the environment (trex.runtime.sandbox reads it)."""
+    if allowed:
+        import os
+
+        os.environ["TREX_ALLOW_WEAK_SANDBOX"] = "1"
+        warn("--allow-weak-sandbox: LLM-written code may run with only the interpreter's audit hook around it")
 
 
 def run(
@@ -147,8 +164,10 @@ def run(
     eval_backend: Annotated[
         str, typer.Option(help="hf | vllm: generate-mode evaluation through a vLLM server ($TREX_VLLM)")
     ] = "hf",
+    allow_weak_sandbox: WeakSandbox = False,
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
+    _weak_sandbox(allow_weak_sandbox)
     overrides = {
         "track": track,
         "eval_backend": eval_backend,
@@ -192,9 +211,11 @@ def resume(
     gpu_hours: GpuHours = None,
     llm_usd: LlmUsd = None,
     track: Track = None,
+    allow_weak_sandbox: WeakSandbox = False,
 ) -> None:
     """Continue a stopped or killed run; finished jobs are never run again. Limits given here replace
     the stored ones (e.g. a larger --wall-clock-minutes to go on after a budget stop)."""
+    _weak_sandbox(allow_weak_sandbox)
     overrides = {
         "track": track,
         "iterations": iterations,

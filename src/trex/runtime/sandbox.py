@@ -3,25 +3,32 @@
 Every run gets its own fresh working folder, a scrubbed environment (``PATH`` and ``HOME`` only: no
 API keys), limits on CPU time, address space, processes, file size and wall-clock time, and the
 standard library only (``python -I -S``: no site-packages, no user site, no ``PYTHON*`` variables).
-A harness runs the code under a Python audit hook. Two modes, chosen by ``mode="auto"``:
+A harness runs the code under a Python audit hook (a tripwire). Three modes; ``mode="auto"`` takes
+the first this machine has:
 
 ``bwrap`` (bubblewrap is on PATH and user namespaces work):
   - protects: the network (a new, empty network namespace), every file outside the working folder
     (only ``/usr`` and the interpreter are mounted, read-only; ``/tmp`` is a private tmpfs), other
-    processes (new PID, IPC and UTS namespaces; everything dies with the sandbox), the environment.
+    processes (new PID, IPC and UTS namespaces; everything dies with the sandbox), the environment;
+    plus the seccomp filter of ``landlock`` mode (no exec, no fork).
   - when trex runs as root, the code runs as ``nobody`` (uid 65534) with the system ``/usr/bin/python3``,
     so the process limit holds (the kernel exempts root from it) and nothing of root's is readable.
-  - does not protect: the kernel itself (a kernel exploit escapes any namespace), and CPU or memory
-    bandwidth beyond the rlimits; it is not a VM.
 
-``process`` (no bubblewrap):
-  - protects: the environment (scrubbed), CPU time, per-process memory, the number of processes and
-    file sizes (rlimits; as root, the code runs as ``nobody`` when ``/usr/bin/python3`` exists), the
-    network when trex runs as root (a new network namespace) and otherwise only through the audit hook.
-  - writing outside the working folder and network access are refused by the audit hook, which
-    also refuses ``ctypes``, ``subprocess`` and ``exec*`` calls. An audit hook is a tripwire inside the
-    interpreter, not a wall: native code that avoids the interpreter could bypass it. Use bubblewrap
-    for untrusted code you care about; ``mode="bwrap"`` fails instead of falling back.
+``landlock`` (no bubblewrap; a kernel with Landlock and libseccomp, no root needed; ``sandbox_kernel``):
+  - protects: files (Landlock: read and execute only the interpreter's folders, read and write only
+    inside the working folder; no links, renames or symlinks out of it, no FIFOs or devices;
+    ``/etc/passwd`` and other workspaces are unreadable), programs and processes (seccomp: no exec,
+    fork or non-thread clone, even through ``_posixsubprocess``), the network (seccomp: no Internet,
+    raw or netlink sockets; as root also a new network namespace), the environment and the rlimits.
+
+``process`` (neither): the weak mode. Only the rlimits, the scrubbed environment and the audit hook
+  stand; native code (``_posixsubprocess.fork_exec``, a C extension) walks past the hook, so exec,
+  fork, FIFOs (``os.mkfifo`` raises no audit event), and through native code the user's files and
+  (unless root) the network are NOT protected. ``auto`` never
+  picks it: a Sandbox refuses to start (``SandboxError``) unless ``allow_weak=True`` or the
+  environment has ``TREX_ALLOW_WEAK_SANDBOX=1``, which ``trex run --allow-weak-sandbox`` sets.
+
+No mode protects against a kernel exploit, or CPU and memory bandwidth beyond the rlimits; none is a VM.
 
 Results: ``run`` returns a ``SandboxResult`` (exit code, bounded stdout/stderr, and the reason it
 was stopped: ``wall_clock``, ``cpu``, ``memory`` or ``error``); ``map_rows`` applies a function of
@@ -46,7 +53,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Mode = Literal["auto", "bwrap", "process"]
+from trex.runtime.sandbox_kernel import (
+    apply_landlock,
+    kernel_walls_available,
+    landlock_ruleset,
+    readable_roots,
+    seccomp_program,
+)
+
+Mode = Literal["auto", "bwrap", "landlock", "process"]
+WEAK_ENV = "TREX_ALLOW_WEAK_SANDBOX"
+FILTER_FILE = "seccomp.bpf"
+WEAK_WARNING = (
+    "no bubblewrap and no Landlock/seccomp here: the weak process sandbox cannot stop native code from "
+    "starting programs, reading your files or (unless root) using the network"
+)
 NOBODY = 65534
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 HARNESS = "harness.py"
@@ -72,7 +93,7 @@ class SandboxResult(BaseModel):
     stdout: str
     stderr: str
     reason: Literal["wall_clock", "cpu", "memory", "error"] | None = None
-    mode: Literal["bwrap", "process"]
+    mode: Literal["bwrap", "landlock", "process"]
     seconds: float
 
 
@@ -108,7 +129,7 @@ def _nproc_limit(limits: SandboxLimits) -> int:
     return owned + limits.processes
 
 
-def _preexec(limits: SandboxLimits, new_netns: bool, nproc: int) -> Any:
+def _preexec(limits: SandboxLimits, new_netns: bool, nproc: int, ruleset: Any = None) -> Any:  # noqa: ANN401
     def apply() -> None:
         os.setsid()
         if new_netns:  # root only: the code gets a network namespace with nothing in it
@@ -117,6 +138,8 @@ def _preexec(limits: SandboxLimits, new_netns: bool, nproc: int) -> Any:
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb << 20, limits.memory_mb << 20))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if ruleset is not None:  # Landlock: from here on, this process and the interpreter it becomes
+            apply_landlock(ruleset)
         if _drop_to_nobody():
             os.setgroups([])
             os.setresgid(NOBODY, NOBODY, NOBODY)
@@ -127,17 +150,25 @@ def _preexec(limits: SandboxLimits, new_netns: bool, nproc: int) -> Any:
 
 
 class Sandbox:
-    def __init__(self, limits: SandboxLimits | None = None, mode: Mode = "auto") -> None:
+    def __init__(self, limits: SandboxLimits | None = None, mode: Mode = "auto", allow_weak: bool = False) -> None:
         self.limits = limits or SandboxLimits()
+        self.tripwire = True  # the audit hook; tests turn it off to attack the kernel walls alone
+        walls = kernel_walls_available()
         if mode == "auto":
-            mode = "bwrap" if bwrap_available() else "process"
+            mode = "bwrap" if bwrap_available() else "landlock" if walls else "process"
+            if mode == "process" and not (allow_weak or os.environ.get(WEAK_ENV) == "1"):
+                raise SandboxError(f"refusing to run LLM-written code: {WEAK_WARNING}. Install bubblewrap, or pass "
+                                   "--allow-weak-sandbox to accept that")  # fmt: skip
         elif mode == "bwrap" and not bwrap_available():
             raise SandboxError("mode 'bwrap' asked for, but bubblewrap is missing or cannot create namespaces")
-        self.mode: Literal["bwrap", "process"] = mode
+        elif mode == "landlock" and not walls:
+            raise SandboxError("mode 'landlock' asked for, but this kernel has no Landlock or libseccomp is missing")
+        self.mode: Literal["bwrap", "landlock", "process"] = mode
+        self.seccomp = seccomp_program() if mode != "process" and walls else None
 
     def _command(self, workdir: Path, argv: list[str]) -> list[str]:
         python = _interpreter()
-        if self.mode == "process":
+        if self.mode != "bwrap":
             return [python, "-I", "-S", *argv]
         mounts = ["--ro-bind", "/usr", "/usr"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64"):
@@ -173,6 +204,7 @@ class Sandbox:
             "--setenv",
             "HOME",
             "/sandbox",
+            *([] if self.tripwire else ["--setenv", "TREX_SANDBOX_TRIPWIRE", "0"]),
             python,
             "-I",
             "-S",
@@ -222,23 +254,33 @@ class Sandbox:
         harness = resources.files("trex.runtime").joinpath("sandbox_harness.py").read_text(encoding="utf-8")
         for name, text in {**files, HARNESS: harness}.items():
             (folder / name).write_text(text, encoding="utf-8")
+        if self.seccomp is not None:
+            (folder / FILTER_FILE).write_bytes(self.seccomp)
         if _drop_to_nobody():  # the sandbox user must write its own private folder, and nothing else of ours
             os.chmod(folder, 0o777)  # noqa: S103
             for path in folder.iterdir():
                 os.chmod(path, 0o666)
         inside = "/sandbox" if self.mode == "bwrap" else str(folder)
         env = {"PATH": "/usr/bin:/bin", "HOME": inside, "LANG": "C.UTF-8"}
-        command = self._command(folder, [f"{inside}/{HARNESS}", inside, entry])
+        if not self.tripwire:
+            env["TREX_SANDBOX_TRIPWIRE"] = "0"
+        argv = [f"{inside}/{HARNESS}", inside, entry, *([FILTER_FILE] if self.seccomp is not None else [])]
+        command = self._command(folder, argv)
         start = time.perf_counter()
-        new_netns = self.mode == "process" and os.geteuid() == 0
-        proc = subprocess.Popen(
-            command,
-            cwd=folder,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_preexec(self.limits, new_netns, _nproc_limit(self.limits)),
-        )
+        new_netns = self.mode != "bwrap" and os.geteuid() == 0
+        ruleset = landlock_ruleset(folder, readable_roots(_interpreter())) if self.mode == "landlock" else None
+        try:
+            proc = subprocess.Popen(
+                command,
+                cwd=folder,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=_preexec(self.limits, new_netns, _nproc_limit(self.limits), ruleset),
+            )
+        finally:
+            if ruleset is not None:
+                os.close(ruleset._fd)  # the child holds its own copy until it applies it
         reason = None
         try:
             stdout, stderr = proc.communicate(timeout=self.limits.wall_seconds)
