@@ -86,3 +86,17 @@ def test_bench_run_on_fixtures_writes_table_3(tmp_path: Path) -> None:
     assert "| SST-2 |" in table and "| HoC |" in table and "error: SourceError" in table
 
     assert trex("bench", "run", "mmlu", "--workspace", str(ws)).returncode == 2
+
+
+def test_a_fixture_run_is_fixture_sized_and_a_real_run_is_not(tmp_path: Path) -> None:
+    from trex.bench.run import FIXTURE_MAX_NEW_TOKENS, FIXTURE_TRAINING, prepare_data, task_file
+
+    task = load_bench_task("aci-bench")
+    paths = prepare_data(task, tmp_path, fixtures=True)
+    real = task_file(task, paths, None, {}, None)
+    small = task_file(task, paths, None, {}, None, fixtures=True)
+    assert real["eval"]["max_new_tokens"] == task.task["eval"]["max_new_tokens"] == 1024
+    assert real["training"]["max_steps"] == task.task["training"]["max_steps"]
+    assert small["eval"]["max_new_tokens"] == FIXTURE_MAX_NEW_TOKENS
+    assert small["training"]["max_steps"] == FIXTURE_TRAINING["max_steps"]
+    assert small["decontaminate"] is False  # ACI's dialogues share 8-word phrases: the guard would drop every row

@@ -96,11 +96,26 @@ def prepare_data(
     return paths
 
 
+# A fixture run checks the machinery on a few rows in minutes on a CPU, not what a task measures: generation and
+# the root configs' training are cut to these (a real run keeps the task file's values).
+FIXTURE_MAX_NEW_TOKENS = 32
+FIXTURE_TRAINING = {"max_steps": 8, "max_length": 512}
+
+
 def task_file(
-    task: BenchTask, paths: dict[str, Path], base_model: str | None, training: dict[str, Any], max_examples: int | None
+    task: BenchTask,
+    paths: dict[str, Path],
+    base_model: str | None,
+    training: dict[str, Any],
+    max_examples: int | None,
+    fixtures: bool = False,
 ) -> dict[str, Any]:
-    """The trex task file body for a prepared bench task."""
+    """The trex task file body for a prepared bench task (fixture-sized with ``fixtures``)."""
     body = json.loads(json.dumps(task.task))  # a deep copy
+    if fixtures:
+        body["eval"]["max_new_tokens"] = min(body["eval"].get("max_new_tokens", 64), FIXTURE_MAX_NEW_TOKENS)
+        root = body.get("training", {})
+        body["training"] = {**root, **{k: min(v, root.get(k, v)) for k, v in FIXTURE_TRAINING.items()}}
     body["name"] = task.name
     body["train_data"] = str(paths["train"])
     body["reference_score"] = task.reference_score
@@ -136,7 +151,7 @@ def run_task(
     folder = workspace / task.name
     try:
         paths = prepare_data(task, folder, fixtures, source_dir)
-        body = task_file(task, paths, base_model, training or {}, max_examples)
+        body = task_file(task, paths, base_model, training or {}, max_examples, fixtures)
         path = folder / "task.yaml"
         path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
         spec = load_task(path)

@@ -92,7 +92,12 @@ def run(
     max_train_samples: Annotated[int | None, typer.Option(min=1, help="training rows per experiment")] = None,
     wall_clock_minutes: Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget per task")] = None,
     fixtures: Annotated[
-        bool, typer.Option("--fixtures", help="use the packaged hand-written slices instead of the real data")
+        bool,
+        typer.Option(
+            "--fixtures",
+            help="use the packaged slices (<= 50 rows a split) with fixture-sized generation and training, "
+            "instead of the real data",
+        ),
     ] = False,
     base_model: Annotated[str | None, typer.Option(help="another base model than the paper's Qwen3-1.7B")] = None,
     max_steps: Annotated[int | None, typer.Option(min=1, help="training steps of the root configs")] = None,
