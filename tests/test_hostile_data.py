@@ -132,3 +132,16 @@ def test_task_yaml_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     path.write_bytes(b"name: x\nobjective: caf\xe9\n")
     out = run("run", str(path), "--workspace", str(tmp_path / "ws"))
     assert out.exit_code == 2 and "task.yaml:2: not valid utf-8" in out.output
+
+
+def test_aidp_run_checks_its_files_before_any_step(data: Path) -> None:
+    recipe = data / "recipe.json"
+    recipe.write_text(json.dumps([{"op": "load_local_dataset", "args": {"path": str(data / "data" / "latin1.csv")}}]))
+    out = run("aidp", "run", str(recipe), "--out", str(data / "out"))
+    assert out.exit_code == 2 and "latin1.csv:2: not valid utf-8" in out.output
+    recipe.write_text(
+        json.dumps(
+            [{"op": "load_local_dataset", "args": {"path": str(data / "data" / "latin1.csv"), "encoding": "latin-1"}}]
+        )
+    )
+    assert "not valid" not in run("aidp", "run", str(recipe), "--out", str(data / "out")).output

@@ -57,7 +57,8 @@ def _local(path: str) -> list[str]:
     return [resolved]
 
 
-def _read(path: str, encoding: str) -> Rows:
+def read_data(path: str, encoding: str = "utf-8") -> Rows:
+    """Rows of a data reference: a file, a glob (merged) or embedded:NAME/SPLIT."""
     files = _local(path)
     parts = [read_rows(f, encoding) for f in files]
     if len(parts) == 1:
@@ -74,7 +75,7 @@ def splits_of(task: TaskSpec) -> dict[str, Rows]:
     enc = task.data_encodings
     if task.eval_split is not None:
         spec = task.eval_split
-        whole = _read(spec.from_, spec.encoding)
+        whole = read_data(spec.from_, spec.encoding)
         if spec.validation + spec.test >= len(whole.rows):
             raise DataError(
                 f"{spec.from_}: {len(whole.rows)} rows cannot give {spec.validation} validation and {spec.test} "
@@ -88,14 +89,14 @@ def splits_of(task: TaskSpec) -> dict[str, Rows]:
             for name, idx in parts.items()
         }  # fmt: skip
         if task.train_data is not None:
-            out["train"] = _read(task.train_data, enc.get(task.train_data, "utf-8"))
+            out["train"] = read_data(task.train_data, enc.get(task.train_data, "utf-8"))
         return out
     out = {}
     if task.train_data is not None:
-        out["train"] = _read(task.train_data, enc.get(task.train_data, "utf-8"))
+        out["train"] = read_data(task.train_data, enc.get(task.train_data, "utf-8"))
     for name in ("validation", "test"):
         ref = getattr(task.eval, name)
-        out[name] = _read(ref, enc.get(ref, "utf-8"))
+        out[name] = read_data(ref, enc.get(ref, "utf-8"))
     return out
 
 

@@ -31,6 +31,7 @@ _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 class LoadLocalParams(Params):
     path: str = Field(description="file path, glob, or embedded:DATASET/SPLIT")
     format: Literal["auto", "json", "csv", "parquet", "arrow"] = "auto"
+    encoding: str = Field(default="utf-8", description="text encoding of CSV/JSON files, e.g. latin-1 (never guessed)")
 
 
 def _format(path: str, fmt: str) -> str:
@@ -90,7 +91,8 @@ def load_local_dataset(ds: Dataset | None, p: LoadLocalParams) -> Dataset:
     fmt = _format(path, p.format)
     if not glob.glob(path):
         raise OperatorError(f"load_local_dataset: no file at {path!r}")
-    return load_dataset(fmt, data_files=path, split="train")
+    extra = {"encoding": p.encoding} if fmt in ("csv", "json") and p.encoding.lower() not in ("utf-8", "utf8") else {}
+    return load_dataset(fmt, data_files=path, split="train", **extra)
 
 
 class LoadRemoteParams(Params):

@@ -55,6 +55,15 @@ def run(
         return
     if out.exists() and any(out.iterdir()):
         fail(f"{out} is not empty: choose a new --out folder", 2)
+    from trex.datacheck import read_data
+    from trex.datafiles import DataError
+
+    for step in parsed.steps:  # the data check: local files read, decoded and parsed before any step runs
+        if step.op == "load_local_dataset" and not str(step.args.get("path", "")).startswith("embedded:"):
+            try:
+                read_data(str(step.args["path"]), str(step.args.get("encoding", "utf-8")))
+            except (DataError, KeyError) as exc:
+                fail(str(exc), 2)
     started = time.perf_counter()
     try:
         dataset, stats = run_recipe(parsed)
