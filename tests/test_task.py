@@ -85,3 +85,70 @@ def test_normalize_uses_metric_range(tiny_task) -> None:
     ranged = tiny_task.model_copy(update={"eval": tiny_task.eval.model_copy(update={"metric_range": (0.5, 1.0)})})
     assert ranged.normalize(0.75) == pytest.approx(0.5)
     assert ranged.normalize(0.2) == 0.0
+
+
+# --- hostile inputs: fields past the schema ---------------------------------------------------------
+HOSTILE = """name: h
+objective: o
+base_model: embedded:tiny-qwen2
+train_data: {train}
+eval:
+  validation: v.csv
+  test: t.csv
+  prompt_template: "{template}"
+  choices: {{a: " a"}}
+"""
+
+
+def test_only_plain_placeholders(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from trex.task import TaskError, parse_task
+
+    for template in ("{text.__class__.__mro__}", "{text!r}", "{text:>10}", "{0}", "{text[0]}"):
+        with pytest.raises(TaskError, match=r"t.yaml:8: eval.prompt_template: .*only plain"):
+            parse_task(HOSTILE.format(train="tr.csv", template=template), tmp_path / "t.yaml")
+
+
+def test_data_file_with_encoding(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from trex.task import TaskError, parse_task
+
+    task = parse_task(
+        HOSTILE.format(train="{path: tr.csv, encoding: latin-1}", template="{text}"), tmp_path / "t.yaml"
+    )
+    assert task.train_data == str(tmp_path / "tr.csv") and task.data_encodings == {task.train_data: "latin-1"}
+    with pytest.raises(TaskError, match="t.yaml:4: train_data: unknown encoding 'klingon'"):
+        parse_task(HOSTILE.format(train="{path: tr.csv, encoding: klingon}", template="{text}"), tmp_path / "t.yaml")
+
+
+def test_split_and_files_are_exclusive(tmp_path) -> None:  # noqa: ANN001
+    import pytest
+
+    from trex.task import TaskError, parse_task
+
+    text = HOSTILE.format(train="tr.csv", template="{text}").replace(
+        "  test: t.csv\n", "  test: t.csv\n  split: {from: all.csv, validation: 5, test: 5}\n"
+    )
+    with pytest.raises(TaskError, match="either split or validation/test"):
+        parse_task(text, tmp_path / "t.yaml")
+
+
+def test_one_file_split_is_written_into_the_workspace(tmp_path) -> None:  # noqa: ANN001
+    from trex.datacheck import splits_of
+    from trex.task import parse_task
+    from trex.workspace import prepare_data
+
+    rows = "".join(f"{'a' if i % 2 else 'b'},row {i}\n" for i in range(40))
+    (tmp_path / "all.csv").write_text("label,text\n" + rows)
+    text = (
+        "name: s\nobjective: o\nbase_model: m\neval:\n  split: {from: all.csv, validation: 6, test: 6}\n"
+        '  prompt_template: "{text}"\n  choices: {a: " a", b: " b"}\n'
+    )
+    task = parse_task(text, tmp_path / "t.yaml")
+    ready = prepare_data(task, splits_of(task), tmp_path / "ws_root")
+    assert Path(ready.eval.validation).name == "validation.jsonl" and Path(ready.train_data).exists()
+    first = Path(ready.eval.test).read_text()
+    again = prepare_data(task, splits_of(task), tmp_path / "ws_root")
+    assert Path(again.eval.test).read_text() == first and len(first.splitlines()) == 6

@@ -178,7 +178,7 @@ def prepare_data(task: TaskSpec, splits: dict[str, Rows], workspace: Path) -> Ta
         from_split = task.eval_split is not None and not (name == "train" and task.train_data)
         if name not in splits or not (from_split or ref in recoded):
             continue
-        folder.mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{name}.jsonl"
         _write_jsonl(splits[name], target)
         if name == "train":
