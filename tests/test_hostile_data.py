@@ -145,3 +145,14 @@ def test_aidp_run_checks_its_files_before_any_step(data: Path) -> None:
         )
     )
     assert "not valid" not in run("aidp", "run", str(recipe), "--out", str(data / "out")).output
+
+
+def test_a_recipe_step_that_empties_the_data_is_named(data: Path) -> None:
+    steps = [
+        {"op": "load_local_dataset", "args": {"path": str(data / "data" / "train.csv")}},
+        {"op": "select_by_filter", "args": {"expression": "len(text) > 10000"}},
+    ]
+    recipe = data / "recipe.json"
+    recipe.write_text(json.dumps(steps))
+    out = run("aidp", "run", str(recipe), "--out", str(data / "out"))
+    assert out.exit_code == 1 and "step 2 (select_by_filter) left no rows of 60" in " ".join(out.output.split())

@@ -139,6 +139,10 @@ def run_recipe(recipe: Recipe) -> tuple[Dataset, list[StepStats]]:
                 reason=DROP_REASONS.get(step.op, "dropped by the operator") if dropped else None,
             )
         )
+        if len(ds) == 0:  # nothing downstream can train on no rows: name the step that emptied the data
+            why = f" ({stats[-1].reason})" if stats[-1].reason else ""
+            what = f"left no rows of {rows_in}{why}" if rows_in else "loaded no rows"
+            raise RecipeError(f"step {number} ({step.op}) {what}: the data is empty")
     if ds is None:
         raise RecipeError("empty recipe: it needs at least a loader step")
     return ds, stats
