@@ -156,3 +156,14 @@ def test_a_recipe_step_that_empties_the_data_is_named(data: Path) -> None:
     recipe.write_text(json.dumps(steps))
     out = run("aidp", "run", str(recipe), "--out", str(data / "out"))
     assert out.exit_code == 1 and "step 2 (select_by_filter) left no rows of 60" in " ".join(out.output.split())
+
+
+def test_forbidden_filter_syntax_is_refused_before_data_loads(data: Path) -> None:
+    steps = [
+        {"op": "load_local_dataset", "args": {"path": str(data / "data" / "nothere.csv")}},
+        {"op": "select_by_filter", "args": {"expression": "text.__class__"}},
+    ]
+    recipe = data / "recipe.json"
+    recipe.write_text(json.dumps(steps))
+    out = run("aidp", "run", str(recipe), "--out", str(data / "out"))
+    assert out.exit_code == 2 and "not allowed in a filter expression" in out.output

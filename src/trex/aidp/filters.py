@@ -33,6 +33,8 @@ class FilterParams(Params):
     def _one_rule(self) -> FilterParams:
         if (self.expression is None) == (self.code is None):
             raise ValueError("give exactly one of expression or code")
+        if self.expression is not None:  # forbidden syntax is refused with the recipe, before any data loads
+            compile_predicate(self.expression, referenced_columns(self.expression))
         if self.code is not None:
             try:
                 tree = ast.parse(self.code)
