@@ -206,3 +206,15 @@ def test_run_with_no_successful_job_reports_the_commonest_cause(tmp_path: Path) 
     )
     assert no_success(store) is None
     assert os.environ.get("TREX_CACHE")  # the session's isolated cache (conftest)
+
+
+def test_llm_fallback_is_counted_and_warned(data: Path) -> None:  # noqa: F811
+    from trex.report.status import run_status
+
+    ws = started(data, task_file(data, "ok"))
+    store = Store(ws)
+    store.event("researcher_fallback", None, error="connection refused")
+    assert run_status(store)["llm_fallbacks"] == 1
+    store.close()
+    out = run("status", str(ws))
+    assert out.exit_code == 0 and "warning: the LLM researcher failed 1 time(s)" in out.output
