@@ -1,10 +1,12 @@
-"""The CLI as a user runs it: a full tiny run, resume, status --json, report, and bad input."""
+"""The CLI as a user runs it: bad input, then one finished tiny run (run, resume) read by each feature in turn."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,8 @@ from trex.runtime.worker import START_MARKER
 from .conftest import TINY_TASK
 
 
-def trex(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=900)
+def trex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=900, env=env)
 
 
 def job_starts(workspace: Path) -> dict[str, int]:
@@ -47,79 +49,106 @@ def _job_results(ws: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT result FROM jobs WHERE result IS NOT NULL")]
 
 
-@pytest.mark.slow
-def test_tiny_run_resume_status_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws = tmp_path / "ws"
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "trackio"))
+@dataclass
+class FinishedRun:
+    """A tiny run of 2 nodes (tracked by MLflow), resumed to 3 (tracked by trackio)."""
+
+    root: Path
+    ws: Path
+    first: dict[str, int]  # job hash -> worker starts after the first session
+    starts: dict[str, int]  # ... after the resume
+    run_stdout: str
+    env: dict[str, str]
+
+    def trex(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return trex(*args, env=self.env)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
+    """One finished workspace for every test of the CLI's features, so a failure names one feature."""
+    root = tmp_path_factory.mktemp("cli")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["TRACKIO_DIR"] = str(root / "trackio")
+    ws = root / "ws"
     args = ("--iterations", "2", "--max-train-samples", "9", "--track", "mlflow")
-    out = trex("run", str(TINY_TASK), "--workspace", str(ws), *args)
+    out = trex("run", str(TINY_TASK), "--workspace", str(ws), *args, env=env)
     assert out.returncode == 0, out.stderr
-    assert "report:" in out.stdout and "(limit: iterations)" in out.stdout
     first = job_starts(ws)
+    resumed = trex("resume", str(ws), "--iterations", "3", "--track", "trackio", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    return FinishedRun(root, ws, first, job_starts(ws), out.stdout, env)
+
+
+@pytest.mark.slow
+def test_run_says_why_it_stopped_and_tracks_with_mlflow(finished: FinishedRun) -> None:
+    assert "report:" in finished.run_stdout and "(limit: iterations)" in finished.run_stdout
+    first = finished.first
     assert len(first) == 5 and set(first.values()) == {1}  # root: base model + 2 configs; node 2: 2 configs
-    _check_mlflow(ws, first)
+    _check_mlflow(finished.ws, first)
 
-    out = trex("resume", str(ws), "--iterations", "3", "--track", "trackio")
-    assert out.returncode == 0, out.stderr
-    starts = job_starts(ws)
-    assert {h: starts[h] for h in first} == first  # finished jobs never ran again
+
+@pytest.mark.slow
+def test_resume_never_reruns_a_finished_job_and_tracks_with_trackio(finished: FinishedRun) -> None:
+    starts = finished.starts
+    assert {h: starts[h] for h in finished.first} == finished.first  # finished jobs never ran again
     assert len(starts) >= 6
-    _check_trackio(tmp_path / "trackio" / "tiny.db", len(starts) - len(first))
-
-    status = json.loads(trex("status", str(ws), "--json").stdout)
-    assert status["task"] == "tiny"
-    assert [n["id"] for n in status["nodes"]] == [1, 2, 3]
-    keys = {
-        "id",
-        "parent",
-        "depth",
-        "strategy",
-        "status",
-        "visits",
-        "value",
-        "reward",
-        "val_score",
-        "test_score",
-        "configs",
-    }
-    assert all(set(n) == keys for n in status["nodes"])
-    root = status["nodes"][0]
-    assert root["strategy"] == "establish_baseline" and root["configs"] == 2 and root["visits"] == 3
-    assert sum(n["val_score"] is not None for n in status["nodes"]) >= 2
-    assert set(status["best"]) == {"id", "val_score", "test_score"}
-    assert status["base"]["val"] is not None
-    assert status["stopped"] == {"reason": "reached 3 nodes", "limit": "iterations"}
-    assert status["usage"]["wall_s"] > 0 and status["usage"]["gpu_hours"] == 0.0  # CPU: no GPU-hours
-    results = [json.loads(r) for r in _job_results(ws)]
+    _check_trackio(finished.root / "trackio" / "tiny.db", len(starts) - len(finished.first))
+    results = [json.loads(r) for r in _job_results(finished.ws)]
     trained = [r["train"]["train_rows"] for r in results if r.get("train")]
     assert trained and set(trained) == {9}  # --max-train-samples reached every job, and survived the resume
 
-    table = trex("status", str(ws))
+
+@pytest.mark.slow
+def test_status_json(finished: FinishedRun) -> None:
+    status = json.loads(finished.trex("status", str(finished.ws), "--json").stdout)
+    assert status["task"] == "tiny"
+    assert [n["id"] for n in status["nodes"]] == [1, 2, 3]
+    keys = {"id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score"}
+    assert all(keys | {"configs"} <= set(n) for n in status["nodes"])
+    root = status["nodes"][0]
+    assert root["strategy"] == "establish_baseline" and root["configs"] == 2 and root["visits"] == 3
+    assert sum(n["val_score"] is not None for n in status["nodes"]) >= 2
+    assert {"id", "val_score", "test_score"} <= set(status["best"])
+    assert status["base"]["val"] is not None
+    assert status["stopped"] == {"reason": "reached 3 nodes", "limit": "iterations"}
+    assert status["usage"]["wall_s"] > 0 and status["usage"]["gpu_hours"] == 0.0  # CPU: no GPU-hours
+
+
+@pytest.mark.slow
+def test_status_table_and_report(finished: FinishedRun) -> None:
+    table = finished.trex("status", str(finished.ws))
     assert table.returncode == 0 and "establish_baseline"[:4] in table.stdout
-    (ws / "report.html").unlink()
-    assert trex("report", str(ws)).returncode == 0
-    html = (ws / "report.html").read_text()
+    (finished.ws / "report.html").unlink()
+    assert finished.trex("report", str(finished.ws)).returncode == 0
+    html = (finished.ws / "report.html").read_text()
     assert "best node" in html and "establish_baseline" in html
 
-    # reuse: export the best node's model with a card, and replay its job
-    best = status["best"]["id"]
-    out = trex("export", str(ws), "--out", str(tmp_path / "model"))
+
+@pytest.mark.slow
+def test_export_writes_a_model_with_a_card(finished: FinishedRun) -> None:
+    best = json.loads(finished.trex("status", str(finished.ws), "--json").stdout)["best"]["id"]
+    out_dir = finished.root / "model"
+    out = finished.trex("export", str(finished.ws), "--out", str(out_dir))
     assert out.returncode == 0, out.stderr
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
-    AutoTokenizer.from_pretrained(tmp_path / "model")
+    model = AutoModelForCausalLM.from_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(out_dir)
     assert sum(p.numel() for p in model.parameters()) > 0
-    card = (tmp_path / "model" / "README.md").read_text()
+    card = (out_dir / "README.md").read_text()
     assert f"node {best}" in card and "## Data recipe" in card and "validation" in card
-    assert trex("export", str(ws), "--out", str(tmp_path / "model")).returncode == 2  # never overwrites
+    assert finished.trex("export", str(finished.ws), "--out", str(out_dir)).returncode == 2  # never overwrites
 
-    replayed = trex("replay", str(ws), str(best))
+
+@pytest.mark.slow
+def test_replay_reproduces_the_best_node(finished: FinishedRun) -> None:
+    status = json.loads(finished.trex("status", str(finished.ws), "--json").stdout)
+    replayed = finished.trex("replay", str(finished.ws), str(status["best"]["id"]))
     assert replayed.returncode == 0, replayed.stderr
     original = f"{status['best']['val_score']:.4f}"
     assert f"replay: val {original} (original {original})" in replayed.stdout  # same seed, same CPU: equal
-    assert trex("replay", str(ws), "99").returncode == 2
+    assert finished.trex("replay", str(finished.ws), "99").returncode == 2
 
 
 def test_large_tree_table_keeps_best_path_and_newest_nodes() -> None:
