@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from pydantic import BaseModel, Field
-
-from typing import get_args
 
 from trex.agents.plan import Strategy
 from trex.llm.client import LLMUsage
