@@ -97,6 +97,10 @@ def test_foreign_folder_file_and_corrupt_store_are_refused(data: Path) -> None: 
     afile = data / "afile"
     afile.write_text("x")
     assert "is a file" in run("run", str(path), "--workspace", str(afile)).output
+    out = run("run", str(path), "--workspace", str(afile / "sub"))  # cannot be created: exit 2, named
+    assert out.exit_code == 2 and "cannot create or write" in out.output
+    out = run("run", str(path), "--workspace", "/proc/trex-ws")  # an unwritable place
+    assert out.exit_code == 2 and "/proc/trex-ws" in out.output
     for content in (b"", b"garbage that is no database"):
         ws = data / f"corrupt{len(content)}"
         ws.mkdir()
