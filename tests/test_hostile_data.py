@@ -167,3 +167,12 @@ def test_forbidden_filter_syntax_is_refused_before_data_loads(data: Path) -> Non
     recipe.write_text(json.dumps(steps))
     out = run("aidp", "run", str(recipe), "--out", str(data / "out"))
     assert out.exit_code == 2 and "not allowed in a filter expression" in out.output
+
+
+def test_jsonl_line_separators_inside_strings_are_data(tmp_path: Path) -> None:
+    from trex.datafiles import read_rows
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a\u2028b", "label": "fresh"}\r\n{"text": "c", "label": "rotten"}\n', encoding="utf-8")
+    rows = read_rows(str(path))
+    assert [r["text"] for r in rows.rows] == ["a\u2028b", "c"] and rows.lines == [1, 2]
