@@ -75,6 +75,18 @@ class WorkspaceLock:
             self.fd = -1
 
 
+_HELD: dict[str, WorkspaceLock] = {}
+
+
+def hold_lock(workspace: Path) -> WorkspaceLock:
+    """This process's lock on the workspace, taken once: a library user may open its own workspace again."""
+    key = str(workspace.resolve())
+    held = _HELD.get(key)
+    if held is None or held.fd < 0:
+        held = _HELD[key] = WorkspaceLock(workspace)
+    return held
+
+
 # the folder -------------------------------------------------------------------------------------
 def check_folder(workspace: Path) -> bool:
     """Raise unless the folder can hold this run; True when it already holds one."""
@@ -194,7 +206,7 @@ def _lock_and_open(workspace: Path) -> tuple[Store, WorkspaceLock]:
         workspace.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WorkspaceError(f"{workspace}: cannot create the folder: {exc.strerror}") from None
-    lock = WorkspaceLock(workspace)
+    lock = hold_lock(workspace)
     try:
         store = Store(workspace)
     except (sqlite3.DatabaseError, OSError) as exc:
@@ -219,7 +231,8 @@ def _check_free(workspace: Path) -> None:
     except OSError:
         return  # no lock file: nobody ever ran here
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        if str(workspace.resolve()) not in _HELD or _HELD[str(workspace.resolve())].fd < 0:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         raise WorkspaceError(
