@@ -156,6 +156,9 @@ def run(
     ] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
     slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition for --scheduler slurm")] = None,
+    parallel_nodes: Annotated[
+        int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
+    ] = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
@@ -187,6 +190,7 @@ def run(
         "llm_prices": str(llm_prices) if llm_prices is not None else None,
         "ray_address": ray_address,
         "slurm_partition": slurm_partition,
+        "parallel_nodes": parallel_nodes,
     }
     if not task.exists():
         fail(f"{task}: task file not found", 2)
@@ -206,6 +210,9 @@ def _price(text: str | None) -> tuple[float, float] | None:
 def resume(
     workspace: Annotated[Path, typer.Argument(help="workspace of a stopped or killed run")],
     iterations: Annotated[int | None, typer.Option(min=1, help="new target number of nodes")] = None,
+    parallel_nodes: Annotated[
+        int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
+    ] = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
@@ -219,6 +226,7 @@ def resume(
     overrides = {
         "track": track,
         "iterations": iterations,
+        "parallel_nodes": parallel_nodes,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,
         "gpu_hours": gpu_hours,
