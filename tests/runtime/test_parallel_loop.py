@@ -126,3 +126,30 @@ def test_gpu_hours_count_the_running_jobs(tmp_path: Path, tiny_task) -> None:
     assert loop.usage(1).gpu_hours == pytest.approx(2 * 0.3 / 3600, rel=0.5)  # two jobs, one GPU each, 0.3 s
     while loop.executor.in_flight:
         loop.executor.poll(1.0)
+
+
+def test_status_and_report_show_the_nodes_in_flight_and_the_slots(tmp_path: Path, tiny_task) -> None:
+    from trex.report.html import render_report
+    from trex.report.status import run_status
+
+    slow = FakeScheduler(gpus=4)
+    slow.seconds = lambda job: 0.05 if len(slow.runs) < 3 else 30.0
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0})})
+    loop = _loop(tmp_path, task, slow, iterations=3, parallel_nodes=2, wall_clock_minutes=0.03)
+    loop.run()
+    flight = run_status(loop.store)["in_flight"]
+    assert [n["node"] for n in flight] == [2, 3]
+    assert {j["gpu"] for n in flight for j in n["jobs"]} <= {"0", "1", "2", "3"}
+    page = render_report(loop.store)
+    assert "Slots over time" in page and "node 2:" in page and "on gpu" in page
+
+
+def test_the_gpu_hour_deadline_counts_every_slurm_job_in_flight(tmp_path: Path, tiny_task) -> None:
+    pytest.importorskip("submitit")
+    from trex.runtime.slurm import SlurmScheduler
+
+    scheduler = SlurmScheduler(folder=tmp_path / "slurm", gpus=1, cluster="local")
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0})})
+    loop = SearchLoop(Store(tmp_path / "ws"), task, RunOptions(gpu_hours=0.1), scheduler=scheduler)
+    # 0.1 GPU-hours left, three one-GPU jobs in flight: 120 s, not the 360 s of one GPU
+    assert loop._deadline(3) == pytest.approx(time.time() + 120, abs=5)

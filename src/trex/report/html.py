@@ -24,6 +24,7 @@ from trex.bench.gain import GainError, normalized_gain
 from trex.report.node_section import node_section
 from trex.report.status import STATUS_KEYS, focus_nodes, format_value, run_status, usage_line
 from trex.report.svg import curve_svg, tree_svg
+from trex.report.utilization import utilization_section
 from trex.store import Store
 
 FOCUS = 60
@@ -91,7 +92,7 @@ def render_report(store: Store, live: bool = False) -> str:
         reference=_fmt(reference),
         gain=_gain(best, base, reference),
         tree=tree_svg(shown, best.get("id")),
-        curve=curve_svg(status["nodes"]),
+        curve=curve_svg(status["nodes"]) + utilization_section(store),
         rows=rows,
         details="".join(node_section(store, n, best.get("id")) for n in reversed(shown)),
         focus_note=focus_note,

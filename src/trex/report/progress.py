@@ -1,7 +1,8 @@
 """Terminal progress of a running search: the tree so far and each running job with its remaining time.
 
-``running_jobs`` reads, from a read-only store, the jobs of the unfinished node that have no result
-yet and the ``progress.json`` their trainer leaves in the job folder (step, total, seconds so far).
+``running_jobs`` reads, from a read-only store, the jobs of every unfinished node (several are in
+flight on a machine with several GPUs) that have no result yet and the ``progress.json`` their
+trainer leaves in the job folder (step, total, seconds so far).
 ``RunProgress`` shows them with rich while ``trex run`` works: one bar for the search (nodes done of
 the target, best validation so far) and one per running job (steps, elapsed, time remaining); it
 polls every second from its own thread and its own read-only connection, so it never slows the
@@ -27,28 +28,26 @@ from rich.progress import (
 )
 
 from trex.runtime.executor import job_workdir
+from trex.search.tree import RUNNING
 from trex.store import Store
 from trex.train.common import PROGRESS_FILE
 
 
 def running_jobs(store: Store) -> list[dict[str, Any]]:
-    """Unfinished jobs of the unfinished node: name, step, total (None before training starts)."""
-    tree = store.load_tree()
-    node = tree.unfinished()
-    if node is None:
-        return []
+    """Unfinished jobs of the unfinished nodes: node, name, step, total (None before training starts)."""
     out = []
-    for row in store.node_jobs(node.id):
-        if row["result"] is not None:
-            continue
-        path = job_workdir(store.workspace, node.id, row["hash"]) / PROGRESS_FILE
-        try:
-            progress = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            progress = {}
-        out.append(
-            {"node": node.id, "name": row["name"], "step": progress.get("step"), "total": progress.get("total")}
-        )
+    for node in [n for n in store.load_tree().nodes.values() if n.status == RUNNING]:
+        for row in store.node_jobs(node.id):
+            if row["result"] is not None:
+                continue
+            path = job_workdir(store.workspace, node.id, row["hash"]) / PROGRESS_FILE
+            try:
+                progress = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                progress = {}
+            out.append(
+                {"node": node.id, "name": row["name"], "step": progress.get("step"), "total": progress.get("total")}
+            )
     return out
 
 

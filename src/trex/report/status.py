@@ -2,9 +2,11 @@
 
 ``{"task", "nodes": [{"id", "parent", "depth", "strategy", "status", "visits", "value", "reward",
 "val_score", "test_score", "configs"}], "best": {"id", "val_score", "test_score"}, "base": {...},
-"usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None}``
+"usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None,
+"in_flight": [{"node", "jobs": [{"name", "hash", "state", "gpu", "started"}]}]}``
 ``configs`` counts a node's training configs (the root's base-model evaluation is not one).
-Two queries whatever the tree's size, so it stays fast on large trees.
+``in_flight`` lists the unfinished nodes and, per unfinished job, whether it runs and on which GPU.
+Two queries for the tree whatever its size, so it stays fast on large trees.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from trex.budget import read_usage
+from trex.report.utilization import in_flight
 from trex.store import Store
 
 NODE_KEYS = ("id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score")
@@ -63,6 +66,7 @@ def run_status(store: Store) -> dict[str, Any]:
         "llm_fallbacks": store.conn.execute(  # plans the heuristic made because the LLM researcher failed
             "SELECT COUNT(*) FROM events WHERE kind = 'researcher_fallback'"
         ).fetchone()[0],
+        "in_flight": in_flight(store),
     }
 
 

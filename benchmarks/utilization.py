@@ -1,0 +1,297 @@
+"""How busy trex keeps G GPUs: the real loop with sleeping jobs through Ray, one node at a time against P nodes.
+
+    .venv/bin/python benchmarks/utilization.py --gpus 8 --configs 3 --nodes 40 --json
+
+Part 1 (through Ray): ``ray.init(num_gpus=G)`` hands out G logical GPUs on this CPU machine. The
+real ``SearchLoop`` (heuristic researcher, MCTS with virtual loss, store, budgets) runs on a Ray
+scheduler whose tasks hold one GPU each and only sleep. A job's duration and validation score come
+from a landscape of ``benchmarks/simulator.py``: its learning rate, steps, scheme and data cleaning
+become a ``SimConfig``; the duration is its own training steps / 400 x ``--unit-s`` x U(0.5, 1.5)
+(real jobs spread about +-50%); the score is the landscape's noisy evaluation. Utilization is the
+busy GPU-seconds (measured inside the tasks) / (G x wall), wall from the loop's start to its end.
+``sim_score`` is the true score of the best node's best job as a fraction of the landscape's
+optimum. Runs ``--parallel-nodes 1`` and the default (ceil(G / K)).
+
+Part 2 (``--seeds S``, no Ray, seconds): search quality over S landscapes with the simulator's
+researcher (surrogate, local moves, warm starts, probes), MCTS with the same virtual loss, and a
+discrete-event clock with G slots and the same duration spread. At equal nodes (N each) and at
+equal wall (the default gets P=1's wall for N nodes), the mean fraction of the optimum, and the
+95% interval of the paired difference (default - P=1).
+
+Prints a JSON list of runs ``{"gpus", "configs", "parallel_nodes", "utilization", "wall_s",
+"nodes_per_hour", "sim_score"}`` (``--json``; the quality figures go to stderr, or to ``--quality
+FILE`` as JSON), or a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from simulator import MIN_STEPS, ROOT_STEPS, SPACE, STRATEGIES, Landscape, Ledger, Move, Researcher, SimConfig
+from simulator import root_configs as sim_root_configs
+
+from trex.evaluation.metrics import Score
+from trex.evaluation.run import SplitResult
+from trex.options import RunOptions, default_parallel_nodes
+from trex.runtime.job import Job, JobRequest, JobResult
+from trex.runtime.ray import RayScheduler
+from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
+from trex.search.surrogate import Surrogate
+from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
+from trex.search.virtual_loss import with_virtual_loss
+from trex.train.common import TrainLog
+
+TINY_TASK = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+
+
+# --- part 1: the real loop through Ray -------------------------------------------------------------
+def sim_config(job: Job, seen: dict[str, Job], landscape: Landscape) -> tuple[SimConfig, int]:
+    """(the landscape config a job reaches, the steps it trains itself): a warm start adds its source's steps."""
+    train = job.train
+    if train is None:
+        return SimConfig(steps=MIN_STEPS), 0
+    steps, source = train.max_steps, seen.get(train.init_from_job or "")
+    if source is not None:
+        steps = landscape.warm(sim_config(source, seen, landscape)[0].steps, train.max_steps)
+    ops = [s.op for s in job.recipe.steps] if job.recipe else []
+    cleaning = sum(op in ("filter", "dedup", "decontaminate", "quality_filter", "length_filter") for op in ops)
+    cfg = SimConfig(
+        data_level=min(4, max(0, cleaning)),
+        synth_ratio=0.3 if any("synth" in op or "generate" in op for op in ops) else 0.0,
+        log_lr=math.log10(train.learning_rate),
+        steps=steps,
+        full=not train.lora,
+    )
+    return cfg.clipped(), train.max_steps
+
+
+def _sleep(seconds: float) -> tuple[float, float, str]:
+    import os
+
+    start = time.time()
+    time.sleep(seconds)
+    return start, time.time(), os.environ.get("CUDA_VISIBLE_DEVICES", "")
+
+
+class SleepScheduler(RayScheduler):
+    """Ray tasks holding one GPU each that sleep as long as the landscape says the job trains."""
+
+    def __init__(self, landscape: Landscape, unit_s: float, seed: int) -> None:
+        super().__init__(timeout_s=3600)
+        import ray
+
+        self.landscape, self.unit_s = landscape, unit_s
+        self.rng, self.lock = random.Random(seed), threading.Lock()
+        self.seen: dict[str, Job] = {}
+        self.busy: list[tuple[float, float, str]] = []
+        self._sleep = ray.remote(num_gpus=1)(_sleep)
+
+    def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        job = request.job
+        with self.lock:
+            self.seen[job.content_hash()] = job
+            cfg, own = sim_config(job, self.seen, self.landscape)
+            score = self.landscape.evaluate(cfg, self.rng) if job.train else self.landscape.base
+            seconds = max(own, MIN_STEPS) / ROOT_STEPS * self.unit_s * self.rng.uniform(0.5, 1.5)
+        start, end, gpu = self._ray.get(self._sleep.remote(seconds))
+        with self.lock:
+            self.busy.append((start, end, gpu))
+        return canned(job, score, end - start, gpu)
+
+
+def canned(job: Job, score: float | None, seconds: float, gpu: str) -> JobResult:
+    if score is None:
+        return JobResult.failure(job.content_hash(), "diverged (simulated)", "exception", seconds)
+    value = Score(value=score, low=score - 0.02, high=score + 0.02, n=500)
+    steps = job.train.max_steps if job.train else 0
+    log = TrainLog(steps=steps, losses=[(1, 2.0), (steps, 1.0)], train_rows=1000, seconds=seconds, trainable_params=1)
+    return JobResult(
+        job_hash=job.content_hash(),
+        status="ok",
+        validation=SplitResult(split="validation", score=value),
+        test=SplitResult(split="test", score=value),
+        train=log if job.train else None,
+        seconds=seconds,
+        gpus=1,
+        gpu_ids=gpu,
+    )
+
+
+def loop_run(gpus: int, configs: int, nodes: int, parallel: int | None, unit_s: float, seed: int) -> dict:
+    from trex.loop import SearchLoop
+    from trex.store import Store
+    from trex.task import load_task
+
+    task = load_task(TINY_TASK)
+    training = task.training.model_copy(update={"learning_rate": 1e-4, "max_steps": ROOT_STEPS})
+    limits = task.limits.model_copy(update={"configs_per_plan": configs, "max_iterations": nodes})
+    task = task.model_copy(update={"training": training, "limits": limits})
+    landscape = Landscape(seed)
+    scheduler = SleepScheduler(landscape, unit_s, seed)
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "ws")
+        options = RunOptions(iterations=nodes, seed=seed, parallel_nodes=parallel)
+        loop = SearchLoop(store, task, options, scheduler=scheduler)
+        start = time.time()
+        loop.run()
+        wall = time.time() - start
+        tree = store.load_tree()
+        best = tree.best()
+        best_job = store.node_row(best.id)["best_job"] if best else None
+        score = 0.0
+        if best_job:
+            cfg, _ = sim_config(store.job(best_job).job, scheduler.seen, landscape)
+            score = landscape.true_score(cfg) / landscape.optimum()
+        done = sum(n.status != RUNNING for n in tree.nodes.values())
+        store.close()
+    busy = sum(end - start_ for start_, end, _ in scheduler.busy)
+    return {
+        "gpus": gpus,
+        "configs": configs,
+        "parallel_nodes": loop.parallel_nodes,
+        "utilization": round(busy / (gpus * wall), 4),
+        "wall_s": round(wall, 2),
+        "nodes_per_hour": round(done / wall * 3600, 1),
+        "sim_score": round(score, 4),
+    }
+
+
+# --- part 2: search quality on the simulator, no Ray -------------------------------------------------
+def simulate_parallel(
+    seed: int, k: int, slots: int, parallel: int, max_nodes: int, max_wall: float = math.inf
+) -> tuple[float, float, int]:
+    """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes)."""
+    landscape = Landscape(seed)
+    rng, clock_rng = random.Random(seed), random.Random(seed + 1)
+    policy = make_policy("mcts", DEFAULT_C, floor=landscape.noise_sd)
+    researcher = Researcher(landscape, Surrogate(SPACE, seed), rng)
+    ledger = Ledger(landscape, rng, "configs", 10**9, 10**12)
+    tree, best_cfg, tried = Tree(), {}, {}
+    free = [0.0] * slots
+    events: list[tuple[float, int]] = []
+    moves_of: dict[int, list[Move]] = {}
+    now, done, wall = 0.0, 0, 0.0
+    while True:
+        while len(moves_of) < parallel and len(tree) < max_nodes and (len(tree) == 0 or tree.root.status != RUNNING):
+            node_id = len(tree) + 1
+            if node_id == 1:
+                parent, strategy, moves = None, "establish_baseline", [Move(c) for c in sim_root_configs(k)]
+            else:
+                shadow = with_virtual_loss(tree, moves_of)
+                candidates = expandable(shadow, 4)
+                if not candidates:
+                    break
+                parent = policy.select(shadow, candidates, rng).node_id
+                options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
+                strategy = rng.choice(options)
+                tried[parent].append(strategy)
+                moves = researcher.plan(strategy, best_cfg[parent], k)
+            finish = now
+            for move in moves:
+                own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0
+                own = move.cfg.steps // 3 if move.probe else max(MIN_STEPS, own or move.cfg.steps)
+                start = max(now, heapq.heappop(free))
+                end = start + own / ROOT_STEPS * clock_rng.uniform(0.5, 1.5)
+                heapq.heappush(free, end)
+                finish = max(finish, end)
+            depth = 0 if parent is None else tree.nodes[parent].depth + 1
+            tree.add(Node(node_id, parent, depth, strategy))
+            moves_of[node_id] = moves
+            heapq.heappush(events, (finish, node_id))
+        if not events:
+            break
+        now, node_id = heapq.heappop(events)
+        if now > max_wall:
+            break
+        results = [r for r in (researcher.execute(m, ledger) for m in moves_of.pop(node_id)) if r is not None]
+        node = tree.nodes[node_id]
+        ok = [(s, cfg, full) for s, cfg, full in results if s is not None]
+        if ok:
+            score, cfg, _ = max(ok, key=lambda item: (item[2], item[0]))
+            node.status, node.val_score, node.reward = DONE, score, score
+            best_cfg[node_id] = cfg
+        else:
+            node.status, node.reward = FAILED, 0.0
+        backpropagate(tree, node_id, node.reward or 0.0)
+        done, wall = done + 1, now
+    return ledger.best_true / landscape.optimum(), wall, done
+
+
+def ci95(diffs: list[float]) -> list[float]:
+    half = 1.96 * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return [round(statistics.fmean(diffs) - half, 4), round(statistics.fmean(diffs) + half, 4)]
+
+
+def quality(gpus: int, k: int, nodes: int, seeds: int) -> dict:
+    parallel = default_parallel_nodes(gpus, k)
+    one, same_nodes, same_wall, walls = [], [], [], []
+    for seed in range(seeds):
+        score, wall, _ = simulate_parallel(seed, k, gpus, 1, nodes)
+        one.append(score)
+        score_p, wall_p, _ = simulate_parallel(seed, k, gpus, parallel, nodes)
+        same_nodes.append(score_p)
+        same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall)[0])
+        walls.append(wall_p / wall)
+    return {
+        "gpus": gpus,
+        "configs": k,
+        "nodes": nodes,
+        "seeds": seeds,
+        "parallel_nodes": parallel,
+        "p1_mean": round(statistics.fmean(one), 4),
+        "equal_nodes_mean": round(statistics.fmean(same_nodes), 4),
+        "equal_nodes_diff_ci95": ci95([b - a for a, b in zip(one, same_nodes, strict=True)]),
+        "equal_wall_mean": round(statistics.fmean(same_wall), 4),
+        "equal_wall_diff_ci95": ci95([b - a for a, b in zip(one, same_wall, strict=True)]),
+        "wall_ratio_at_equal_nodes": round(statistics.fmean(walls), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gpus", type=int, default=8)
+    parser.add_argument("--configs", type=int, default=3)
+    parser.add_argument("--nodes", type=int, default=40)
+    parser.add_argument("--unit-s", type=float, default=1.5, help="seconds a 400-step job sleeps (x U(0.5, 1.5))")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--parallel", type=int, nargs="*", help="P values to run (default: 1 and the default)")
+    parser.add_argument("--seeds", type=int, default=100, help="landscapes for the quality part (0: skip it)")
+    parser.add_argument("--quality", type=Path, help="write the quality figures to this JSON file")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    import ray
+
+    ray.init(num_cpus=args.gpus, num_gpus=args.gpus, include_dashboard=False, log_to_driver=False)
+    warm = ray.remote(num_gpus=1)(_sleep)  # start every worker process before anything is timed
+    ray.get([warm.remote(0.5) for _ in range(args.gpus)])
+    runs = [
+        loop_run(args.gpus, args.configs, args.nodes, p, args.unit_s, args.seed) for p in (args.parallel or [1, None])
+    ]
+    ray.shutdown()
+    report = quality(args.gpus, args.configs, args.nodes, args.seeds) if args.seeds else None
+    if report is not None:
+        if args.quality:
+            args.quality.write_text(json.dumps(report, indent=1))
+        print(json.dumps(report), file=sys.stderr)
+    if args.json:
+        print(json.dumps(runs))
+        return
+    for r in runs:
+        print(
+            f"G={r['gpus']} K={r['configs']} P={r['parallel_nodes']}: utilization {r['utilization']:.2f}, "
+            f"wall {r['wall_s']:.0f} s, {r['nodes_per_hour']:.0f} nodes/h, sim_score {r['sim_score']:.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
