@@ -32,6 +32,7 @@ from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.tools import TOOL_HELP, ToolCall, Tools
 from trex.llm.client import LLMClient, LLMError, LLMUsage, OpenAIClient
 from trex.llm.local import LocalLlamaClient, is_local_model
+from trex.llm.pricing import require_price
 from trex.llm.structured import structured
 from trex.store import Store
 from trex.task import TaskSpec
@@ -95,6 +96,9 @@ class LLMResearcher(Researcher):
     def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
         if not options.llm_model:
             raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        price = require_price(  # before anything starts: an unknown price under a USD limit is bad input
+            options.llm_model, task.limits.llm_usd, options.llm_base_url, options.llm_price, options.llm_prices
+        )
         client: LLMClient
         if options.llm_base_url is None and is_local_model(options.llm_model):
             client = LocalLlamaClient(options.llm_model)  # offline: llama.cpp in this process
@@ -108,7 +112,9 @@ class LLMResearcher(Researcher):
             if getattr(options, "llm_tools", True)
             else None
         )
-        return cls(task, client, store, seed=options.seed, tools=tools, llm_settings=settings)
+        researcher = cls(task, client, store, seed=options.seed, tools=tools, llm_settings=settings)
+        researcher.usage.prices = {options.llm_model: price}
+        return researcher
 
     # what every prompt says of the task ------------------------------------------------------
     def _common(self) -> dict[str, Any]:
