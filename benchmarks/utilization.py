@@ -168,9 +168,10 @@ def loop_run(gpus: int, configs: int, nodes: int, parallel: int | None, unit_s: 
 
 # --- part 2: search quality on the simulator, no Ray -------------------------------------------------
 def simulate_parallel(
-    seed: int, k: int, slots: int, parallel: int, max_nodes: int, max_wall: float = math.inf
-) -> tuple[float, float, int]:
-    """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes)."""
+    seed: int, k: int, slots: int, parallel: int | None, max_nodes: int, max_wall: float = math.inf
+) -> tuple[float, float, int, float]:
+    """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes, busy
+    slot-time of the finished nodes)."""
     landscape = Landscape(seed)
     rng, clock_rng = random.Random(seed), random.Random(seed + 1)
     policy = make_policy("mcts", DEFAULT_C, floor=landscape.noise_sd)
@@ -178,11 +179,18 @@ def simulate_parallel(
     ledger = Ledger(landscape, rng, "configs", 10**9, 10**12)
     tree, best_cfg, tried = Tree(), {}, {}
     free = [0.0] * slots
-    events: list[tuple[float, int]] = []
+    events: list[tuple[float, int, bool]] = []  # (time, node, the node's last job): the loop wakes at every job end
     moves_of: dict[int, list[Move]] = {}
-    now, done, wall = 0.0, 0, 0.0
+    ends: list[float] = []  # end times of the jobs submitted so far
+
+    def room() -> bool:  # the loop's rule: P nodes, or (default) fewer unfinished jobs than slots
+        if parallel is not None:
+            return len(moves_of) < parallel
+        return sum(e > now for e in ends) < slots
+    now, done, wall, busy = 0.0, 0, 0.0, 0.0
+    busy_of: dict[int, float] = {}
     while True:
-        while len(moves_of) < parallel and len(tree) < max_nodes and (len(tree) == 0 or tree.root.status != RUNNING):
+        while room() and len(tree) < max_nodes and (len(tree) == 0 or tree.root.status != RUNNING):
             node_id = len(tree) + 1
             if node_id == 1:
                 parent, strategy, moves = None, "establish_baseline", [Move(c) for c in sim_root_configs(k)]
@@ -196,23 +204,28 @@ def simulate_parallel(
                 strategy = rng.choice(options)
                 tried[parent].append(strategy)
                 moves = researcher.plan(strategy, best_cfg[parent], k)
-            finish = now
+            finish, busy_of[node_id] = now, 0.0
             for move in moves:
                 own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0
                 own = move.cfg.steps // 3 if move.probe else max(MIN_STEPS, own or move.cfg.steps)
                 start = max(now, heapq.heappop(free))
                 end = start + own / ROOT_STEPS * clock_rng.uniform(0.5, 1.5)
+                busy_of[node_id] += end - start
+                ends.append(end)
+                heapq.heappush(events, (end, node_id, False))
                 heapq.heappush(free, end)
                 finish = max(finish, end)
             depth = 0 if parent is None else tree.nodes[parent].depth + 1
             tree.add(Node(node_id, parent, depth, strategy))
             moves_of[node_id] = moves
-            heapq.heappush(events, (finish, node_id))
+            heapq.heappush(events, (finish, node_id, True))
         if not events:
             break
-        now, node_id = heapq.heappop(events)
+        now, node_id, last = heapq.heappop(events)
         if now > max_wall:
             break
+        if not last:
+            continue
         results = [r for r in (researcher.execute(m, ledger) for m in moves_of.pop(node_id)) if r is not None]
         node = tree.nodes[node_id]
         ok = [(s, cfg, full) for s, cfg, full in results if s is not None]
@@ -223,8 +236,8 @@ def simulate_parallel(
         else:
             node.status, node.reward = FAILED, 0.0
         backpropagate(tree, node_id, node.reward or 0.0)
-        done, wall = done + 1, now
-    return ledger.best_true / landscape.optimum(), wall, done
+        done, wall, busy = done + 1, now, busy + busy_of[node_id]
+    return ledger.best_true / landscape.optimum(), wall, done, busy
 
 
 def ci95(diffs: list[float]) -> list[float]:
@@ -236,9 +249,9 @@ def quality(gpus: int, k: int, nodes: int, seeds: int) -> dict:
     parallel = default_parallel_nodes(gpus, k)
     one, same_nodes, same_wall, walls = [], [], [], []
     for seed in range(seeds):
-        score, wall, _ = simulate_parallel(seed, k, gpus, 1, nodes)
+        score, wall, *_ = simulate_parallel(seed, k, gpus, 1, nodes)
         one.append(score)
-        score_p, wall_p, _ = simulate_parallel(seed, k, gpus, parallel, nodes)
+        score_p, wall_p, *_ = simulate_parallel(seed, k, gpus, parallel, nodes)
         same_nodes.append(score_p)
         same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall)[0])
         walls.append(wall_p / wall)

@@ -5,8 +5,10 @@ baseline included and the nodes in flight counted; wall clock; GPU-hours; LLM US
 expandable, and returns why it stopped and which limit stopped it. Limits come from the task file;
 the command line overrides them (``RunOptions``).
 
-Several nodes in flight: the loop keeps up to P nodes running (``--parallel-nodes``; by default
-ceil(scheduler slots / configs per node), so 1 on a one-slot machine). A node is selected and
+Several nodes in flight: by default the loop starts a node whenever fewer jobs are in flight than
+the scheduler has slots (ceil(slots / configs per node) nodes while they are fresh, one more as soon
+as a node's early jobs free their slots; 1 at a time on a one-slot machine); ``--parallel-nodes P``
+fixes the number of nodes in flight instead. A node is selected and
 planned the moment a place frees up, with the tree as it stands: the pending nodes count through a
 virtual loss (``trex.search.virtual_loss``) and appear in the memory context as ``running: <plan>``.
 Jobs are recorded as they finish, whichever node they belong to; a node whose jobs are all done
@@ -155,7 +157,7 @@ class SearchLoop:
     def _fill(self, target: int) -> Stop | None:
         """Start nodes until P are in flight; a reason to stop when no more may ever start."""
         limits = self.task.limits
-        while len(self.running) < self.parallel_nodes:
+        while self._room():
             tree = self.store.load_tree()
             reached = exhausted(limits, self.usage(len(tree)), target)
             if reached is not None:
@@ -177,6 +179,13 @@ class SearchLoop:
                     return (None, "no expandable node left") if not self.running else None
             self._start(node_id)
         return None
+
+    def _room(self) -> bool:
+        """Whether another node may start: P nodes fixed, or (default) fewer jobs in flight than slots."""
+        if self.options.parallel_nodes is not None:
+            return len(self.running) < self.options.parallel_nodes
+        slots = self.executor.scheduler.slots
+        return len(self.executor.in_flight) < slots and len(self.running) < slots
 
     def _settle(self, node_id: int) -> bool:
         """A node with nothing in flight: repair it, or finish it. False when the budget cancelled its jobs."""

@@ -1,7 +1,7 @@
 """The options of a run (``RunOptions``: what ``trex run`` and ``trex resume`` accept) and its outcome.
 
 Limits given here override the task file's (``apply_limits``). ``parallel_nodes`` is how many nodes
-of the tree are in flight at once; the default fills the scheduler's slots (``default_parallel_nodes``).
+of the tree are in flight at once; the default fills the scheduler's slots (about ``default_parallel_nodes``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ class RunOptions(BaseModel):
     ray_address: str | None = None
     slurm_partition: str | None = None
     memory_tokens: int = 2000
-    # nodes in flight at once; None: ceil(scheduler slots / configs per node), so every slot stays busy
+    # nodes in flight at once; None: a node starts whenever fewer jobs than slots are in flight (about
+    # ceil(slots / configs per node) nodes), so every slot stays busy; 1 on a one-slot machine
     parallel_nodes: int | None = Field(default=None, ge=1)
     track: TrackBackend | None = None  # log every job to trackio or MLflow
     eval_backend: Literal["hf", "vllm"] = "hf"  # generate-mode evaluation through a vLLM server
