@@ -122,7 +122,8 @@ def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[s
     out = {}
     for method in methods:
         ledger = Ledger(landscape, random.Random(seed), budget, iterations * k, iterations * k * ROOT_STEPS)
-        name, _, variant = method.partition(":")
+        method_mode, _, mode = method.partition("/")  # "gbfs/none": the researcher without the surrogate slot
+        name, _, variant = method_mode.partition(":")
         if name in ("tpe",):
             run_tpe(landscape, ledger, seed, multivariate=variant != "independent")
         elif name == "random_search":
@@ -130,7 +131,7 @@ def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[s
         elif name == "asha":
             run_asha(landscape, ledger, seed)
         else:
-            simulate_tree(landscape, name, ledger, k, seed, c=c, failure=variant or None)
+            simulate_tree(landscape, name, ledger, k, seed, c=c, failure=variant or None, mode=mode or "fixed")
         out[method] = ledger.best_true / optimum
     return out
 
@@ -183,11 +184,12 @@ def tune(iterations: int, n: int, budget: str, workers: int) -> None:
     seeds = list(range(TUNING_SEED_OFFSET, TUNING_SEED_OFFSET + n))
     from trex.search.policies import DEFAULT_C
 
-    methods = ("mcts", "mcts:zero", "uct_descent", "ses", "tpe", "tpe:independent")
+    methods = ("mcts", "mcts_range", "mcts:zero", "uct_descent", "gbfs", "ses", "mcts/none", "gbfs/none", "tpe")
     runs = measure(seeds, iterations, budget, DEFAULT_C, methods, workers)
     for m in methods:
         print(f"{m:18} mean {statistics.fmean(runs[m]):.4f}  vs mcts {ci95(runs[m], runs['mcts'])}")
-    for c in (0.1, 0.2, 0.3, 0.7, 1.0, 1.41):
+    print(f"without the surrogate slot: mcts/none - gbfs/none {ci95(runs['mcts/none'], runs['gbfs/none'])}")
+    for c in (0.5, 1.0, 1.5, 3.0):
         mean = statistics.fmean(measure(seeds, iterations, budget, c, ("mcts",), workers)["mcts"])
         print(f"c={c}: mcts mean {mean:.4f}")
 

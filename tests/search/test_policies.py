@@ -62,7 +62,7 @@ def test_mcts_selects_by_uct_over_all_expandable_nodes() -> None:
     tree = _tree()
     for node_id, reward in [(1, 0.5), (2, 0.8), (3, 0.6)]:
         backpropagate(tree, node_id, reward)
-    selection = MCTS(c=1.41).select(tree, expandable(tree, 4), random.Random(0))
+    selection = MCTS(c=1.41, scale="range").select(tree, expandable(tree, 4), random.Random(0))
     # means 0.633, 0.8, 0.6 -> normalized over the tree's bounds (0.6, 0.8): 1/6, 1, 0
     # root: 1/6 + 1.41*sqrt(ln3/3); node 2: 1 + 1.41*sqrt(ln3/1); node 3: 0 + same bonus
     assert selection.scores[1] == pytest.approx(1 / 6 + 1.41 * math.sqrt(math.log(3) / 3))
@@ -81,7 +81,9 @@ def test_mcts_backtracks_from_a_poor_newest_leaf() -> None:
         tree.nodes[node_id].reward = reward
         backpropagate(tree, node_id, reward)
     candidates = expandable(tree, 4)
-    assert MCTS(c=0.3).select(tree, candidates, random.Random(0)).node_id == 2
+    assert MCTS(c=0.3, scale="range").select(tree, candidates, random.Random(0)).node_id == 2
+    # on the noise scale, node 3 (0.81, one visit) is a quarter standard error below node 2's mean 0.815: c=2 tries it
+    assert MCTS(c=2.0, scale="noise", floor=0.02).select(tree, candidates, random.Random(0)).node_id == 3
     assert SES().select(tree, candidates, random.Random(0)).node_id == 4
 
 
@@ -162,8 +164,10 @@ def test_a_plateau_normalizes_every_node_to_the_middle() -> None:
     tree.nodes[2].value = 0.3  # exactly 0.3
     low, high = value_bounds(tree, floor=0.0)
     assert high - low < 1e-9
-    scores = MCTS(c=0.0).select(tree, expandable(tree, 4), random.Random(0)).scores
+    scores = MCTS(c=0.0, scale="range").select(tree, expandable(tree, 4), random.Random(0)).scores
     assert {round(v, 9) for v in scores.values()} == {0.5}
+    scores = MCTS(c=0.0, scale="noise").select(tree, expandable(tree, 4), random.Random(0)).scores
+    assert {round(v, 9) for v in scores.values()} == {1.0}
 
 
 def test_the_range_has_a_floor_of_one_standard_error() -> None:
@@ -173,7 +177,7 @@ def test_the_range_has_a_floor_of_one_standard_error() -> None:
     # means 0.8, 0.805, 0.795: a 0.01 spread of noise is not stretched to [0, 1]
     assert value_bounds(tree, floor=0.0) == pytest.approx((0.795, 0.805))
     assert value_bounds(tree, floor=0.05) == pytest.approx((0.775, 0.825))
-    scores = MCTS(c=0.0, floor=0.05).select(tree, expandable(tree, 4), random.Random(0)).scores
+    scores = MCTS(c=0.0, floor=0.05, scale="range").select(tree, expandable(tree, 4), random.Random(0)).scores
     assert scores[2] == pytest.approx(0.6) and scores[3] == pytest.approx(0.4)
     assert value_bounds(tree, floor=DEFAULT_FLOOR) == pytest.approx((0.79, 0.81))
 
@@ -184,10 +188,32 @@ def test_uct_descent_goes_down_through_the_best_child() -> None:
     for node_id, reward in [(1, 0.80), (2, 0.86), (3, 0.81), (4, 0.84)]:
         backpropagate(tree, node_id, reward)
     # the root is still expandable (2 of 4 children): the textbook expands it before descending
-    assert UCTDescent(c=0.3).select(tree, expandable(tree, 4), random.Random(0)).node_id == 1
+    assert UCTDescent(c=0.3, scale="range").select(tree, expandable(tree, 4), random.Random(0)).node_id == 1
     # once the root is full, descent compares its children against the root's visits
-    selection = UCTDescent(c=0.3).select(tree, expandable(tree, 2), random.Random(0))
+    selection = UCTDescent(c=0.3, scale="range").select(tree, expandable(tree, 2), random.Random(0))
     assert selection.node_id == 2
     bounds = value_bounds(tree)
     assert selection.scores[3] == pytest.approx(uct(0.81, 1, 4, 0.3, bounds))
     assert make_policy("uct_descent").name == "uct_descent"
+
+
+def test_the_noise_scale_counts_standard_errors_below_the_best_mean() -> None:
+    tree = _tree()
+    for node_id, reward in [(1, 0.70), (2, 0.85), (3, 0.83)]:
+        backpropagate(tree, node_id, reward)
+    # means 0.70, 0.85, 0.83 (root 0.793): one standard error 0.02 below the best maps to 0
+    assert value_bounds(tree, floor=0.02, scale="noise") == pytest.approx((0.83, 0.85))
+    scores = MCTS(c=0.0, floor=0.02, scale="noise").select(tree, expandable(tree, 4), random.Random(0)).scores
+    assert scores[2] == pytest.approx(1.0) and scores[3] == pytest.approx(0.0)
+    # the root's lower mean does not set the scale: the range scale would put node 3 at 0.65
+    root_mean = (0.70 + 0.85 + 0.83) / 3
+    assert MCTS(c=0.0, scale="range").select(tree, expandable(tree, 4), random.Random(0)).scores[3] == pytest.approx(
+        (0.83 - root_mean) / (0.85 - root_mean)
+    )
+    # within a standard error the exploration term decides: node 2's mean 0.845 at 2 visits against node 3's 0.83
+    tree.add(Node(4, 2, 2, "synthetic_data", DONE))
+    backpropagate(tree, 4, 0.84)
+    selection = MCTS(c=2.0, floor=0.02, scale="noise").select(tree, expandable(tree, 4), random.Random(0))
+    assert selection.scores[2] == pytest.approx(1.0 + 2.0 * math.sqrt(math.log(4) / 2))
+    assert selection.scores[3] == pytest.approx(0.25 + 2.0 * math.sqrt(math.log(4)))
+    assert selection.node_id == 2

@@ -1,14 +1,16 @@
 """Selection policies (which node to expand next) and backpropagation: the formulas live here.
 
 - ``uct``: Q/N + c * sqrt(ln N_parent / N); an unvisited node scores +inf (visited first).
-- ``MCTS``: UCT over all expandable nodes of the tree (the root uses its own N as N_parent), with
-  the mean value Q/N min-max normalized over the tree's visited nodes (as MuZero does for rewards
-  of unknown scale). Rewards of one task sit in a narrow band (e.g. 0.80-0.86), so without the
-  normalization the exploration term dominates for any c and MCTS degenerates into SES (always
-  the newest leaf); benchmarks/search_sim.py measures the difference.
-  Failed nodes stay out of the bounds (one failure would stretch them to [0, best]); the range is at
-  least ``floor`` wide (about one standard error of the validation score), widened around its middle,
-  so noise is not stretched to [0, 1] and a plateau of equal means maps every node to 0.5.
+- ``MCTS``: UCT over all expandable nodes of the tree (the root uses its own N as N_parent), on the
+  mean value Q/N mapped to UCT's scale. Rewards of one task sit in a narrow band (e.g. 0.80-0.86), so
+  on the raw scale the exploration term dominates for any c and MCTS degenerates into SES (always the
+  newest leaf). The default scale (``"noise"``) counts standard errors of the validation score
+  (``floor``) below the tree's best mean: a node one standard error below the best loses 1, and nodes
+  within the noise of the best compete on their visits. The alternative (``"range"``, MuZero's min-max
+  over the tree's means, at least ``floor`` wide, widened around its middle so a plateau maps to 0.5)
+  lets the tree's worst node set the scale: the root's poor first configs squeeze the top nodes
+  together. On the simulator the noise scale with c=2 beat the range scale and GBFS (docs/benchmarks.md).
+  Failed nodes stay out of the scale on both (one failure would stretch it to [0, best]).
 - ``UCTDescent``: textbook UCT, descending from the root through each child's UCT against its
   parent's visits until a node that can still be expanded (measured against ``MCTS``; see
   docs/benchmarks.md).
@@ -30,14 +32,16 @@ from dataclasses import dataclass
 
 from trex.search.tree import DONE, FAILED, Node, Tree
 
-# Exploration constant for UCT on normalized values, chosen with benchmarks/search_sim.py --tune
-# on seeds 10000-10199 (disjoint from the reported seeds); see docs/benchmarks.md.
-DEFAULT_C = 0.5
+# Exploration constant for UCT on the noise scale (a unit is one standard error), chosen with
+# benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); see docs/benchmarks.md.
+DEFAULT_C = 2.0
 # Least width of the normalization range: about one standard error of an accuracy near 0.85 on a few
 # hundred validation rows (sqrt(p(1-p)/n)); a loop that knows n_val can pass its own.
 DEFAULT_FLOOR = 0.02
 # What a failed node backpropagates: "lowest" (the lowest finished reward of the tree) or "zero".
 FAILURE_REWARD = "lowest"
+# How MCTS maps mean values to UCT's scale: "noise" (one standard error below the best mean) or "range" (min-max).
+DEFAULT_SCALE = "noise"
 
 
 def uct(value: float, visits: int, parent_visits: int, c: float, bounds: tuple[float, float] = (0.0, 1.0)) -> float:
@@ -49,13 +53,19 @@ def uct(value: float, visits: int, parent_visits: int, c: float, bounds: tuple[f
     return mean + c * math.sqrt(math.log(max(parent_visits, 1)) / visits)
 
 
-def value_bounds(tree: Tree, floor: float = DEFAULT_FLOOR) -> tuple[float, float]:
-    """The lowest and highest mean value Q/N over the visited nodes that did not fail, widened around the
-    middle to at least ``floor`` (``(0, 1)`` for a tree with no such node)."""
+def value_bounds(tree: Tree, floor: float = DEFAULT_FLOOR, scale: str = "range") -> tuple[float, float]:
+    """The (low, high) that UCT maps to [0, 1], from the mean values Q/N of the visited nodes that did not fail
+    (``(0, 1)`` for a tree with no such node).
+
+    ``scale="range"``: the lowest and highest mean, widened around the middle to at least ``floor``.
+    ``scale="noise"``: one ``floor`` (a standard error of the validation score) ending at the highest mean, so a
+    node one standard error below the best loses 1, whatever the spread of the rest of the tree."""
     means = [n.value / n.visits for n in tree.nodes.values() if n.visits and n.status != FAILED]
     if not means:
         return (0.0, 1.0)
     low, high = min(means), max(means)
+    if scale == "noise":
+        return (high - max(floor, 1e-12), high)
     if high - low <= max(floor, 1e-12 * max(1.0, abs(high))):  # equal up to float error: the same value
         middle = (low + high) / 2
         half = max(floor, 0.0) / 2
@@ -101,12 +111,12 @@ def _argmax(scores: dict[int, float]) -> int:
 class MCTS:
     name = "mcts"
 
-    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> None:
-        self.c, self.floor = c, floor
+    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR, scale: str = DEFAULT_SCALE) -> None:
+        self.c, self.floor, self.scale = c, floor, scale
 
     def select(self, tree: Tree, candidates: list[Node], rng: random.Random) -> Selection:
         scores = {}
-        bounds = value_bounds(tree, self.floor)
+        bounds = value_bounds(tree, self.floor, self.scale)
         for node in candidates:
             parent_visits = tree.nodes[node.parent].visits if node.parent is not None else node.visits
             scores[node.id] = uct(node.value, node.visits, parent_visits, self.c, bounds)
@@ -119,15 +129,15 @@ class UCTDescent:
 
     name = "uct_descent"
 
-    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> None:
-        self.c, self.floor = c, floor
+    def __init__(self, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR, scale: str = DEFAULT_SCALE) -> None:
+        self.c, self.floor, self.scale = c, floor, scale
 
     def select(self, tree: Tree, candidates: list[Node], rng: random.Random) -> Selection:
         allowed = {n.id for n in candidates}
         holds = set(allowed)  # nodes whose subtree holds a candidate
         for node_id in allowed:
             holds.update(n.id for n in tree.path(node_id))
-        bounds = value_bounds(tree, self.floor)
+        bounds = value_bounds(tree, self.floor, self.scale)
         node, scores = tree.root, {}
         while node is not None and node.id not in allowed:
             children = [c for c in tree.children(node.id) if c.id in holds]
@@ -166,13 +176,15 @@ class RandomPolicy:
 
 
 Policy = MCTS | UCTDescent | GBFS | SES | RandomPolicy
-POLICIES = ("mcts", "gbfs", "ses", "random", "uct_descent")
+POLICIES = ("mcts", "gbfs", "ses", "random", "uct_descent", "mcts_range")
 
 
 def make_policy(name: str, c: float = DEFAULT_C, floor: float = DEFAULT_FLOOR) -> Policy:
     match name:
         case "mcts":
             return MCTS(c, floor)
+        case "mcts_range":
+            return MCTS(c, floor, scale="range")
         case "uct_descent":
             return UCTDescent(c, floor)
         case "gbfs":
