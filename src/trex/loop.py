@@ -199,7 +199,20 @@ class SearchLoop:
             return True
         self.completion.finish(self.store.load_tree(), node_id, results)  # type: ignore[arg-type]
         self.running.pop(node_id, None)
+        self._score_best_test()
         return True
+
+    def _score_best_test(self) -> None:
+        """The test split is scored only where it is shown: for the run's best node, once it is the best, in a
+        worker of its own. It waits until nothing is in flight (the slots belong to the search); the end of
+        the run scores whatever had to wait. The agents never see it."""
+        if self.executor.in_flight:
+            return
+        best = self.store.load_tree().best()
+        if best is None or best.test_score is not None:
+            return
+        self.say(f"node {best.id} is the run's best: scoring its test split")
+        self.executor.score_test(self.store.node_row(best.id)["best_job"])
 
     def run(self, on_iteration: Callable[[], None] | None = None) -> RunSummary:
         limits = self.task.limits
@@ -229,6 +242,7 @@ class SearchLoop:
             reached = exhausted(limits, self.usage(len(self.store.load_tree())))
             stopped_by, stop_reason = reached or ("budget", "the budget ran out while jobs ran")
             stop_reason += f"; jobs cancelled after the {limits.grace_minutes:g}-minute grace period"
+        self._score_best_test()
         self.store.set_meta("elapsed_s", self.usage(0).wall_s)
         self.store.set_meta("stopped", {"reason": stop_reason, "limit": stopped_by})
         self.store.event("run_stopped", None, reason=stop_reason, limit=stopped_by)

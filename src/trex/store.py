@@ -273,6 +273,19 @@ class Store:
             )
             self._event(tx, "job_finished", None, {"hash": job_hash, "status": status})
 
+    def set_job_test(self, job_hash: str, test_json: str, seconds: float) -> None:
+        """Add a finished job's test score (scored on demand, in a worker of its own) to its result and to every
+        node it won; the scoring's seconds count toward the job's GPU-hours."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE jobs SET result = json_set(result, '$.test', json(?), '$.seconds',"
+                " json_extract(result, '$.seconds') + ?) WHERE hash = ?",
+                (test_json, seconds, job_hash),
+            )
+            value = json.loads(test_json)["score"]["value"]
+            tx.execute("UPDATE nodes SET test_score = ? WHERE best_job = ?", (value, job_hash))
+            self._event(tx, "test_scored", None, {"hash": job_hash, "test": value})
+
     def gpu_hours(self) -> float:
         """GPU-hours of every recorded job: its seconds times the GPUs it held."""
         query = "SELECT SUM(json_extract(result, '$.seconds') * json_extract(result, '$.gpus')) FROM jobs"

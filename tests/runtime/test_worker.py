@@ -28,7 +28,8 @@ def _job(task, **train_changes) -> Job:
 
 def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: Path) -> None:
     job = _job(tiny_task)
-    result = run_worker(JobRequest(job=job, workdir=str(tmp_path / "j")), gpu=None, timeout_s=300)
+    request = JobRequest(job=job, workdir=str(tmp_path / "j"), score_test=True)
+    result = run_worker(request, gpu=None, timeout_s=300)
     assert result.status == "ok", result.error
     assert result.job_hash == job.content_hash()
     assert result.train.steps == 2 and result.train.train_rows == 12  # the sample cap held
@@ -42,7 +43,13 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
     # warm start: a second job continues the first one's adapter
     warm = _job(tiny_task, init_from_job=job.content_hash())
     request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_from=str(tmp_path / "j"))
-    assert run_worker(request, gpu=None, timeout_s=300).status == "ok"
+    warm_result = run_worker(request, gpu=None, timeout_s=300)
+    assert warm_result.status == "ok" and warm_result.test is None  # a job scores test only when asked
+
+    # test on demand: the first job's saved adapter scores the test split, in a worker of its own
+    again = JobRequest(job=job, workdir=str(tmp_path / "j" / "test"), init_from=str(tmp_path / "j"), test_only=True)
+    tested = run_worker(again, gpu=None, timeout_s=300)
+    assert tested.status == "ok" and tested.validation is None and tested.test.score.value == result.test.score.value
 
 
 def test_failing_job_becomes_failed_result_with_error(tiny_task, tmp_path: Path) -> None:

@@ -145,7 +145,7 @@ def _score_row(job: dict[str, Any]) -> str:
         _e(job["name"]),
         _e(job["status"]),
         _score(result.get("validation")),
-        _score(result.get("test")),
+        _score(result.get("test")) if result.get("test") else "not scored",
         _e((result.get("error") or "")[:300]),
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
@@ -176,7 +176,8 @@ def node_section(store: Store, node: dict[str, Any], best_id: int | None) -> str
         f"{' ★ best' if is_best else ''} ({_e(node['status'])}, val {_e(node['val_score'])})</summary>"
         f"<p><b>Rationale:</b> {_e(plan.get('rationale', ''))}</p>"
         f"<table><tr><th>config</th><th>status</th><th>validation [95% CI]</th><th>test</th><th>error</th></tr>"
-        f"{scores}</table>"
+        f"{scores}</table><p><small>The test split is scored only for the base model and for a node's winning "
+        f"config once that node is the run's best.</small></p>"
         f"{_configs_table(jobs, parent_train)}"
         f"<p><b>Recipe</b> (marked: not in the parent's best recipe)</p>"
         f"{_recipe((best_job or {}).get('spec', {}).get('recipe') or plan.get('recipe'), parent_recipe)}"

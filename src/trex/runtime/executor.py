@@ -86,7 +86,29 @@ class Executor:
             source = self.store.job(job.train.init_from_job)
             if source is not None and source.workdir:
                 init = source.workdir
-        return JobRequest(job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend)
+        # the untrained baseline is the reference every report shows: its test score is always taken
+        return JobRequest(
+            job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend, score_test=job.train is None
+        )
+
+    def score_test(self, job_hash: str) -> float | None:
+        """The test score of a finished job, scored now in a worker of its own from the model the job saved
+        (once: a job that has one keeps it). Call it with nothing in flight: it waits on the scheduler."""
+        stored = self.store.job(job_hash)
+        if stored is None or stored.result is None or stored.result.status != "ok" or not stored.workdir:
+            return None
+        if stored.result.test is not None:
+            return stored.result.test_score
+        workdir = Path(stored.workdir) / "test"
+        request = JobRequest(job=stored.job, workdir=str(workdir), init_from=stored.workdir, test_only=True)
+        results: list[JobResult] = []
+        self.scheduler.run([request], lambda _, result: results.append(result))
+        result = results[0]
+        if result.status != "ok" or result.test is None:
+            self.store.event("test_failed", None, hash=job_hash, error=result.error)
+            return None
+        self.store.set_job_test(job_hash, result.test.model_dump_json(), result.seconds)
+        return result.test_score
 
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""
@@ -94,7 +116,7 @@ class Executor:
         if stored is None:
             raise ValueError(f"no job {job_hash} in this workspace")
         results: list[JobResult] = []
-        request = self._request(stored.job, workdir)
+        request = self._request(stored.job, workdir).model_copy(update={"score_test": True})
         self.scheduler.run([request], lambda _, result: results.append(result))
         return results[0]
 

@@ -46,6 +46,10 @@ class JobRequest(BaseModel):
     init_from: str | None = None  # folder of the earlier job named by job.train.init_from_job (warm start)
     # how generate-mode evaluation runs: transformers in the worker, or a vLLM server (same scores, faster on GPU)
     eval_backend: Literal["hf", "vllm"] = "hf"
+    # the test split is scored only where it is shown: the base model, the run's best node, a replay
+    score_test: bool = False
+    # score only the test split of a job that already finished, with the model it saved in ``init_from``
+    test_only: bool = False
 
 
 ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]

@@ -1,6 +1,8 @@
 """Job worker: ``python -m trex.runtime.worker job.json`` runs one Job and writes result.json.
 
-Steps: AIDP recipe -> training (LoRA/full SFT) -> evaluation on validation and test. Any
+Steps: AIDP recipe -> training (LoRA/full SFT) -> evaluation on validation, and on test only when
+the request asks (``score_test``: the base model, the run's best node, a replay). A ``test_only``
+request scores the test split of a finished job from the model that job saved. Any
 exception becomes a failed JobResult with its class and message (the traceback goes to the log
 on stderr); out-of-memory is classed ``oom``. result.json is written atomically (rename), so a
 killed worker leaves either a whole result or none. Validation bad cases go to badcases.jsonl.
@@ -84,7 +86,9 @@ def evaluate_with_vllm(request: JobRequest, model_dir: Path, tokenizer: Any) -> 
     print(f"evaluation backend: vllm serving {model_dir}", flush=True)
     with VLLMServer(model_dir, Path(request.workdir) / "vllm.log", seed=job.seed) as server:
         validation = evaluate_split(None, tokenizer, job.eval, "validation", generate_texts=server.generate)
-        test = evaluate_split(None, tokenizer, job.eval, "test", generate_texts=server.generate)
+        test = None
+        if request.score_test:
+            test = evaluate_split(None, tokenizer, job.eval, "test", generate_texts=server.generate)
     return validation, test
 
 
@@ -100,6 +104,8 @@ def execute(request: JobRequest) -> JobResult:
     job, workdir = request.job, Path(request.workdir)
     start = time.perf_counter()
     seed_everything(job.seed)
+    if request.test_only:
+        return score_saved_model(request, start)
     model_ref, init_adapter = warm_start(request)
     model, tokenizer = load_model(model_ref, quantization=job.train.quantization if job.train else "none")
     stats, log = [], None
@@ -117,7 +123,7 @@ def execute(request: JobRequest) -> JobResult:
         validation, test = evaluate_with_vllm(request, model_dir, tokenizer)
     else:
         validation = evaluate_split(model, tokenizer, job.eval, "validation")
-        test = evaluate_split(model, tokenizer, job.eval, "test")
+        test = evaluate_split(model, tokenizer, job.eval, "test") if request.score_test else None
     lines = [case.model_dump_json() for case in validation.bad_cases]
     write_atomic(workdir / BADCASES_FILE, "\n".join(lines) + ("\n" if lines else ""))
     validation = validation.model_copy(update={"bad_cases": validation.bad_cases[:20]})
@@ -130,6 +136,32 @@ def execute(request: JobRequest) -> JobResult:
         data_stats=stats,
         seconds=time.perf_counter() - start,
     )
+
+
+def score_saved_model(request: JobRequest, start: float) -> JobResult:
+    """The test score of a finished job: its base model with its saved adapter merged, or its saved full
+    weights, or the base model for the untrained baseline (``request.init_from`` is the job's folder)."""
+    from trex.evaluation.run import evaluate_split
+    from trex.train.model import load_model
+
+    job = request.job
+    folder = Path(request.init_from or request.workdir)
+    adapter, weights = folder / "adapter", folder / "model"
+    if job.train is not None and not job.train.lora:
+        if not weights.exists():
+            raise FileNotFoundError(f"no saved weights at {weights}: was the job's folder removed?")
+        model, tokenizer = load_model(str(weights))
+    else:
+        model, tokenizer = load_model(job.base_model)
+        if job.train is not None:
+            if not adapter.exists():
+                raise FileNotFoundError(f"no saved adapter at {adapter}: was the job's folder removed?")
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.eval()
+    test = evaluate_split(model, tokenizer, job.eval, "test")
+    return JobResult(job_hash=job.content_hash(), status="ok", test=test, seconds=time.perf_counter() - start)
 
 
 def innermost(exc: BaseException) -> BaseException:
