@@ -102,6 +102,9 @@ def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazi
 
 
 # limits shared by run and resume: they override the task file's `limits`
+ParallelNodes = Annotated[
+    int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
+]
 MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per experiment (task: max_train_samples)")]
 WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
 GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
@@ -156,9 +159,7 @@ def run(
     ] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
     slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition for --scheduler slurm")] = None,
-    parallel_nodes: Annotated[
-        int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
-    ] = None,
+    parallel_nodes: ParallelNodes = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
@@ -210,9 +211,7 @@ def _price(text: str | None) -> tuple[float, float] | None:
 def resume(
     workspace: Annotated[Path, typer.Argument(help="workspace of a stopped or killed run")],
     iterations: Annotated[int | None, typer.Option(min=1, help="new target number of nodes")] = None,
-    parallel_nodes: Annotated[
-        int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
-    ] = None,
+    parallel_nodes: ParallelNodes = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
     gpu_hours: GpuHours = None,
