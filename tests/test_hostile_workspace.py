@@ -21,9 +21,10 @@ import pytest
 from typer.testing import CliRunner
 
 from trex.cli.app import app
+from trex.fingerprint import fingerprint
 from trex.store import Store
 from trex.task import TaskError, load_task
-from trex.workspace import LOCK_FILE, WorkspaceError, WorkspaceLock, fingerprint, strip_credentials
+from trex.workspace import LOCK_FILE, WorkspaceError, WorkspaceLock, strip_credentials
 
 from .test_hostile_data import data, task_file  # noqa: F401 (the data fixture)
 

@@ -7,7 +7,7 @@ anything is written they check, in this order, and raise ``WorkspaceError`` (exi
 1. the data (``trex.datacheck``), so a broken task leaves an existing workspace byte-identical;
 2. the folder: not a file, writable, and either empty, new, or a trex workspace (a folder with
    other files is never written into);
-3. the task: a workspace belongs to one task. Its fingerprint (every field but ``limits``, plus the
+3. the task: a workspace belongs to one task. Its fingerprint (``trex.fingerprint``: every field but ``limits``, plus the
    size and SHA-256 of each data file) is stored with the first run; a run with another task
    names the first difference. ``open_resume`` uses the stored task and refuses changed data files;
 4. the lock: an exclusive ``flock`` on ``<workspace>/trex.lock``, held until the process exits.
@@ -23,7 +23,6 @@ strings that look like keys).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from trex.datacheck import check_rows, splits_of
 from trex.datafiles import Rows
+from trex.fingerprint import fingerprint, first_difference
 from trex.store import Store, StoreError
 from trex.task import TaskSpec, load_task
 
@@ -117,41 +117,6 @@ def _stored_meta(workspace: Path) -> dict[str, Any]:
         raise StoreError(f"{workspace / Store.DB_FILE}: not a readable trex store ({exc})") from None
     finally:
         store.close()
-
-
-# the fingerprint --------------------------------------------------------------------------------
-def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
-    if isinstance(value, dict) and value:
-        for key in value:
-            _flatten(value[key], f"{prefix}.{key}" if prefix else str(key), out)
-    else:
-        out[prefix] = json.dumps(value, sort_keys=True)
-
-
-def _digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return f"{os.path.getsize(path)} bytes, sha256 {h.hexdigest()[:16]}"
-
-
-def fingerprint(task: TaskSpec) -> dict[str, str]:
-    """The task's content: every field but limits (a run's budget), and the size and hash of each data file."""
-    out: dict[str, str] = {}
-    _flatten(task.model_dump(mode="json", exclude={"limits"}), "", out)
-    files = [task.train_data, task.eval.validation, task.eval.test, task.eval_split.from_ if task.eval_split else None]
-    for ref in dict.fromkeys(f for f in files if f):
-        if not ref.startswith("embedded:") and Path(ref).is_file():
-            out[f"data file {ref}"] = _digest(ref)
-    return out
-
-
-def first_difference(stored: dict[str, str], given: dict[str, str]) -> str | None:
-    for key in [*stored, *(k for k in given if k not in stored)]:
-        if stored.get(key) != given.get(key):
-            return f"{key}: stored {stored.get(key, '(absent)')}, given {given.get(key, '(absent)')}"
-    return None
 
 
 # credentials ------------------------------------------------------------------------------------
