@@ -7,8 +7,8 @@ anything is written they check, in this order, and raise ``WorkspaceError`` (exi
 1. the data (``trex.datacheck``), so a broken task leaves an existing workspace byte-identical;
 2. the folder: not a file, writable, and either empty, new, or a trex workspace (a folder with
    other files is never written into);
-3. the task: a workspace belongs to one task. Its fingerprint (``trex.fingerprint``: every field but ``limits``, plus the
-   size and SHA-256 of each data file) is stored with the first run; a run with another task
+3. the task: a workspace belongs to one task. Its fingerprint (``trex.fingerprint``: every field but
+   ``limits``, plus the size and SHA-256 of each data file) is stored with the first run; a run with another task
    names the first difference. ``open_resume`` uses the stored task and refuses changed data files;
 4. the lock: an exclusive ``flock`` on ``<workspace>/trex.lock``, held until the process exits.
    A second run exits naming the holder's PID; the kernel drops the lock when its holder dies,
