@@ -94,7 +94,7 @@ class SleepScheduler(RayScheduler):
         self.rng, self.lock = random.Random(seed), threading.Lock()
         self.seen: dict[str, Job] = {}
         self.busy: list[tuple[float, float, str]] = []
-        self._sleep = ray.remote(num_gpus=1)(_sleep)
+        self._sleep = ray.remote(**self.task_options)(_sleep)  # the real scheduler's task options
 
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         job = request.job
@@ -285,7 +285,7 @@ def main() -> None:
     import ray
 
     ray.init(num_cpus=args.gpus, num_gpus=args.gpus, include_dashboard=False, log_to_driver=False)
-    warm = ray.remote(num_gpus=1)(_sleep)  # start every worker process before anything is timed
+    warm = ray.remote(num_gpus=1, max_calls=0)(_sleep)  # start every worker process before anything is timed
     ray.get([warm.remote(0.5) for _ in range(args.gpus)])
     runs = [
         loop_run(args.gpus, args.configs, args.nodes, p, args.unit_s, args.seed) for p in (args.parallel or [1, None])
