@@ -18,7 +18,7 @@ seeds, reach90 (share of runs reaching 90% of the optimum); ``trex`` adds ``diff
 ``mcts`` adds ``diff_ci95`` against gbfs, ses and random (95% intervals of the paired per-seed differences).
 
     .venv/bin/python benchmarks/search_sim.py --seeds 200 --iterations 20 --budget configs [--json]
-    .venv/bin/python benchmarks/search_sim.py --tune      # c, TPE and failure variants on seeds 10000+ only
+    .venv/bin/python benchmarks/search_sim.py --tune  # c, scale, surrogate-off, TPE, failure variants; seeds 10000+
 """
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ def tune(iterations: int, n: int, budget: str, workers: int) -> None:
     from trex.search.policies import DEFAULT_C
 
     methods = ("mcts", "mcts_range", "mcts:zero", "uct_descent", "gbfs", "ses", "mcts/none", "gbfs/none", "tpe")
+    methods += ("tpe:independent",)
     runs = measure(seeds, iterations, budget, DEFAULT_C, methods, workers)
     for m in methods:
         print(f"{m:18} mean {statistics.fmean(runs[m]):.4f}  vs mcts {ci95(runs[m], runs['mcts'])}")
