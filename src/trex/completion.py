@@ -6,7 +6,10 @@ exactly as an uninterrupted one). ``NodeCompletion.finish`` diagnoses the node, 
 and commits its outcome together with the backpropagation along its path (one transaction).
 ``node_record`` is what a researcher sees of a node: its plan and its configs' validation outcomes;
 ``plan_context`` everything it is given to plan a child (the memory as it stands, every finished
-job of the tree as an observation for the surrogate, the budget left).
+job of the tree as an observation for the surrogate, the budget left). ``FinishedJobs`` decodes each
+finished job once for the whole run instead of every job of the tree on every plan: a recorded
+result's validation score and a job's spec never change (only a test score scored on demand is added
+later, which planning never reads), so the observations are exactly those of a fresh decoding.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from trex.search.policies import backpropagate
 from trex.search.tree import DONE, FAILED, Node, Tree
 from trex.store import Store
 from trex.task import TaskSpec
+from trex.train.config import TrainConfig
 
 REPAIR_MARK = "~repair"
 
@@ -48,14 +52,50 @@ def node_record(store: Store, node_id: int) -> NodeRecord:
     )
 
 
-def plan_context(store: Store, tree: Tree, parent_id: int, memory: str, seed: int, budget: BudgetLeft) -> PlanContext:
-    """What a researcher is given to plan a child of ``parent_id``; siblings still in flight are included."""
+class FinishedJobs:
+    """The finished training jobs of a tree, (hash, train config, validation score) in node and plan order (a job
+    shared by two nodes appears twice, as ``store.jobs_of`` gives it); each job is decoded once and kept."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._decoded: dict[str, tuple[TrainConfig, float | None] | None] = {}  # None: an evaluation-only job
+
+    def of(self, tree: Tree) -> list[tuple[str, TrainConfig, float | None]]:
+        rows = self.store.conn.execute(
+            "SELECT nj.node_id, nj.hash FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash"
+            " WHERE j.result IS NOT NULL ORDER BY nj.node_id, nj.idx"
+        ).fetchall()
+        out = []
+        for node_id, job_hash in rows:
+            if node_id not in tree.nodes:
+                continue
+            if job_hash not in self._decoded:
+                stored = self.store.job(job_hash)
+                train = stored.job.train if stored is not None and stored.result is not None else None
+                self._decoded[job_hash] = (train, stored.result.val_score) if train else None  # type: ignore[union-attr]
+            known = self._decoded[job_hash]
+            if known is not None:
+                out.append((job_hash, *known))
+        return out
+
+
+def plan_context(
+    store: Store,
+    tree: Tree,
+    parent_id: int,
+    memory: str,
+    seed: int,
+    budget: BudgetLeft,
+    finished_jobs: FinishedJobs | None = None,
+) -> PlanContext:
+    """What a researcher is given to plan a child of ``parent_id``; siblings still in flight are included.
+    ``finished_jobs`` keeps the decoded jobs from one plan to the next (a fresh one decodes them all)."""
     parent = node_record(store, parent_id)
     grandparent = node_record(store, parent.parent) if parent.parent is not None else None
     siblings = [node_record(store, c.id) for c in tree.children(parent_id)]
-    finished = [s for n in sorted(tree.nodes) for s in store.jobs_of(n) if s.result is not None and s.job.train]
-    trains = {s.hash: s.job.train for s in finished}
-    observations = [observation_of(s.job.train, s.result.val_score, trains) for s in finished]  # type: ignore[union-attr,arg-type]
+    finished = (finished_jobs or FinishedJobs(store)).of(tree)
+    trains = {job_hash: train for job_hash, train, _ in finished}
+    observations = [observation_of(train, score, trains) for _, train, score in finished]
     return PlanContext(
         parent=parent,
         grandparent=grandparent,
@@ -73,6 +113,7 @@ class NodeCompletion:
         self, store: Store, task: TaskSpec, researcher: Researcher, seed: int, say: Callable[[str], None]
     ) -> None:
         self.store, self.task, self.researcher, self.seed, self.say = store, task, researcher, seed, say
+        self.finished_jobs = FinishedJobs(store)
 
     def repair(self, node_id: int, results: list[tuple[str, JobResult]]) -> bool:
         """Add repaired jobs for the failed configs; True when some were added (the node runs again)."""

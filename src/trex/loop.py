@@ -139,7 +139,9 @@ class SearchLoop:
         intervals = node_intervals(self.store, tree)
         memory = memory_context(shadow, selection.node_id, self.options.memory_tokens, intervals)
         node_seed = self.options.seed * 100_003 + len(tree)
-        context = plan_context(self.store, tree, selection.node_id, memory, node_seed, self._budget_left(len(tree)))
+        budget = self._budget_left(len(tree))
+        finished = self.completion.finished_jobs
+        context = plan_context(self.store, tree, selection.node_id, memory, node_seed, budget, finished)
         plan = self.researcher.plan(context)
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
         return self._store_node(selection.node_id, context.parent.depth + 1, plan, jobs)
@@ -159,12 +161,13 @@ class SearchLoop:
         limits = self.task.limits
         while self._room():
             tree = self.store.load_tree()
-            reached = exhausted(limits, self.usage(len(tree)), target)
+            usage = self.usage(len(tree))
+            reached = exhausted(limits, usage, target)
             if reached is not None:
                 return reached
             in_flight = len(self.executor.in_flight)
             short = cannot_finish(
-                limits, self.usage(len(tree)), job_estimate(self.store), limits.configs_per_plan, in_flight,
+                limits, usage, job_estimate(self.store), limits.configs_per_plan, in_flight,
                 self.executor.scheduler.slots,
             )  # fmt: skip
             if short is not None:
