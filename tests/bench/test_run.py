@@ -67,13 +67,16 @@ def test_bench_list_json() -> None:
 def test_bench_run_on_fixtures_writes_table_3(tmp_path: Path) -> None:
     ws = tmp_path / "bench"
     quick = ["--fixtures", "--base-model", "embedded:tiny-qwen2", "--iterations", "1", "--max-steps", "2"]
-    out = trex("bench", "run", "sst-2", "--workspace", str(ws), *quick)
+    out = trex("bench", "run", "sst-2", "--workspace", str(ws), *quick, "--reference-score", "0.9")
     assert out.returncode == 0, out.stderr
     table = (ws / "bench.md").read_text()
-    assert "| SST-2 | accuracy | 0.970 | 0.958 |" in table
+    assert "paper: reference" in table and "attempted" in table  # the paper's Table 3 apart, labelled; Table 4
     row = json.loads((ws / "bench.json").read_text())[0]
     assert row["name"] == "sst-2" and row["error"] is None and row["base"] is not None and row["best"] is not None
-    assert row["gain"] == pytest.approx((row["best"] - row["base"]) / (0.970 - row["base"]))
+    assert (row["paper_reference"], row["paper_base"]) == (0.970, 0.958)
+    # the gain only against a reference on the same split: here the one given
+    assert row["reference"] == 0.9 and row["reference_from"] == "given"
+    assert row["gain"] == pytest.approx((row["best"] - row["base"]) / (0.9 - row["base"]))
     assert (ws / "sst-2" / "run" / "report.html").exists()
     status = json.loads(trex("status", str(ws / "sst-2" / "run"), "--json").stdout)
     assert status["task"] == "sst-2" and len(status["nodes"]) == 1
@@ -83,7 +86,7 @@ def test_bench_run_on_fixtures_writes_table_3(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "bigbio/hallmarks_of_cancer: the hub is unreachable" in out.stdout
     table = (ws / "bench.md").read_text()
-    assert "| SST-2 |" in table and "| HoC |" in table and "error: SourceError" in table
+    assert "| sst-2 |" in table and "| hoc |" in table and "error: SourceError" in table
 
     assert trex("bench", "run", "mmlu", "--workspace", str(ws)).returncode == 2
 
