@@ -76,3 +76,24 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
     finally:
         store.close()
     assert all("Random control" in plan.rationale for plan in plans)
+
+
+@pytest.mark.slow
+def test_equal_budget_runs_three_arms_on_the_same_budget(tmp_path: Path) -> None:
+    task = ROOT / "examples" / "tasks" / "tiny.yaml"
+    command = [sys.executable, str(ROOT / "benchmarks" / "equal_budget.py"), "--task", str(task)]
+    command += ["--minutes", "2", "--seeds", "1", "--workspace", str(tmp_path), "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["budget_s"] == 120 and report["task"] == "examples/tasks/tiny.yaml"
+    assert set(report["arms"]) == {"plain", "optuna", "trex"}
+    for arm in report["arms"].values():
+        assert {"val", "test", "wall_s"} <= set(arm) and len(arm["val"]) == len(arm["test"]) == 1
+        assert all(0.0 <= x <= 1.0 for x in arm["val"] + arm["test"])
+    optuna = report["arms"]["optuna"]["trials"][0]
+    assert len(optuna) >= 1 and {"learning_rate", "max_steps", "lora_r", "balanced"} <= set(optuna[0])
+    # the optuna arm picked its model by validation: its scores are those of its best trial
+    best = max((t for t in optuna if t["val"] is not None), key=lambda t: t["val"])
+    assert report["arms"]["optuna"]["val"] == [best["val"]] and report["arms"]["optuna"]["test"] == [best["test"]]
+    assert (tmp_path / "seed0" / "trex" / "trex.db").exists()
