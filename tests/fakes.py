@@ -2,7 +2,8 @@
 
 Each submitted job waits for a free slot (a logical GPU id), holds it for ``seconds(job)`` (0 by
 default), writes ``running.json`` like a real worker, and returns an ``ok`` result whose validation
-and test score is ``score(job)`` (a failure when it returns None). Every run is recorded in
+score is ``score(job)`` (a failure with the message ``error(job)`` when it returns None); the test
+split is scored only when the request asks for it, as the worker does. Every run is recorded in
 ``runs`` as (hash, gpu, start, end), so tests check that no slot was held twice at once and that no
 job ran twice.
 """
@@ -28,10 +29,12 @@ def default_score(job: Job) -> float:
     return 0.5 if job.train is None else 0.5 + int(job.content_hash()[:6], 16) % 400 / 1000
 
 
-def canned_result(job: Job, score: float | None, seconds: float, gpu: str | None) -> JobResult:
+def canned_result(
+    job: Job, score: float | None, seconds: float, gpu: str | None, error: str = "canned failure", test: bool = True
+) -> JobResult:
     job_hash = job.content_hash()
     if score is None:
-        result = JobResult.failure(job_hash, "canned failure", "exception", seconds)
+        result = JobResult.failure(job_hash, error, "exception", seconds)
     else:
         split = Score(value=score, low=score - 0.02, high=score + 0.02, n=100)
         steps = job.train.max_steps if job.train else 0
@@ -39,7 +42,7 @@ def canned_result(job: Job, score: float | None, seconds: float, gpu: str | None
             job_hash=job_hash,
             status="ok",
             validation=SplitResult(split="validation", score=split),
-            test=SplitResult(split="test", score=split),
+            test=SplitResult(split="test", score=split) if test else None,
             train=TrainLog(
                 steps=steps, losses=[(1, 2.0), (steps, 1.0)], train_rows=100, seconds=seconds, trainable_params=1
             )
@@ -56,15 +59,17 @@ class FakeScheduler(ThreadedScheduler):
         gpus: int = 1,
         seconds: Callable[[Job], float] = lambda job: 0.0,
         score: Callable[[Job], float | None] = default_score,
+        error: Callable[[Job], str] = lambda job: "canned failure",
     ) -> None:
         super().__init__()
         self.gpus_per_job = 1 if gpus else 0
         self.n_slots = max(1, gpus)
-        self.seconds, self.score = seconds, score
+        self.seconds, self.score, self.error = seconds, score, error
         self._free: queue.Queue[str | None] = queue.Queue()
         for slot in [str(i) for i in range(gpus)] or [None]:
             self._free.put(slot)
         self.runs: list[tuple[str, str | None, float, float]] = []
+        self.test_runs: list[str] = []  # jobs whose test split was scored on demand
         self._lock = threading.Lock()
 
     @property
@@ -72,6 +77,10 @@ class FakeScheduler(ThreadedScheduler):
         return self.n_slots
 
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        if request.test_only:  # scoring a finished job's test split: instant, and not a run of the job
+            self.test_runs.append(request.job.content_hash())
+            result = canned_result(request.job, self.score(request.job), 0.0, None, test=True)
+            return result.model_copy(update={"validation": None, "train": None})
         gpu = self._free.get()
         try:
             start = time.time()
@@ -84,7 +93,8 @@ class FakeScheduler(ThreadedScheduler):
                 job_hash = request.job.content_hash()
                 return JobResult.failure(job_hash, "cancelled: budget and grace period ran out", "cancelled")
             time.sleep(seconds)
-            result = canned_result(request.job, self.score(request.job), seconds, gpu)
+            test = request.score_test or request.test_only  # the test split only where the loop asks for it
+            result = canned_result(request.job, self.score(request.job), seconds, gpu, self.error(request.job), test)
         finally:
             with self._lock:
                 self.runs.append((request.job.content_hash(), gpu, start, time.time()))

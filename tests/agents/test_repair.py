@@ -57,18 +57,28 @@ class _BrokenFirst(HeuristicResearcher):
         return plan.model_copy(update={"configs": [config]})
 
 
-@pytest.mark.slow
+def _quality_missing(job) -> str | None:
+    """The worker's message for a recipe that reads a column the data lacks (what the real run writes)."""
+    steps = job.recipe.steps if job.recipe else []
+    for number, step in enumerate(steps, 1):
+        if step.op == "select_by_score" and step.args.get("column") == "quality":
+            return f"RecipeError: step {number} (select_by_score): column(s) ['quality'] not in the data at this step"
+    return None
+
+
 def test_a_failed_config_is_repaired_in_the_run(tiny_task, tmp_path: Path) -> None:
+    from tests.fakes import FakeScheduler, default_score
     from trex.loop import RunOptions, SearchLoop, start_run
-    from trex.runtime.local import LocalScheduler
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"configs_per_plan": 1})})
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=1)
     store = start_run(tmp_path / "ws", task, task_file, options)
-    loop = SearchLoop(
-        store, task, options, scheduler=LocalScheduler(timeout_s=300, gpus=[]), researcher=_BrokenFirst(task)
+    scheduler = FakeScheduler(
+        score=lambda job: None if _quality_missing(job) else default_score(job),
+        error=lambda job: _quality_missing(job) or "",
     )
+    loop = SearchLoop(store, task, options, scheduler=scheduler, researcher=_BrokenFirst(task))
     summary = loop.run()
     names = [r["name"] for r in store.node_jobs(1)]
     assert names == ["base-model", "broken", "broken~repair1"]
@@ -78,4 +88,6 @@ def test_a_failed_config_is_repaired_in_the_run(tiny_task, tmp_path: Path) -> No
     assert event["data"]["repairs"][0]["repaired_as"] == "broken~repair1"
     assert "select_by_score" in event["data"]["repairs"][0]["change"]
     assert summary.best_val is not None and store.load_tree().nodes[1].status == "done"
+    assert len({run[0] for run in scheduler.runs}) == len(scheduler.runs) == 3  # each job once
+    assert scheduler.test_runs == [store.node_row(1)["best_job"]]  # the test split: only the best's
     store.close()
