@@ -15,12 +15,13 @@ scheduler's own task options (``RayScheduler.task_options``: one GPU, reused Ray
 
 Why a 400-step job sleeps 1.5 s (``--unit-s``): the figure is the share of GPU time the loop loses
 between jobs, so what matters is a job's length against the loop's own work per node (select, plan
-with the surrogate, commit to the store, submit). That work is about 0.1 s a node with the
-heuristic researcher on this 2-core VM (docs/benchmarks.md). Real fine-tuning jobs take minutes, so
-with the heuristic researcher the loop is under 1/1000 of a job; an LLM researcher plans for 5-30 s
-a node against jobs of 5-10 minutes, about 1/20-1/60. A 1.5-s unit puts the loop at about 1/15 of a
-400-step job: as hard as the LLM case or harder, so the default's utilization here is a lower bound for
-real runs, and the benchmark stays short (P=1 takes the longest: about 2.5 minutes at G=8, N=40).
+with the surrogate, commit to the store, submit through Ray). With the heuristic researcher that work
+is about 0.05 s a node on this 2-core VM (``--unit-s 0``: 40 nodes in 2.1 s at P=1). Real fine-tuning
+jobs take minutes, so there the loop is under 1/1000 of a job; an LLM researcher plans for 5-30 s a
+node against jobs of 5-10 minutes, 1/10 to 1/120. A 1.5-s unit puts the loop at about 1/30 of a
+400-step job, inside the LLM researcher's range and far harder than the heuristic's, so the default's
+utilization here is a lower bound for heuristic runs; and the benchmark stays short (P=1 takes the
+longest: about 2.5 minutes at G=8, N=40).
 
 Part 2 (``--seeds S``, e.g. 100; no Ray; minutes, as the equal-wall runs grow large trees): search
 quality over S landscapes with the simulator's
