@@ -290,7 +290,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=40)
     parser.add_argument("--unit-s", type=float, default=1.5, help="seconds a 400-step job sleeps (x U(0.5, 1.5))")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--parallel", type=int, nargs="*", help="P values to run (default: 1 and the default)")
+    parser.add_argument(
+        "--parallel", type=int, nargs="*", help="P values to run, 0: the loop's default (default: 1 and 0)"
+    )
     parser.add_argument("--seeds", type=int, default=0, help="landscapes for the quality part (0: skip it)")
     parser.add_argument("--quality", type=Path, help="write the quality figures to this JSON file")
     parser.add_argument("--json", action="store_true")
@@ -301,7 +303,8 @@ def main() -> None:
     warm = ray.remote(num_gpus=1, max_calls=0)(_sleep)  # start every worker process before anything is timed
     ray.get([warm.remote(0.5) for _ in range(args.gpus)])
     runs = [
-        loop_run(args.gpus, args.configs, args.nodes, p, args.unit_s, args.seed) for p in (args.parallel or [1, None])
+        loop_run(args.gpus, args.configs, args.nodes, p or None, args.unit_s, args.seed)
+        for p in (args.parallel or [1, 0])
     ]
     ray.shutdown()
     report = quality(args.gpus, args.configs, args.nodes, args.seeds) if args.seeds else None
