@@ -47,7 +47,9 @@ def test_generation_goes_through_vllm_for_base_and_trained_models(tiny_task, sta
     evaluation = _generate_task(tiny_task)
     base = Job(base_model=tiny_task.base_model, eval=evaluation)
     result = run_worker(
-        JobRequest(job=base, workdir=str(tmp_path / "b"), eval_backend="vllm"), gpu=None, timeout_s=300
+        JobRequest(job=base, workdir=str(tmp_path / "b"), eval_backend="vllm", score_test=True),
+        gpu=None,
+        timeout_s=300,
     )
     assert result.status == "ok", result.error
     # every answer is " rotten, ...": the choice named first is 'rotten', so accuracy is the share of rotten rows
