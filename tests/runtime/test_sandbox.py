@@ -17,6 +17,8 @@ import pytest
 from trex.runtime.sandbox import Sandbox, SandboxError, SandboxLimits, bwrap_available
 from trex.runtime.sandbox_kernel import kernel_walls_available
 
+pytestmark = pytest.mark.slow  # every test starts sandboxed processes (bwrap, Landlock): seconds each
+
 STRONG = [*(["landlock"] if kernel_walls_available() else []), *(["bwrap"] if bwrap_available() else [])]
 MODES = ["process", *STRONG]
 LIMITS = SandboxLimits(cpu_seconds=3, memory_mb=512, wall_seconds=8, processes=16)
