@@ -1,6 +1,6 @@
 """Equal wall-clock budget on real training: one plain run, an Optuna TPE sweep of jobs, and trex.
 
-    .venv/bin/python benchmarks/equal_budget.py --task FILE --minutes M [--seeds S] [--json]
+    .venv/bin/python benchmarks/equal_budget.py --task FILE --minutes M [--seeds S] [--first-seed F] [--json]
 
 For each seed, three arms get the same wall-clock budget of ``M`` minutes, one after another (never
 two training processes at once):
@@ -230,6 +230,7 @@ def main() -> None:
     parser.add_argument("--task", type=Path, default=ROOT / "examples" / "tasks" / "rotten_tomatoes.yaml")
     parser.add_argument("--minutes", type=float, required=True)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--workspace", type=Path, default=None, help="keep every job here (default: a temp folder)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -242,7 +243,7 @@ def main() -> None:
     timings = []
     with tempfile.TemporaryDirectory(prefix="trex-equal-") as tmp:
         base = args.workspace or Path(tmp)
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             work = base / f"seed{seed}"
             timing = time_jobs(task, seed, work)
             timings.append({"fixed_s": timing.fixed_s, "step_s": timing.step_s, "test_s": timing.test_s})
@@ -261,7 +262,8 @@ def main() -> None:
     for row in arms.values():
         row["val_mean_ci95"], row["test_mean_ci95"] = interval(row["val"]), interval(row["test"])
     task_name = str(task_file.relative_to(ROOT) if task_file.is_relative_to(ROOT) else task_file)
-    report = {"budget_s": budget_s, "task": task_name, "arms": arms, "timing": timings}
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    report = {"budget_s": budget_s, "task": task_name, "seeds": seeds, "arms": arms, "timing": timings}
     if args.json:
         print(json.dumps(report))
         return
