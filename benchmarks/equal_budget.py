@@ -1,6 +1,7 @@
 """Equal wall-clock budget on real training: one plain run, an Optuna TPE sweep of jobs, and trex.
 
-    .venv/bin/python benchmarks/equal_budget.py --task FILE --minutes M [--seeds S] [--first-seed F] [--json]
+    .venv/bin/python benchmarks/equal_budget.py --task FILE --minutes M [--seeds S] [--first-seed F]
+        [--arms A,B] [--json]
 
 For each seed, three arms get the same wall-clock budget of ``M`` minutes, one after another (never
 two training processes at once):
@@ -17,7 +18,9 @@ two training processes at once):
 - ``trex``: ``trex run TASK --wall-clock-minutes M --seed S`` with its other defaults, in its own
   workspace and process.
 
-Each arm picks its final model by validation only and reports that model's test score. The timing
+``--arms`` runs some arms only (default: all three), e.g. ``--arms trex`` to re-measure trex after a design
+change; a comparison is only the benchmark's when every arm ran in the same invocation (the JSON's ``arms``
+says which ran). Each arm picks its final model by validation only and reports that model's test score. The timing
 run is not charged to any arm. Prints a row per arm and seed; ``--json`` prints ``{"budget_s", "task",
 "arms": {"plain"|"optuna"|"trex": {"val": [...], "test": [...], "wall_s": [...], ...}}}``, one entry
 per seed, with each score's 95% interval (``val_ci``, ``test_ci``: the evaluation's bootstrap) beside it.
@@ -232,22 +235,26 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--workspace", type=Path, default=None, help="keep every job here (default: a temp folder)")
+    parser.add_argument("--arms", default=",".join(ARMS), help="comma-separated subset of plain,optuna,trex")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.seeds < 1 or args.minutes <= 0:
         parser.error("--seeds must be at least 1 and --minutes positive")
+    chosen = [name for name in ARMS if name in args.arms.split(",")]
+    if not chosen or set(args.arms.split(",")) - set(ARMS):
+        parser.error(f"--arms takes a comma-separated subset of {','.join(ARMS)}")
     task_file = args.task.resolve()
     task = load_task(task_file)
     budget_s = args.minutes * 60
-    arms: dict[str, dict[str, list]] = {name: {} for name in ARMS}
+    arms: dict[str, dict[str, list]] = {name: {} for name in chosen}
     timings = []
     with tempfile.TemporaryDirectory(prefix="trex-equal-") as tmp:
         base = args.workspace or Path(tmp)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             work = base / f"seed{seed}"
-            timing = time_jobs(task, seed, work)
+            timing = time_jobs(task, seed, work) if {"plain", "optuna"} & set(chosen) else Timing(0.0, 0.0)
             timings.append({"fixed_s": timing.fixed_s, "step_s": timing.step_s, "test_s": timing.test_s})
-            for name in ARMS:
+            for name in chosen:
                 row = run_arm(name, task, task_file, seed, args.minutes, timing, work)
                 print(
                     f"seed {seed} {name}: val {row['val']} test {row['test']} {row['wall_s']:.0f} s", file=sys.stderr

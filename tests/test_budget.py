@@ -1,4 +1,5 @@
-"""Budgets: which limit stops a run, GPU-hours from recorded jobs, cancellation past the grace period."""
+"""Budgets: which limit stops a run, GPU-hours from recorded jobs, cancellation past the grace period, the last node
+of a wall-clock budget."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trex.budget import Usage, exhausted, job_deadline
+from trex.budget import JobEstimate, StepCost, Usage, exhausted, final_steps, job_deadline
 from trex.llm.client import LLMReply
 from trex.runtime.job import JobResult
 from trex.store import Store
@@ -89,4 +90,37 @@ def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: 
     assert all(r["result"] is not None for r in node_jobs)
     assert kept <= {r["hash"] for r in node_jobs}
     assert store.get_meta("elapsed_s") > 3  # wall clock counts every session
+    store.close()
+
+
+def test_the_last_node_gets_the_steps_the_wall_clock_left_pays_for() -> None:
+    limits, cost = Limits(wall_clock_minutes=10), StepCost(fixed_s=20.0, step_s=2.0)
+    estimate = JobEstimate(seconds=100.0, gpus=0.0)  # a node of 2 configs on 1 slot: 200 s
+    assert final_steps(limits, _usage(wall_s=100.0), estimate, cost, 2, 1, 0) is None  # 500 s left: 2 more nodes
+    # 300 s left: one more node; 300 x 0.9 less the job's and the test scoring's fixed cost, at 2 s a step
+    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0) == 115
+    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, jobs_in_flight=1) is None
+    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 2, 0) is None  # 2 slots: a node is 100 s
+    assert final_steps(limits, _usage(wall_s=590.0), estimate, cost, 2, 1, 0) is None  # no room for 4 steps
+    assert final_steps(Limits(), _usage(wall_s=300.0), estimate, cost, 2, 1, 0) is None  # no wall clock limit
+
+
+def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path: Path, tiny_task) -> None:
+    from tests.fakes import FakeScheduler
+    from trex.loop import RunOptions, SearchLoop, start_run
+
+    task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+    options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs take 3 s
+    store = start_run(tmp_path / "ws", tiny_task, task_file, options)
+    scheduler = FakeScheduler(seconds=lambda job: 0.25 * job.train.max_steps if job.train else 0.0)
+    summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
+    tree = store.load_tree()
+    assert len(tree) == 2 and summary.stopped_by == "wall_clock_minutes" and not store.events("job_cancelled")
+    last = store.events("selection")[-1]
+    assert last["node_id"] == 1 and last["data"]["policy"] == "last-node-best"
+    best_job = store.node_row(1)["best_job"]
+    jobs = [stored.job for stored in store.jobs_of(2)]
+    assert len(jobs) == 1  # one slot: one config takes all the time left
+    assert jobs[0].train.init_from_job == best_job and jobs[0].train.max_steps >= 4
+    assert jobs[0].train.learning_rate == store.job(best_job).job.train.learning_rate
     store.close()

@@ -10,6 +10,15 @@ GPU-hours left divided by the GPUs every job in flight holds. A cancelled job is
 a resume with a larger budget runs it again and nothing finished is lost. ``cannot_finish``
 refuses a new node the remaining budget cannot pay for, estimating a job from the finished ones
 (no estimate before the first job finishes: the root always starts).
+
+The last node of a wall-clock budget fills it: ``final_steps`` says when the time left cannot pay
+for two more nodes of the usual size (so the node about to start is the last one) and how many
+training steps one wave of configs can then train, from the run's measured ``StepCost`` (fixed
+seconds per job, seconds per step), keeping back the test scoring of the run's best node and a
+10% margin. The loop then expands the best node and the researcher continues its best config for
+those steps (``trex.agents.base``): compute that would have gone to a node cut off by the budget,
+or to no node at all, trains the incumbent further. Wall-clock budgets only: a node count or
+GPU-hours leave the tree as it is.
 """
 
 from __future__ import annotations
@@ -29,6 +38,17 @@ class Usage(BaseModel):
     gpu_hours: float
     llm_usd: float
     llm_tokens: int
+
+
+class StepCost(BaseModel):
+    """What a training job costs on this run's hardware: fixed seconds (process, model, data, scoring) and seconds
+    per training step, as the finished jobs that trained say."""
+
+    fixed_s: float
+    step_s: float
+
+    def steps_in(self, seconds: float) -> int:
+        return max(0, math.floor((seconds - self.fixed_s) / self.step_s)) if self.step_s > 0 else 0
 
 
 class JobEstimate(BaseModel):
@@ -99,6 +119,48 @@ def job_estimate(store: Store) -> JobEstimate | None:
             " WHERE result IS NOT NULL"
         ).fetchone()
     return JobEstimate(seconds=float(row[0] or 0.0), gpus=float(row[1] or 0.0)) if row[2] else None
+
+
+def step_cost(store: Store) -> StepCost | None:
+    """Fixed and per-step seconds from the finished jobs that trained (None before one has)."""
+    rows = store.conn.execute(
+        "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.train.seconds'),"
+        " json_extract(result, '$.train.steps') FROM jobs WHERE result IS NOT NULL"
+        " AND json_extract(result, '$.status') = 'ok' AND json_extract(result, '$.train.steps') > 0"
+    ).fetchall()
+    if not rows:
+        return None
+    fixed = sum(max(0.0, total - train) for total, train, _ in rows) / len(rows)
+    return StepCost(fixed_s=fixed, step_s=sum(train for _, train, _ in rows) / sum(steps for _, _, steps in rows))
+
+
+MIN_FINAL_STEPS = 4
+FINAL_MARGIN = 0.9  # a tenth of the time left is kept for the estimate's error
+
+
+def final_steps(
+    limits: Limits,
+    usage: Usage,
+    estimate: JobEstimate | None,
+    cost: StepCost | None,
+    configs: int,
+    slots: int,
+    jobs_in_flight: int,
+) -> int | None:
+    """The steps each config of the run's last node can train when the node about to start is the last one the
+    wall clock can pay for (None otherwise, or when nothing is measured yet or other jobs are in flight).
+
+    Last: the time left cannot pay for two more nodes of ``configs`` jobs of the usual cost on ``slots`` slots.
+    Its configs run in one wave (``min(configs, slots)`` of them); the test scoring of the run's best node
+    (a job's fixed cost) and ``FINAL_MARGIN`` are kept back. Fewer than ``MIN_FINAL_STEPS``: None."""
+    if limits.wall_clock_minutes is None or estimate is None or cost is None or jobs_in_flight:
+        return None
+    left = limits.wall_clock_minutes * 60 - usage.wall_s
+    node_s = estimate.seconds * math.ceil(configs / max(1, slots))
+    if left >= 2 * node_s:
+        return None
+    steps = cost.steps_in(left * FINAL_MARGIN - cost.fixed_s)
+    return steps if steps >= MIN_FINAL_STEPS else None
 
 
 def cannot_finish(

@@ -16,7 +16,10 @@ gets its repair rounds (``trex.completion``), then its verdict and backpropagati
 loop is the sequential one, node after node: the same seeded choices, the same tree.
 
 Budgets: wall clock and GPU-hours count every running job. No node is started that the remaining
-budget cannot finish (its cost estimated from the finished jobs). Jobs still running when the
+budget cannot finish (its cost estimated from the finished jobs). When the wall clock left pays
+for one more node only, that last node goes to the best node (greedy: no later choice can use
+what exploring would learn) and continues its best config for the steps the time left pays for
+(``trex.budget.final_steps``). Jobs still running when the
 wall-clock or GPU-hour limit passes get the task's grace period, then are cancelled; their nodes
 stay unfinished for a resume.
 
@@ -39,7 +42,7 @@ from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.history import node_intervals
 from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.random_researcher import RandomResearcher
-from trex.budget import Usage, cannot_finish, exhausted, job_deadline, job_estimate, read_usage
+from trex.budget import Usage, cannot_finish, exhausted, final_steps, job_deadline, job_estimate, read_usage, step_cost
 from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
 from trex.options import RunOptions, RunSummary, default_parallel_nodes
 from trex.runtime import Scheduler, make_scheduler
@@ -126,30 +129,35 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=True)
         return self._store_node(None, 0, plan, jobs)
 
-    def _create_child(self, tree: Tree) -> int | None:
+    def _create_child(self, tree: Tree, last_steps: int | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
         candidates = expandable(shadow, self.task.limits.max_children)
         if not candidates:
             return None
-        rng = random.Random(f"{self.options.seed}:{len(tree)}")
-        selection = self.policy.select(shadow, candidates, rng)
-        scores = {str(k): (v if v != float("inf") else "inf") for k, v in selection.scores.items()}
+        best = tree.best()
+        if last_steps and best is not None and best.id in {c.id for c in candidates}:  # the last node exploits
+            node_id, policy, scores = best.id, "last-node-best", {str(best.id): best.val_score}
+        else:
+            rng = random.Random(f"{self.options.seed}:{len(tree)}")
+            selection = self.policy.select(shadow, candidates, rng)
+            node_id, policy = selection.node_id, selection.policy
+            scores = {str(k): (v if v != float("inf") else "inf") for k, v in selection.scores.items()}
         pending = sorted(self.running)
-        self.store.event("selection", selection.node_id, policy=selection.policy, scores=scores, pending=pending)
+        self.store.event("selection", node_id, policy=policy, scores=scores, pending=pending)
         intervals = node_intervals(self.store, tree)
-        memory = memory_context(shadow, selection.node_id, self.options.memory_tokens, intervals)
+        memory = memory_context(shadow, node_id, self.options.memory_tokens, intervals)
         node_seed = self.options.seed * 100_003 + len(tree)
-        budget = self._budget_left(len(tree))
+        budget = self._budget_left(len(tree)).model_copy(update={"final_steps": last_steps})
         finished = self.completion.finished_jobs
-        context = plan_context(self.store, tree, selection.node_id, memory, node_seed, budget, finished)
+        context = plan_context(self.store, tree, node_id, memory, node_seed, budget, finished)
         plan = self.researcher.plan(context)
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
-        return self._store_node(selection.node_id, context.parent.depth + 1, plan, jobs)
+        return self._store_node(node_id, context.parent.depth + 1, plan, jobs)
 
     def _budget_left(self, nodes: int) -> BudgetLeft:
         limits, target = self.task.limits, self.options.iterations or self.task.limits.max_iterations
         wall = limits.wall_clock_minutes * 60 - self.usage(nodes).wall_s if limits.wall_clock_minutes else None
-        return BudgetLeft(nodes=target - nodes, seconds=wall)
+        return BudgetLeft(nodes=target - nodes, seconds=wall, slots=self.executor.scheduler.slots)
 
     def _start(self, node_id: int) -> None:
         plan = self.store.node_plan(node_id)
@@ -165,19 +173,18 @@ class SearchLoop:
             reached = exhausted(limits, usage, target)
             if reached is not None:
                 return reached
-            in_flight = len(self.executor.in_flight)
-            short = cannot_finish(
-                limits, usage, job_estimate(self.store), limits.configs_per_plan, in_flight,
-                self.executor.scheduler.slots,
-            )  # fmt: skip
-            if short is not None:
+            in_flight, slots = len(self.executor.in_flight), self.executor.scheduler.slots
+            estimate, configs = job_estimate(self.store), limits.configs_per_plan
+            last = final_steps(limits, usage, estimate, step_cost(self.store), configs, slots, in_flight)
+            short = cannot_finish(limits, usage, estimate, configs, in_flight, slots)
+            if short is not None and last is None:
                 return short if not self.running else None
             if tree.root is None:
                 node_id = self._create_root()
             elif tree.root.status == RUNNING:
                 return None  # children need the root's result
             else:
-                node_id = self._create_child(tree)
+                node_id = self._create_child(tree, last)
                 if node_id is None:
                     return (None, "no expandable node left") if not self.running else None
             self._start(node_id)

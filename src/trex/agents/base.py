@@ -5,11 +5,17 @@ A researcher writes the root plan (``root_plan``), plans a child from a ``PlanCo
 which an LLM researcher extends). ``plan`` checks what a subclass's ``_plan`` returns with the
 plan checker's warm-start rule, so no researcher can name a warm start that cannot continue the
 job it names. Subclasses are deterministic for a (seed, node seed): a resumed run plans the same.
+
+The run's last node under a wall-clock budget (``context.budget.final_steps``, see ``trex.budget``)
+is planned here for every researcher: the parent's best config continues on fresh rows of its own
+recipe for the steps the time left pays for, one config per slot (``moves.fill_budget``).
 """
 
 from __future__ import annotations
 
+from trex.agents.moves import fill_budget
 from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
+from trex.agents.recipes import resampled, rows_needed
 from trex.agents.repair import repair_config
 from trex.task import TaskSpec
 
@@ -30,12 +36,23 @@ class Researcher:
 
     def plan(self, context: PlanContext) -> Plan:
         """A child plan of ``context.parent``, checked before it is returned."""
-        plan = self._plan(context)
+        plan = self._last_plan(context) or self._plan(context)
         check_warm_starts(plan, context.known_trains())
         return plan
 
     def _plan(self, context: PlanContext) -> Plan:
         raise NotImplementedError
+
+    def _last_plan(self, context: PlanContext) -> Plan | None:
+        """The run's last node: continue the parent's best config for the steps left (None: not the last node)."""
+        steps, best = context.budget.final_steps, context.parent.best()
+        if not steps or best is None or best.train is None or best.recipe is None:
+            return None
+        moves = fill_budget(best, steps, min(self.k, context.budget.slots))
+        recipe = resampled(best.recipe, rows_needed(moves.configs[0][1]), context.seed)
+        configs = [ConfigSpec(name=name, train=train) for name, train in moves.configs]
+        return Plan(strategy="adjust_training", rationale=moves.rationale, change=moves.change, recipe=recipe,
+                    configs=configs)  # fmt: skip
 
     def repair(
         self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str, attempt: int = 1

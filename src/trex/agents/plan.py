@@ -108,6 +108,8 @@ class BudgetLeft(BaseModel):
 
     nodes: int | None = None
     seconds: float | None = None
+    final_steps: int | None = None  # the run's last node: continue the best config for this many steps
+    slots: int = 1  # jobs the scheduler runs at once
 
 
 class PlanContext(BaseModel):

@@ -48,6 +48,15 @@ def base_recipe(
     return Recipe(steps=steps)
 
 
+def resampled(recipe: Recipe, n_rows: int, seed: int) -> Recipe:
+    """The same pipeline with every seeded sample drawing ``n_rows`` rows with ``seed`` (fresh rows)."""
+    steps = [
+        s.model_copy(update={"args": {**s.args, "n": n_rows, "seed": seed}}) if s.op == "select_by_random" else s
+        for s in recipe.steps
+    ]
+    return Recipe(steps=steps)
+
+
 def refined_recipes(task: TaskSpec, n_rows: int, seed: int) -> list[tuple[str, Recipe]]:
     """refine_data's recipes: a label-balanced sample, with and without a length filter."""
     return [
