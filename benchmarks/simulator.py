@@ -197,15 +197,17 @@ class Researcher:
             return Move(cfg)
         return Move(replace(cfg, steps=self.landscape.warm(best.steps, own)).clipped(), parent_steps=best.steps)
 
-    def plan(self, strategy: str, best: SimConfig, k: int) -> list[Move]:
+    def plan(self, strategy: str, best: SimConfig, k: int, hold: list[int] | None = None) -> list[Move]:
+        """``k`` moves from ``best``; ``hold`` keeps the surrogate's proposals pending until released (nodes in
+        flight, see ``Surrogate.ask``)."""
         rng, moves = self.rng, []
         if self.mode in ("both", "global"):
-            proposal = SimConfig.of(self.surrogate.ask(1)[0])
+            proposal = SimConfig.of(self.surrogate.ask(1, hold=hold)[0])
             moves.append(Move(proposal, probe=self.far(proposal, best)))
         if self.mode in ("both", "fixed"):
             levers = {"refine_data": ("data_level",), "synthetic_data": ("synth_ratio",)}.get(strategy, ("log_lr",))
             fixed = {name: value for name, value in best.params().items() if name not in levers}
-            numbers = SimConfig.of(self.surrogate.ask(1, fixed=fixed)[0])
+            numbers = SimConfig.of(self.surrogate.ask(1, fixed=fixed, hold=hold)[0])
             own = max(MIN_STEPS, numbers.steps - best.steps)
             moves.append(self.continued(numbers, best, own) if numbers.steps > best.steps else Move(numbers))
         local = k - len(moves)

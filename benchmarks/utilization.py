@@ -180,10 +180,17 @@ def loop_run(gpus: int, configs: int, nodes: int, parallel: int | None, unit_s: 
 
 # --- part 2: search quality on the simulator, no Ray -------------------------------------------------
 def simulate_parallel(
-    seed: int, k: int, slots: int, parallel: int | None, max_nodes: int, max_wall: float = math.inf
+    seed: int,
+    k: int,
+    slots: int,
+    parallel: int | None,
+    max_nodes: int,
+    max_wall: float = math.inf,
+    liar: bool = True,
 ) -> tuple[float, float, int, float]:
     """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes, busy
-    slot-time of the finished nodes)."""
+    slot-time of the finished nodes). ``liar``: the surrogate's proposals of nodes in flight stay pending
+    (RUNNING trials the constant liar counts as bad) until their node finishes, as the loop holds them."""
     landscape = Landscape(seed)
     rng, clock_rng = random.Random(seed), random.Random(seed + 1)
     policy = make_policy("mcts", DEFAULT_C, floor=landscape.noise_sd)
@@ -193,6 +200,7 @@ def simulate_parallel(
     free = [0.0] * slots
     events: list[tuple[float, int, bool]] = []  # (time, node, the node's last job): the loop wakes at every job end
     moves_of: dict[int, list[Move]] = {}
+    held: dict[int, list[int]] = {}  # node in flight -> its pending surrogate trials
     ends: list[float] = []  # end times of the jobs submitted so far
 
     def room() -> bool:  # the loop's rule: P nodes, or (default) fewer unfinished jobs than slots
@@ -216,7 +224,8 @@ def simulate_parallel(
                 options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
                 strategy = rng.choice(options)
                 tried[parent].append(strategy)
-                moves = researcher.plan(strategy, best_cfg[parent], k)
+                held[node_id] = []
+                moves = researcher.plan(strategy, best_cfg[parent], k, hold=held[node_id] if liar else None)
             finish, busy_of[node_id] = now, 0.0
             for move in moves:
                 own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0
@@ -239,6 +248,7 @@ def simulate_parallel(
             break
         if not last:
             continue
+        researcher.surrogate.release(held.pop(node_id, []))  # its observations replace the pending proposals
         results = [r for r in (researcher.execute(m, ledger) for m in moves_of.pop(node_id)) if r is not None]
         node = tree.nodes[node_id]
         ok = [(s, cfg, full) for s, cfg, full in results if s is not None]
@@ -258,21 +268,22 @@ def ci95(diffs: list[float]) -> list[float]:
     return [round(statistics.fmean(diffs) - half, 4), round(statistics.fmean(diffs) + half, 4)]
 
 
-def quality(gpus: int, k: int, nodes: int, seeds: int) -> dict:
+def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True) -> dict:
     parallel = None  # the loop's default: a node starts whenever fewer jobs than slots are in flight
     one, same_nodes, same_wall, walls = [], [], [], []
     for seed in range(seeds):
-        score, wall, *_ = simulate_parallel(seed, k, gpus, 1, nodes)
+        score, wall, *_ = simulate_parallel(seed, k, gpus, 1, nodes, liar=liar)
         one.append(score)
-        score_p, wall_p, *_ = simulate_parallel(seed, k, gpus, parallel, nodes)
+        score_p, wall_p, *_ = simulate_parallel(seed, k, gpus, parallel, nodes, liar=liar)
         same_nodes.append(score_p)
-        same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall)[0])
+        same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall, liar=liar)[0])
         walls.append(wall_p / wall)
     return {
         "gpus": gpus,
         "configs": k,
         "nodes": nodes,
         "seeds": seeds,
+        "pending_liar": liar,
         "parallel_nodes": f"default (~{default_parallel_nodes(gpus, k)})",
         "p1_mean": round(statistics.fmean(one), 4),
         "equal_nodes_mean": round(statistics.fmean(same_nodes), 4),
@@ -295,6 +306,9 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=0, help="landscapes for the quality part (0: skip it)")
     parser.add_argument("--quality", type=Path, help="write the quality figures to this JSON file")
+    parser.add_argument(
+        "--no-liar", action="store_true", help="quality part: forget pending proposals (the rule before the liar)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     import ray
@@ -307,7 +321,7 @@ def main() -> None:
         for p in (args.parallel or [1, 0])
     ]
     ray.shutdown()
-    report = quality(args.gpus, args.configs, args.nodes, args.seeds) if args.seeds else None
+    report = quality(args.gpus, args.configs, args.nodes, args.seeds, liar=not args.no_liar) if args.seeds else None
     if report is not None:
         if args.quality:
             args.quality.write_text(json.dumps(report, indent=1))

@@ -24,7 +24,7 @@ from trex.agents.verdict import diagnose_node
 from trex.runtime.executor import BASELINE, config_job, outcome
 from trex.runtime.job import JobResult
 from trex.search.policies import backpropagate
-from trex.search.tree import DONE, FAILED, Node, Tree
+from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
 from trex.store import Store
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
@@ -96,6 +96,13 @@ def plan_context(
     finished = (finished_jobs or FinishedJobs(store)).of(tree)
     trains = {job_hash: train for job_hash, train, _ in finished}
     observations = [observation_of(train, score, trains) for _, train, score in finished]
+    pending = [
+        observation_of(stored.job.train, None, trains)
+        for node in tree.nodes.values()
+        if node.status == RUNNING
+        for stored in store.jobs_of(node.id)
+        if stored.result is None and stored.job.train is not None
+    ]
     return PlanContext(
         parent=parent,
         grandparent=grandparent,
@@ -104,6 +111,7 @@ def plan_context(
         seed=seed,
         budget=budget,
         observations=observations,
+        pending=pending,
         trains=trains,  # type: ignore[arg-type]
     )
 

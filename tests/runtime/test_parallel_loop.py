@@ -63,13 +63,21 @@ def test_parallel_search_keeps_several_nodes_in_flight(tmp_path: Path, tiny_task
 
 
 def test_pending_siblings_show_in_the_memory_as_running(tmp_path: Path, tiny_task) -> None:
-    seen: list[str] = []
+    seen: list = []
     scheduler = FakeScheduler(gpus=4, seconds=lambda job: 0.4 if job.train else 0.0)
     loop = _loop(tmp_path, tiny_task, scheduler, iterations=4, parallel_nodes=3)
     plan = loop.researcher.plan
-    loop.researcher.plan = lambda context: seen.append(context.memory) or plan(context)  # type: ignore[method-assign]
+    loop.researcher.plan = lambda context: seen.append(context) or plan(context)  # type: ignore[method-assign]
     loop.run()
-    assert any("running: " in memory for memory in seen)
+    assert any("running: " in context.memory for context in seen)
+    # the jobs in flight reach the surrogate too (as RUNNING trials: trex.agents.proposals), with their settings
+    pending = [job for context in seen for job in context.pending]
+    rates = {job.train.learning_rate for n in loop.store.load_tree().nodes for job in _trains(loop.store, n)}
+    assert pending and all(job.score is None and job.params["learning_rate"] in rates for job in pending)
+
+
+def _trains(store: Store, node_id: int) -> list:
+    return [stored.job for stored in store.jobs_of(node_id) if stored.job.train is not None]
 
 
 def test_parallel_one_is_the_sequential_tree(tmp_path: Path, tiny_task) -> None:

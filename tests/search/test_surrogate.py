@@ -84,3 +84,30 @@ def test_training_space_names_the_train_config_fields() -> None:
     names = {p.name for p in training_space().params}
     assert names - {"warm_start"} <= set(TrainConfig.model_fields)
     assert len(propose([], training_space(), 3, seed=0)) == 3  # no history: uniform draws
+
+
+def test_configs_in_flight_steer_proposals_away_until_released() -> None:
+    import optuna
+
+    history = _history(60)
+
+    def distance(surrogate: Surrogate, **ask: object) -> float:
+        return statistics.fmean(abs(math.log10(p["learning_rate"]) + 4) for p in surrogate.ask(8, **ask))
+
+    def fitted() -> Surrogate:
+        surrogate = Surrogate(SPACE, seed=3)
+        for observation in history:
+            surrogate.tell(observation)
+        return surrogate
+
+    free, busy = fitted(), fitted()
+    held = [busy.hold({"learning_rate": 10 ** (-4 + d / 50), "lora_r": 16}, 300) for d in range(-5, 6)]
+    running = [t for t in busy.study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert [t.number for t in running] == held and running[5].params == {"learning_rate": 1e-4, "max_steps": 300,
+                                                                         "lora_r": 16}  # fmt: skip
+    assert distance(busy) > distance(free)  # the optimum is being tried: look elsewhere
+    pending: list[int] = []
+    busy.ask(2, hold=pending)  # proposals kept pending too, until their node finishes
+    assert len(pending) == 2
+    busy.release(held + pending)
+    assert not [t for t in busy.study.trials if t.state == optuna.trial.TrialState.RUNNING]

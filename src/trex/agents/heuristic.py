@@ -173,6 +173,7 @@ class HeuristicResearcher(Researcher):
             warm_from=best if moves.warm else None,
             fixed={"warm_start": moves.warm},
             trains=context.known_trains(),
+            pending=context.pending,
         )
         proposed = [(f"surrogate-{i + 1}", cfg) for i, cfg in enumerate(proposals)]
         keep = self.k - 1 if proposed else self.k

@@ -124,6 +124,7 @@ class PlanContext(BaseModel):
     seed: int = 0  # the node's seed: every draw of the plan derives from it
     budget: BudgetLeft = BudgetLeft()
     observations: list[Observation] = []  # every finished job of the tree, for the surrogate
+    pending: list[Observation] = []  # the jobs of other nodes in flight: the surrogate counts them as bad (liar)
     trains: dict[str, TrainConfig] = {}  # job hash -> training config, for every finished job of the tree
 
     def known_trains(self) -> dict[str, TrainConfig]:

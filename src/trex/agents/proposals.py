@@ -7,8 +7,10 @@ surrogate's ask/tell and turns its proposals into ``TrainConfig``s derived from 
 researcher keeps the structure (scheme, recipe), the surrogate sets the numbers. A proposed warm
 start continues the given job and keeps that job's adapter shape (a warm start cannot change it);
 its own steps are the proposed total minus the steps already trained.
-Deterministic: the same observations and node seed give the same configs, so a resumed run proposes
-what an uninterrupted one did. Below ``MIN_OBSERVATIONS`` finished jobs nothing is proposed.
+Jobs of other nodes still in flight (``pending``) enter as RUNNING trials, which TPE's constant liar
+counts as bad: a node planned while others run is steered away from what they are trying.
+Deterministic: the same observations (and pending jobs) and node seed give the same configs, so a
+resumed run proposes what an uninterrupted one did. Below ``MIN_OBSERVATIONS`` finished jobs nothing is proposed.
 """
 
 from __future__ import annotations
@@ -87,12 +89,13 @@ def propose_configs(
     warm_from: ConfigOutcome | None = None,
     fixed: dict[str, Value] | None = None,
     trains: dict[str, TrainConfig] | None = None,
+    pending: list[Observation] | None = None,
 ) -> list[TrainConfig]:
     """``n`` configs from the surrogate (the best guess first), or none below ``MIN_OBSERVATIONS``.
 
     ``warm_from`` is the job a proposed warm start continues (None: warm starts are not proposed);
     ``fixed`` pins levers the strategy does not move; ``trains`` (job hash -> config) counts a warm
-    start's earlier steps."""
+    start's earlier steps; ``pending`` are the jobs of other nodes in flight."""
     if n <= 0 or sum(o.score is not None for o in observations) < MIN_OBSERVATIONS:
         return []
     pinned = dict(fixed or {})
@@ -101,4 +104,6 @@ def propose_configs(
     surrogate = Surrogate(research_space(task), seed=seed % (2**32), startup=MIN_OBSERVATIONS)
     for observation in observations:
         surrogate.tell(observation)
+    for job in pending or []:
+        surrogate.hold(job.params, job.steps)
     return [_as_config(p, base, warm_from, trains or {}) for p in surrogate.ask(n, pinned)]

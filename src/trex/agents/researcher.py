@@ -209,8 +209,9 @@ class LLMResearcher(Researcher):
         proposals = []
         if best is not None and best.train is not None and self.k > 1:
             proposals = propose_configs(
-                self.task, context.observations, best.train, SUGGESTIONS, context.seed, warm_from=best, trains=known
-            )
+                self.task, context.observations, best.train, SUGGESTIONS, context.seed, warm_from=best, trains=known,
+                pending=context.pending,
+            )  # fmt: skip
         slot = [ConfigSpec(name="surrogate-1", train=proposals[0], source="surrogate")] if proposals else []
         k = self.k - len(slot)
         if proposals:

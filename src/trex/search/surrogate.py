@@ -11,6 +11,9 @@ Guarantees:
   the same order, so a resumed run proposes exactly what an uninterrupted one did.
 - The first proposal is the surrogate's best guess (TPE's highest expected-improvement candidate);
   the others are diversified (constant liar: the pending proposals count as bad while asking).
+- Configs still in flight (other nodes' jobs, not finished yet) can be ``hold``-ed, and proposals can be
+  kept pending (``ask(hold=...)``) until ``release``: both stay RUNNING trials, which the constant liar
+  counts as bad, so nodes planned while others run do not all go where the history points.
 - Observations outside the space are clipped into it; settings the space does not declare are ignored;
   a failed observation counts as the worst finished score (the surrogate learns to avoid it).
 - The score is measured at ``Observation.steps`` training steps: when the space has a ``max_steps`` lever,
@@ -159,8 +162,25 @@ class Surrogate:
             self._add(params, self.worst)
         self.failed = []
 
-    def ask(self, n: int, fixed: dict[str, Any] | None = None) -> list[dict[str, Value]]:
-        """``n`` proposals, the best guess first; ``fixed`` pins levers (clipped into the space)."""
+    def hold(self, params: dict[str, Value], steps: int) -> int:
+        """A config in flight as a RUNNING trial (the constant liar counts it as bad); its trial number."""
+        values = dict(params)
+        if self.steps_param is not None:
+            values[self.steps_param] = steps
+        self.study.enqueue_trial(self.space.clip(values), skip_if_exists=False)
+        return self.study.ask(self.distributions).number
+
+    def release(self, held: list[int]) -> None:
+        """End held trials (their jobs finished: the observations told since replace them)."""
+        for number in held:
+            self.study.tell(number, state=optuna.trial.TrialState.FAIL)
+        held.clear()
+
+    def ask(
+        self, n: int, fixed: dict[str, Any] | None = None, hold: list[int] | None = None
+    ) -> list[dict[str, Value]]:
+        """``n`` proposals, the best guess first; ``fixed`` pins levers (clipped into the space). With ``hold`` the
+        proposals stay pending (RUNNING) and their trial numbers are appended to it, for ``release``."""
         pinned = self.space.clip(fixed or {})
         base = self.study.sampler
         if pinned:
@@ -169,8 +189,11 @@ class Surrogate:
                 self.study.sampler = optuna.samplers.PartialFixedSampler(pinned, base)
         trials = [self.study.ask(self.distributions) for _ in range(n)]
         self.study.sampler = base
-        for trial in trials:  # pending proposals must not weigh on later asks
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        if hold is not None:
+            hold.extend(trial.number for trial in trials)
+        else:
+            for trial in trials:  # pending proposals must not weigh on later asks
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         return [dict(trial.params) for trial in trials]
 
 
