@@ -45,3 +45,45 @@ def test_slurm_through_submitit_local_executor(tiny_task, tmp_path: Path) -> Non
     assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
     assert all(r.val_score is not None for r in results)
     assert any((tmp_path / "slurm").iterdir())  # submitit's logs and pickles
+
+
+def _visible_gpus(request_json: str, timeout_s: float, deadline: float | None = None) -> str:
+    """A Ray task that trains nothing: it reports the GPUs Ray gave it, as a worker would."""
+    import os
+    import time
+
+    from trex.runtime.job import JobResult
+
+    request = JobRequest.model_validate_json(request_json)
+    gpus = os.environ.get("CUDA_VISIBLE_DEVICES") or None
+    time.sleep(0.5)
+    result = JobResult(job_hash=request.job.content_hash(), status="ok", gpu_ids=gpus)
+    return result.model_copy(update={"gpus": len(gpus.split(",")) if gpus else 0}).model_dump_json()
+
+
+def test_ray_gives_a_job_the_gpus_its_config_asks_for(tiny_task, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from trex.runtime.ray import RayScheduler
+
+    class Probe(RayScheduler):
+        def remote_job(self):  # noqa: ANN202
+            return _visible_gpus
+
+    def request(i: int, gpus: int | None) -> JobRequest:
+        train = tiny_task.training.model_copy(update={"gpus": gpus, "max_steps": i + 1})
+        return JobRequest(job=Job(base_model=tiny_task.base_model, train=train, eval=tiny_task.eval),
+                          workdir=str(tmp_path / f"j{i}"))  # fmt: skip
+
+    try:
+        scheduler = Probe(timeout_s=60, num_cpus=4, num_gpus=4, include_dashboard=False)
+        results = []
+        requests = [request(0, 2), request(1, None), request(2, 3), request(3, 5)]
+        scheduler.run(requests, lambda req, result: results.append((req.job.train.max_steps, result)))
+    finally:
+        ray.shutdown()
+    by_job = {steps: result for steps, result in results}
+    assert by_job[1].gpus == 2 and by_job[2].gpus == 1 and by_job[3].gpus == 3
+    assert len(set(by_job[3].gpu_ids.split(","))) == 3
+    assert by_job[4].status == "failed" and "asks for 5 GPUs; the largest Ray node has 4" in by_job[4].error
+    # an unset count leaves the config's serialization, and so the job's hash, as it was
+    assert "gpus" not in tiny_task.training.model_dump_json()

@@ -1,4 +1,5 @@
-"""The Ray scheduler: one Ray task per Job holding ``gpus_per_job`` GPUs (1 by default; extra ``ray``).
+"""The Ray scheduler: one Ray task per Job holding ``gpus_per_job`` GPUs (1 by default; extra ``ray``), or the
+GPUs the job's training config asks for (``gpus: n``: Ray places it on a node with n free GPUs).
 
 ``address`` None starts or joins a local Ray; a cluster address (or ``RAY_ADDRESS``) runs jobs on
 its nodes. Ray is the engine for more than one machine: it places each task on a node with a free
@@ -48,6 +49,8 @@ class RayScheduler(ThreadedScheduler):
         self._slots = max(1, gpus // gpus_per_job) if gpus else 1
         self._cpu_slot = threading.Semaphore(1)  # a cluster without GPUs runs one job at a time
         self._task = ray.remote(**self.task_options)(self.remote_job())
+        alive = [n for n in ray.nodes() if n.get("Alive")]
+        self.node_gpus = max((int(n.get("Resources", {}).get("GPU", 0)) for n in alive), default=0)
 
     @property
     def slots(self) -> int:
@@ -62,9 +65,20 @@ class RayScheduler(ThreadedScheduler):
         """The function each Ray task runs (a subclass may run something else, e.g. a benchmark's sleep)."""
         return _ray_job
 
+    def gpus_of(self, request: JobRequest) -> int:
+        """The GPUs a job's Ray task holds: what its config asks for, else ``gpus_per_job`` (0 without GPUs)."""
+        train = request.job.train
+        return train.gpus if self.gpus_per_job and train is not None and train.gpus else self.gpus_per_job
+
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         if self.gpus_per_job:
-            ref = self._task.remote(request.model_dump_json(), self.timeout_s, deadline)
+            task, gpus = self._task, self.gpus_of(request)
+            if gpus > self.node_gpus:  # Ray would wait for it forever
+                error = f"the job's config asks for {gpus} GPUs; the largest Ray node has {self.node_gpus}"
+                return JobResult.failure(request.job.content_hash(), error, "exception")
+            if gpus != self.gpus_per_job:
+                task = task.options(num_gpus=gpus)
+            ref = task.remote(request.model_dump_json(), self.timeout_s, deadline)
             return JobResult.model_validate_json(self._ray.get(ref))
         with self._cpu_slot:
             ref = self._task.remote(request.model_dump_json(), self.timeout_s, deadline)

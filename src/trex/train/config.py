@@ -43,6 +43,13 @@ class TrainConfig(BaseModel):
     init_from_job: str | None = Field(
         default=None, description="hash of a finished job whose adapter this run continues training (warm start)"
     )
+    gpus: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        exclude_if=lambda v: v is None,  # unset leaves the serialized config, and so every job hash, as before
+        description="GPUs the job holds (the trainer spreads each batch over them); None: one (none on a CPU)",
+    )
 
     @property
     def lora(self) -> bool:
