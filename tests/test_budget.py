@@ -124,3 +124,19 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     assert jobs[0].train.init_from_job == best_job and jobs[0].train.max_steps >= 4
     assert jobs[0].train.learning_rate == store.job(best_job).job.train.learning_rate
     store.close()
+
+
+def test_no_config_is_planned_longer_than_the_job_timeout_allows(tmp_path: Path, tiny_task) -> None:
+    from tests.fakes import FakeScheduler
+    from trex.loop import RunOptions, SearchLoop, start_run
+
+    task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+    limits = tiny_task.limits.model_copy(update={"job_timeout_minutes": 0.01})  # 0.6 s: 80% of it pays 4 steps
+    task = tiny_task.model_copy(update={"limits": limits})
+    store = start_run(tmp_path / "ws", task, task_file, RunOptions(iterations=4))
+    scheduler = FakeScheduler(seconds=lambda job: 0.1 * job.train.max_steps if job.train else 0.0)
+    SearchLoop(store, task, RunOptions(iterations=4), scheduler=scheduler).run()
+    steps = {n: [s.job.train.max_steps for s in store.jobs_of(n) if s.job.train] for n in store.load_tree().nodes}
+    assert steps[1] == [6, 6]  # nothing measured yet: the root is planned as asked
+    assert len(steps) == 4 and all(0 < s <= 4 for n in (2, 3, 4) for s in steps[n]), steps
+    store.close()

@@ -157,7 +157,15 @@ class SearchLoop:
     def _budget_left(self, nodes: int) -> BudgetLeft:
         limits, target = self.task.limits, self.options.iterations or self.task.limits.max_iterations
         wall = limits.wall_clock_minutes * 60 - self.usage(nodes).wall_s if limits.wall_clock_minutes else None
-        return BudgetLeft(nodes=target - nodes, seconds=wall, slots=self.executor.scheduler.slots)
+        cost = step_cost(self.store)
+        return BudgetLeft(
+            nodes=target - nodes,
+            seconds=wall,
+            slots=self.executor.scheduler.slots,
+            step_s=cost.step_s if cost else None,
+            job_fixed_s=cost.fixed_s if cost else None,
+            job_timeout_s=limits.job_timeout_minutes * 60,
+        )
 
     def _start(self, node_id: int) -> None:
         plan = self.store.node_plan(node_id)

@@ -6,6 +6,10 @@ which an LLM researcher extends). ``plan`` checks what a subclass's ``_plan`` re
 plan checker's warm-start rule, so no researcher can name a warm start that cannot continue the
 job it names. Subclasses are deterministic for a (seed, node seed): a resumed run plans the same.
 
+No config is planned longer than the job timeout allows: once a job has trained, every config's steps
+are capped at what 80% of the timeout pays for at the measured cost (``BudgetLeft.steps_within_timeout``),
+so a long proposal (the surrogate ranges up to 16x the default steps) trains less instead of timing out.
+
 The run's last node under a wall-clock budget (``context.budget.final_steps``, see ``trex.budget``)
 is planned here for every researcher: the parent's best config continues on fresh rows of its own
 recipe for the steps the time left pays for, one config per slot (``moves.fill_budget``).
@@ -36,7 +40,7 @@ class Researcher:
 
     def plan(self, context: PlanContext) -> Plan:
         """A child plan of ``context.parent``, checked before it is returned."""
-        plan = self._last_plan(context) or self._plan(context)
+        plan = _within_timeout(self._last_plan(context) or self._plan(context), context.budget.steps_within_timeout())
         check_warm_starts(plan, context.known_trains())
         return plan
 
@@ -63,3 +67,14 @@ class Researcher:
             return None
         repaired, change = fixed
         return repaired.model_copy(update={"source": "repair"}), change
+
+
+def _within_timeout(plan: Plan, most: int | None) -> Plan:
+    """The plan with every config's steps capped at ``most`` (None: unchanged)."""
+    if most is None or all(c.train.max_steps <= most for c in plan.configs):
+        return plan
+    configs = [
+        c.model_copy(update={"train": c.train.model_copy(update={"max_steps": min(c.train.max_steps, most)})})
+        for c in plan.configs
+    ]
+    return plan.model_copy(update={"configs": configs})

@@ -110,6 +110,15 @@ class BudgetLeft(BaseModel):
     seconds: float | None = None
     final_steps: int | None = None  # the run's last node: continue the best config for this many steps
     slots: int = 1  # jobs the scheduler runs at once
+    step_s: float | None = None  # measured seconds per training step (None: no job has trained yet)
+    job_fixed_s: float | None = None  # measured seconds per job besides its steps (process, model, scoring)
+    job_timeout_s: float | None = None  # a job running longer is killed
+
+    def steps_within_timeout(self, share: float = 0.8) -> int | None:
+        """The most steps a job can train in ``share`` of the job timeout, by the measured costs (None: unknown)."""
+        if not self.step_s or self.job_timeout_s is None:
+            return None
+        return max(1, int((self.job_timeout_s * share - (self.job_fixed_s or 0.0)) / self.step_s))
 
 
 class PlanContext(BaseModel):
