@@ -1,11 +1,11 @@
 """FakeScheduler: a scheduler with the real slot logic that returns canned JobResults instead of training.
 
 Each submitted job waits for a free slot (a logical GPU id), holds it for ``seconds(job)`` (0 by
-default), writes ``running.json`` like a real worker, and returns an ``ok`` result whose validation
-score is ``score(job)`` (a failure with the message ``error(job)`` when it returns None); the test
-split is scored only when the request asks for it, as the worker does. Every run is recorded in
-``runs`` as (hash, gpu, start, end), so tests check that no slot was held twice at once and that no
-job ran twice.
+default; a config's ``max_seconds`` caps it, as the worker's time fit does), writes ``running.json``
+like a real worker, and returns an ``ok`` result whose validation score is ``score(job)`` (a failure
+with the message ``error(job)`` when it returns None); the test split is scored only when the
+request asks for it, as the worker does. Every run is recorded in ``runs`` as (hash, gpu, start,
+end), so tests check that no slot was held twice at once and that no job ran twice.
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ class FakeScheduler(ThreadedScheduler):
             workdir.mkdir(parents=True, exist_ok=True)
             (workdir / RUNNING_FILE).write_text(json.dumps({"gpu": gpu, "started": start}))
             seconds = self.seconds(request.job)
+            train = request.job.train
+            if train is not None and train.max_seconds is not None:  # the worker fits such a run into its seconds
+                seconds = min(seconds, train.max_seconds)
             if deadline is not None and start + seconds > deadline:
                 time.sleep(max(0.0, deadline - start))
                 job_hash = request.job.content_hash()

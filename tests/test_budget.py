@@ -3,12 +3,23 @@ of a wall-clock budget."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import pytest
 
-from trex.budget import JobEstimate, StepCost, Usage, exhausted, final_steps, job_deadline
+from trex.budget import (
+    CALIBRATION_STEPS,
+    JobEstimate,
+    OneRun,
+    StepCost,
+    Usage,
+    exhausted,
+    final_steps,
+    job_deadline,
+    one_run,
+)
 from trex.llm.client import LLMReply
 from trex.runtime.job import JobResult
 from trex.store import Store
@@ -110,19 +121,63 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     from trex.loop import RunOptions, SearchLoop, start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
-    options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs take 3 s
+    options = RunOptions(iterations=20, wall_clock_minutes=0.2)  # 12 s; the root's two 6-step jobs take 3 s
     store = start_run(tmp_path / "ws", tiny_task, task_file, options)
     scheduler = FakeScheduler(seconds=lambda job: 0.25 * job.train.max_steps if job.train else 0.0)
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     tree = store.load_tree()
-    assert len(tree) == 2 and summary.stopped_by == "wall_clock_minutes" and not store.events("job_cancelled")
+    assert summary.stopped_by == "wall_clock_minutes" and not store.events("job_cancelled")
+    assert store.events("calibrated")[0]["data"]["one_run"] is None  # the root (3 s) fits a third of the time left
     last = store.events("selection")[-1]
-    assert last["node_id"] == 1 and last["data"]["policy"] == "last-node-best"
-    best_job = store.node_row(1)["best_job"]
-    jobs = [stored.job for stored in store.jobs_of(2)]
+    assert last["data"]["policy"] == "last-node-best" and len(tree) >= 3
+    last_node = max(tree.nodes)
+    assert tree.nodes[last_node].parent == last["node_id"]
+    best_job = store.node_row(last["node_id"])["best_job"]
+    jobs = [stored.job for stored in store.jobs_of(last_node)]
     assert len(jobs) == 1  # one slot: one config takes all the time left
     assert jobs[0].train.init_from_job == best_job and jobs[0].train.max_steps >= 4
     assert jobs[0].train.learning_rate == store.job(best_job).job.train.learning_rate
+    store.close()
+
+
+def test_one_run_when_the_root_would_take_more_than_a_third_of_the_time_left() -> None:
+    limits, cost = Limits(wall_clock_minutes=15), StepCost(fixed_s=40.0, step_s=6.0)
+    # the demo task on a slow 2-core day: baseline 40 s + 2 x (40 + 32 x 6) s = 504 s > 880 / 3
+    run = one_run(limits, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=1)
+    assert run == OneRun(steps=math.ceil(119 * 1.25), seconds=716.0)  # 880 x 0.95 - 3 x 40 = 716 s: 119 steps
+    fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 10 + 2 x 26 s, a search fits
+    assert one_run(limits, _usage(wall_s=20.0), fast, configs=2, default_steps=32, slots=1) is None
+    assert one_run(limits, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=2) is None  # 2 slots: 272 s
+    assert one_run(Limits(), _usage(), cost, configs=2, default_steps=32, slots=1) is None  # no wall clock
+    assert one_run(limits, _usage(), None, configs=2, default_steps=32, slots=1) is None  # nothing measured
+    assert one_run(limits, _usage(wall_s=880.0), cost, configs=2, default_steps=32, slots=1) is None  # no room
+    capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 80% of the timeout less the fixed cost
+    assert one_run(capped, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=1).seconds == 440.0
+
+
+def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:
+    from tests.fakes import FakeScheduler
+    from trex.loop import RunOptions, SearchLoop, start_run
+
+    task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+    options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs would take 3 s
+    store = start_run(tmp_path / "ws", tiny_task, task_file, options)
+    scheduler = FakeScheduler(seconds=lambda job: 0.25 * job.train.max_steps if job.train else 0.0)
+    summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
+    calibrated = store.events("calibrated")[0]["data"]
+    assert calibrated["step_s"] == pytest.approx(0.25) and calibrated["one_run"] is not None
+    calibration = [h for h, *_ in scheduler.runs if not any(h == s.hash for s in store.jobs_of(1))]
+    assert len(calibration) == 1 and store.job(calibration[0]).job.train.max_steps == CALIBRATION_STEPS
+    root = [stored for stored in store.jobs_of(1) if stored.job.train]
+    assert len(root) == 1  # one slot: one run
+    train = root[0].job.train
+    assert train.max_seconds == calibrated["one_run"]["seconds"] and 4.0 < train.max_seconds < 6.0 * 0.95
+    assert train.learning_rate == tiny_task.training.learning_rate and train.max_steps > tiny_task.training.max_steps
+    assert summary.best_node == 1 and summary.best_test is not None and not store.events("job_cancelled")
+    # a resume plans nothing again: the calibration and the root are reused by hash
+    runs = len(scheduler.runs)
+    SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
+    assert len(scheduler.runs) == runs
     store.close()
 
 

@@ -19,6 +19,16 @@ seconds per job, seconds per step), keeping back the test scoring of the run's b
 those steps (``trex.agents.base``): compute that would have gone to a node cut off by the budget,
 or to no node at all, trains the incumbent further. Wall-clock budgets only: a node count or
 GPU-hours leave the tree as it is.
+
+A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
+run, the loop times ``CALIBRATION_STEPS`` steps of the task's default config (one short job, recorded
+like any other and charged to the budget). When the root as usually planned (the baseline, then
+``configs`` jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
+time left, the search has no room to learn from its root before the budget ends (measured on the demo
+task at 15 minutes on 2 cores: the root took 60% and trex lost to one plain run, docs/benchmarks.md).
+The root is then one config per slot that trains for all the time left, less the baseline, its own
+fixed cost, the test scoring and a ``ONE_RUN_MARGIN``; the worker fits its steps and its schedule into
+those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
 """
 
 from __future__ import annotations
@@ -108,10 +118,12 @@ def job_deadline(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None
 
 
 def job_estimate(store: Store) -> JobEstimate | None:
-    """Mean seconds and GPUs of the finished jobs that trained (all finished jobs when none trained yet)."""
+    """Mean seconds and GPUs of the finished jobs of nodes that trained (all finished jobs when none trained yet;
+    the calibration job, which belongs to no node, is left out)."""
     row = store.conn.execute(
         "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
         " WHERE result IS NOT NULL AND json_extract(spec, '$.train') IS NOT NULL"
+        " AND hash IN (SELECT hash FROM node_jobs)"
     ).fetchone()
     if not row[2]:
         row = store.conn.execute(
@@ -132,6 +144,38 @@ def step_cost(store: Store) -> StepCost | None:
         return None
     fixed = sum(max(0.0, total - train) for total, train, _ in rows) / len(rows)
     return StepCost(fixed_s=fixed, step_s=sum(train for _, train, _ in rows) / sum(steps for _, _, steps in rows))
+
+
+CALIBRATION_STEPS = 6  # the first step pays one-off costs; the worker's time fit times steps 2-4 the same way
+ROOT_SHARE = 1 / 3  # a root that takes more of the time left leaves the search no room to use it
+ONE_RUN_MARGIN = 0.95  # the run fits its own steps to the time: only the fixed costs' error needs a margin
+
+
+class OneRun(BaseModel):
+    """The root of a budget too small for a search: each config trains ``seconds`` (the worker fits its steps and
+    schedule into them), at most ``steps``."""
+
+    steps: int
+    seconds: float
+
+
+def one_run(
+    limits: Limits, usage: Usage, cost: StepCost | None, configs: int, default_steps: int, slots: int
+) -> OneRun | None:
+    """One run per slot instead of a search, when the root as usually planned would take more than ``ROOT_SHARE``
+    of the wall clock left (None: search as usual, or no wall-clock limit, or nothing measured)."""
+    if limits.wall_clock_minutes is None or cost is None or cost.step_s <= 0:
+        return None
+    left = limits.wall_clock_minutes * 60 - usage.wall_s
+    root_s = cost.fixed_s + math.ceil(configs / max(1, slots)) * (cost.fixed_s + default_steps * cost.step_s)
+    if root_s <= left * ROOT_SHARE:
+        return None
+    seconds = left * ONE_RUN_MARGIN - 3 * cost.fixed_s  # the baseline, the run's own fixed cost, its test scoring
+    seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)  # never into the job timeout
+    steps = math.floor(seconds / cost.step_s)
+    if steps < MIN_FINAL_STEPS:
+        return None
+    return OneRun(steps=math.ceil(steps * 1.25), seconds=round(seconds, 1))  # the pace may be faster than timed
 
 
 MIN_FINAL_STEPS = 4

@@ -221,6 +221,11 @@ class Store:
         row = cur.fetchone()
         return _decode_job(dict(zip([d[0] for d in cur.description], row, strict=True))) if row else None
 
+    def add_job(self, job_hash: str, spec: str) -> None:
+        """A job of no node (the calibration before a wall-clock run's root), to be finished like any other."""
+        with self.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO jobs(hash, spec, status) VALUES (?, ?, 'pending')", (job_hash, spec))
+
     def finish_job(self, job_hash: str, status: str, result_json: str, workdir: str) -> None:
         with self.transaction() as tx:
             tx.execute(

@@ -50,8 +50,8 @@ def test_repair_rules(tiny_task) -> None:
 class _BrokenFirst(HeuristicResearcher):
     """A researcher whose root plan reads a column the data lacks: the repair round must fix it."""
 
-    def root_plan(self) -> Plan:
-        plan = super().root_plan()
+    def _root_plan(self) -> Plan:
+        plan = super()._root_plan()
         bad = plan.recipe.with_step("select_by_score", column="quality", top_k=50)
         config = plan.configs[0].model_copy(update={"name": "broken", "recipe": bad})
         return plan.model_copy(update={"configs": [config]})

@@ -267,3 +267,21 @@ def test_at_the_rate_ceiling_the_grid_trains_longer_instead_of_repeating(tiny_ta
     trains = [c.train for c in plan.configs]
     assert len(trains) == 3 and all(a != b for i, a in enumerate(trains) for b in trains[i + 1 :])
     assert max(t.learning_rate for t in trains) == 1e-2 and any(t.max_steps > fast.training.max_steps for t in trains)
+
+
+def test_the_one_run_root_is_the_first_configs_filling_the_time(tiny_task) -> None:
+    from trex.agents.random_researcher import RandomResearcher
+    from trex.agents.recipes import rows_needed
+    from trex.budget import OneRun
+
+    run = OneRun(steps=150, seconds=700.0)
+    usual = HeuristicResearcher(tiny_task).root_plan()
+    one = HeuristicResearcher(tiny_task).root_plan(run, slots=1)
+    assert [c.train.learning_rate for c in one.configs] == [usual.configs[0].train.learning_rate]
+    train = one.configs[0].train
+    assert (train.max_steps, train.max_seconds, train.epochs) == (150, 700.0, None)
+    samples = [s.args["n"] for s in one.recipe.steps if s.op == "select_by_random"]
+    assert samples == [rows_needed(train)]
+    wide = HeuristicResearcher(tiny_task).root_plan(run, slots=8)  # one per slot, at most the root's k
+    assert len(wide.configs) == len(usual.configs) == 2 and len({c.name for c in wide.configs}) == 2
+    assert all(c.train.max_seconds == 700.0 for c in RandomResearcher(tiny_task).root_plan(run, slots=8).configs)

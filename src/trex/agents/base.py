@@ -1,6 +1,6 @@
 """Researcher: the one small base every researcher (heuristic, random, LLM) derives from.
 
-A researcher writes the root plan (``root_plan``), plans a child from a ``PlanContext``
+A researcher writes the root plan (``root_plan``; a subclass's ``_root_plan``), plans a child from a ``PlanContext``
 (``plan``) and repairs a failed config (``repair``; by default the rules of ``repair_config``,
 which an LLM researcher extends). ``plan`` checks what a subclass's ``_plan`` returns with the
 plan checker's warm-start rule, so no researcher can name a warm start that cannot continue the
@@ -13,14 +13,17 @@ so a long proposal (the surrogate ranges up to 16x the default steps) trains les
 The run's last node under a wall-clock budget (``context.budget.final_steps``, see ``trex.budget``)
 is planned here for every researcher: the parent's best config continues on fresh rows of its own
 recipe for the steps the time left pays for, one config per slot (``moves.fill_budget``).
+Likewise the root of a wall-clock budget too small for a search (``trex.budget.one_run``): the first
+configs of the researcher's own root, one per slot, each training for all the time left.
 """
 
 from __future__ import annotations
 
-from trex.agents.moves import fill_budget
+from trex.agents.moves import fill_budget, lr_name
 from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
 from trex.agents.recipes import resampled, rows_needed
 from trex.agents.repair import repair_config
+from trex.budget import OneRun
 from trex.task import TaskSpec
 
 
@@ -35,7 +38,32 @@ class Researcher:
         self.seed = seed
         self.k = task.limits.configs_per_plan
 
-    def root_plan(self) -> Plan:
+    def root_plan(self, one_run: OneRun | None = None, slots: int = 1) -> Plan:
+        """The root plan; with ``one_run`` (a budget too small for a search) its first ``slots`` configs, each
+        training for ``one_run.seconds`` (at most ``one_run.steps``) on a sample sized for that."""
+        plan = self._root_plan()
+        if one_run is None:
+            return plan
+        configs, rows = [], rows_needed(plan.configs[0].train.model_copy(update={"max_steps": one_run.steps}))
+        for config in plan.configs:
+            train = config.train.model_copy(
+                update={"max_steps": one_run.steps, "max_seconds": one_run.seconds, "epochs": None}
+            )
+            own = resampled(config.recipe, rows, self.seed) if config.recipe else None
+            if len(configs) == max(1, slots) or any((c.train, c.recipe) == (train, own) for c in configs):
+                continue  # one per slot; a grid point that differed only in its steps is now the same run
+            name = lr_name(train) + (f"-{len(configs) + 1}" if any(c.name == lr_name(train) for c in configs) else "")
+            configs.append(config.model_copy(update={"name": name, "train": train, "recipe": own}))
+        rationale = (
+            f"The wall clock left pays for about {one_run.steps * 4 // 5} training steps, too few for a search to "
+            f"learn from a first round before the budget ends: train for all of it ({one_run.seconds:.0f} s), one "
+            "run per slot, steps and schedule fitted to the time."
+        )
+        recipe = resampled(plan.recipe, rows, self.seed) if plan.recipe else None
+        return plan.model_copy(update={"configs": configs, "recipe": recipe, "rationale": rationale,
+                                       "change": "one run that fills the budget"})  # fmt: skip
+
+    def _root_plan(self) -> Plan:
         raise NotImplementedError
 
     def plan(self, context: PlanContext) -> Plan:

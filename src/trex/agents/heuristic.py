@@ -55,7 +55,7 @@ def _distinct(configs: list[tuple[str, TrainConfig]]) -> list[tuple[str, TrainCo
 class HeuristicResearcher(Researcher):
     name = "heuristic"
 
-    def root_plan(self) -> Plan:
+    def _root_plan(self) -> Plan:
         default = self.task.training
         grid = [
             default,

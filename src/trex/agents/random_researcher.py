@@ -53,7 +53,7 @@ class RandomResearcher(Researcher):
     def _rng(self, node_seed: int | str) -> random.Random:
         return random.Random(f"random-researcher:{self.seed}:{node_seed}")
 
-    def root_plan(self) -> Plan:
+    def _root_plan(self) -> Plan:
         rng = self._rng("root")
         default = self.task.training
         configs = [self._config(i, "base", _draw_training(rng, default)) for i in range(self.k)]

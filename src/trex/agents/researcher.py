@@ -161,7 +161,7 @@ class LLMResearcher(Researcher):
         check_warm_starts(plan, known)
 
     # planning --------------------------------------------------------------------------------
-    def root_plan(self) -> Plan:
+    def _root_plan(self) -> Plan:
         k = self.k
         prompt = self.prompts.render(
             "root", mode=self.task.eval.mode, budget=self._budget(), data=self._data,
@@ -177,7 +177,7 @@ class LLMResearcher(Researcher):
             answer = self._ask(prompt, answer_model, check)
         except LLMError as exc:
             self._event("researcher_fallback", None, error=str(exc)[:1000], during="root")
-            return self.fallback.root_plan()
+            return self.fallback._root_plan()
         finally:
             self._save_usage()
         return to_plan(answer, "establish_baseline", self.llm_settings)

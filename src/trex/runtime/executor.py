@@ -110,6 +110,20 @@ class Executor:
         self.store.set_job_test(job_hash, result.test.model_dump_json(), result.seconds)
         return result.test_score
 
+    def calibrate(self, job: Job) -> JobResult:
+        """Run a job of no node now and record it (a finished one is not run again). Call it with nothing in
+        flight: it waits on the scheduler."""
+        job_hash = job.content_hash()
+        stored = self.store.job(job_hash)
+        if stored is not None and stored.result is not None:
+            return stored.result
+        self.store.add_job(job_hash, job.model_dump_json())
+        request = self._request(job, self.store.workspace / "calibration" / job_hash)
+        results: list[JobResult] = []
+        self.scheduler.run([request], lambda _, result: results.append(result))
+        self._record(None, request, results[0])
+        return results[0]
+
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""
         stored = self.store.job(job_hash)

@@ -6,19 +6,25 @@ arguments of TRL's SFTConfig/DPOConfig (steps or epochs, schedule, precision for
 no checkpoints, no reporting). ``finish`` saves the adapter (or the full weights) and returns a
 model ready for fast evaluation: the adapter merged, except on a 4-bit base, which cannot merge.
 ``TrainLog`` is what a job reports of its training. ``ProgressCallback`` leaves ``progress.json`` in
-the job folder while it trains (``trex run`` shows it with the remaining time).
+the job folder while it trains (``trex run`` shows it with the remaining time). ``TimeFitCallback``
+fits a run into ``max_seconds`` of training: it times the first steps, sets the total to the steps the
+measured pace fits (never more than ``max_steps``) and re-plans the learning-rate schedule for that
+total, so warmup and decay complete as in a run planned for that length from the start.
+``callbacks(cfg, out_dir)`` is the list every trainer gets.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from peft import LoraConfig, PeftModel, get_peft_model
 from pydantic import BaseModel
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback, get_scheduler
 
 from trex.train.config import TrainConfig
 
@@ -101,6 +107,61 @@ class ProgressCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201
         self._write(state.global_step, state.max_steps)
+
+
+class TimeFitCallback(TrainerCallback):
+    """Fits training into ``seconds``: the pace is timed over steps 2 to ``1 + timed`` (the first step pays
+    one-off costs); at that step the total becomes the steps that fit the time left (at least the steps done, at
+    most ``max_steps``) and the learning-rate schedule is rebuilt for that total at the current step."""
+
+    def __init__(self, seconds: float, timed: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.timed, self.clock = seconds, timed, clock
+        self.started = self.after_first = 0.0
+        self.total: int | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201 (transformers' callback API)
+        self.started = self.clock()
+
+    def on_step_end(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):  # noqa: ANN001, ANN201
+        step, now = state.global_step, self.clock()
+        if step == 1:
+            self.after_first = now
+        elif self.total is None and step == 1 + self.timed and step < state.max_steps:
+            pace = (now - self.after_first) / self.timed
+            fits = step + math.floor(max(0.0, self.seconds - (now - self.started)) / pace)
+            self.total = max(step, min(state.max_steps, fits))
+            if self.total < state.max_steps:
+                state.max_steps = self.total
+                if optimizer is not None and lr_scheduler is not None and hasattr(lr_scheduler, "lr_lambdas"):
+                    _replan_schedule(args, optimizer, lr_scheduler, self.total)
+        if self.total is not None and step >= self.total:
+            control.should_training_stop = True
+
+
+def _replan_schedule(args: Any, optimizer: Any, scheduler: Any, total: int) -> None:
+    """Give ``scheduler`` (a LambdaLR) the factors of the same schedule planned for ``total`` steps, and set the
+    optimizer's rates for the step it is at."""
+    fresh = get_scheduler(
+        args.lr_scheduler_type,
+        optimizer=optimizer,
+        num_warmup_steps=args.get_warmup_steps(total),
+        num_training_steps=total,
+        scheduler_specific_kwargs=args.lr_scheduler_kwargs,
+    )
+    scheduler.lr_lambdas = fresh.lr_lambdas
+    rates = [group["initial_lr"] * factor(scheduler.last_epoch) for group, factor in
+             zip(optimizer.param_groups, scheduler.lr_lambdas, strict=True)]  # fmt: skip
+    for group, rate in zip(optimizer.param_groups, rates, strict=True):
+        group["lr"] = rate
+    scheduler._last_lr = rates  # what get_last_lr() reports (the trainer logs it)
+
+
+def callbacks(cfg: TrainConfig, out_dir: Path) -> list[TrainerCallback]:
+    """The callbacks of every trainer: progress, and fitting the run into ``cfg.max_seconds`` when it is set."""
+    listed: list[TrainerCallback] = [ProgressCallback(out_dir / PROGRESS_FILE)]
+    if cfg.max_seconds is not None:
+        listed.append(TimeFitCallback(cfg.max_seconds))
+    return listed
 
 
 def train_and_log(trainer: Any, model: PreTrainedModel, rows: int) -> TrainLog:

@@ -43,6 +43,13 @@ class TrainConfig(BaseModel):
     init_from_job: str | None = Field(
         default=None, description="hash of a finished job whose adapter this run continues training (warm start)"
     )
+    max_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        exclude_if=lambda v: v is None,  # unset leaves every job hash as before
+        description="fit training into this many seconds: after a few steps the total (at most max_steps) and the "
+        "learning-rate schedule are set to what the measured pace fits; None: exactly max_steps",
+    )
     gpus: int | None = Field(
         default=None,
         ge=1,

@@ -16,9 +16,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import DPOConfig, DPOTrainer
 
 from trex.train.common import (
-    PROGRESS_FILE,
-    ProgressCallback,
     TrainLog,
+    callbacks,
     finish,
     peft_model,
     train_and_log,
@@ -59,7 +58,7 @@ def train_dpo(
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[ProgressCallback(out_dir / PROGRESS_FILE)],
+        callbacks=callbacks(cfg, out_dir),
     )
     log = train_and_log(trainer, model, len(dataset))
     return finish(model, tokenizer, cfg, out_dir), log

@@ -16,9 +16,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import SFTConfig, SFTTrainer
 
 from trex.train.common import (
-    PROGRESS_FILE,
-    ProgressCallback,
     TrainLog,
+    callbacks,
     finish,
     peft_model,
     train_and_log,
@@ -52,7 +51,7 @@ def train_sft(
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=[ProgressCallback(out_dir / PROGRESS_FILE)],
+        callbacks=callbacks(cfg, out_dir),
     )
     log = train_and_log(trainer, model, len(dataset))
     return finish(model, tokenizer, cfg, out_dir), log

@@ -1,0 +1,70 @@
+"""A run fitted into ``max_seconds``: the total steps follow the timed pace and the schedule is planned for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def test_the_time_fit_sets_the_total_and_replans_the_schedule(tmp_path: Path) -> None:
+    import torch
+    from transformers import TrainerControl, TrainerState, TrainingArguments, get_scheduler
+
+    from trex.train.common import TimeFitCallback
+
+    now = [0.0]
+    fit = TimeFitCallback(seconds=20.0, clock=lambda: now[0])
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=100)
+    args = TrainingArguments(output_dir=str(tmp_path), lr_scheduler_type="linear", use_cpu=True, report_to=[])
+    state, control = TrainerState(max_steps=100), TrainerControl()
+    fit.on_train_begin(args, state, control)
+    for step in range(1, 30):
+        optimizer.step()
+        scheduler.step()
+        now[0] += 5.0 if step == 1 else 1.0  # the first step pays one-off costs, then 1 s a step
+        state.global_step = step
+        fit.on_step_end(args, state, control, optimizer=optimizer, lr_scheduler=scheduler)
+        if step == 4:  # 8 s spent, 12 s left at 1 s a step: 16 steps in all, the linear decay planned for 16
+            assert state.max_steps == fit.total == 16
+            assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 12 / 16)
+            assert scheduler.get_last_lr()[0] == pytest.approx(0.1 * 12 / 16)
+        if control.should_training_stop:
+            break
+    assert state.global_step == 16 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_the_time_fit_never_trains_past_max_steps(tmp_path: Path) -> None:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from trex.train.common import TimeFitCallback
+
+    now = [0.0]
+    fit = TimeFitCallback(seconds=1000.0, clock=lambda: now[0])
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    state, control = TrainerState(max_steps=10), TrainerControl()
+    fit.on_train_begin(args, state, control)
+    for step in range(1, 5):
+        now[0] += 1.0
+        state.global_step = step
+        fit.on_step_end(args, state, control)
+    assert state.max_steps == fit.total == 10 and not control.should_training_stop
+
+
+@pytest.mark.slow
+def test_a_real_sft_run_stops_when_its_seconds_are_spent(tiny_model, tmp_path: Path) -> None:
+    from datasets import Dataset
+
+    from trex.train.config import TrainConfig
+    from trex.train.model import load_model
+    from trex.train.sft import train_sft
+
+    _, tokenizer = tiny_model
+    model, _ = load_model("embedded:tiny-qwen2", device="cpu")
+    rows = {"prompt": [f"Review: film {i}\nAnswer:" for i in range(64)], "completion": [" fresh", " rotten"] * 32}
+    cfg = TrainConfig(max_steps=5000, max_seconds=3.0, batch_size=4, max_length=32, learning_rate=1e-3)
+    _, log = train_sft(model, tokenizer, Dataset.from_dict(rows), cfg, tmp_path, seed=0)
+    assert 4 <= log.steps < 5000 and log.seconds < 30.0
+    assert (tmp_path / "adapter").is_dir()
