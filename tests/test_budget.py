@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from trex.budget import (
-    CALIBRATION_STEPS,
     JobEstimate,
     OneRun,
     StepCost,
@@ -20,6 +19,7 @@ from trex.budget import (
     job_deadline,
     one_run,
 )
+from trex.calibration import CALIBRATION_STEPS
 from trex.llm.client import LLMReply
 from trex.runtime.job import JobResult
 from trex.store import Store

@@ -21,7 +21,7 @@ or to no node at all, trains the incumbent further. Wall-clock budgets only: a n
 GPU-hours leave the tree as it is.
 
 A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
-run, the loop times ``CALIBRATION_STEPS`` steps of the task's default config (one short job, recorded
+run, the loop times a few steps (``trex.calibration``) of the task's default config (one short job, recorded
 like any other and charged to the budget). When the root as usually planned (the baseline, then
 ``configs`` jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
 time left, the search has no room to learn from its root before the budget ends (measured on the demo
@@ -146,7 +146,6 @@ def step_cost(store: Store) -> StepCost | None:
     return StepCost(fixed_s=fixed, step_s=sum(train for _, train, _ in rows) / sum(steps for _, _, steps in rows))
 
 
-CALIBRATION_STEPS = 6  # the first step pays one-off costs; the worker's time fit times steps 2-4 the same way
 ROOT_SHARE = 1 / 3  # a root that takes more of the time left leaves the search no room to use it
 ONE_RUN_MARGIN = 0.95  # the run fits its own steps to the time: only the fixed costs' error needs a margin
 

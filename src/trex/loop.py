@@ -21,7 +21,7 @@ for one more node only, that last node goes to the best node (greedy: no later c
 what exploring would learn) and continues its best config for the steps the time left pays for
 (``trex.budget.final_steps``). A wall-clock budget too small for a search gets one run per slot
 that fills it: the loop times a few steps of the default config before the root, and the root's
-configs train for all the time left (``trex.budget.one_run``). Jobs still running when the
+configs train for all the time left (``trex.calibration``, ``trex.budget.one_run``). Jobs still running when the
 wall-clock or GPU-hour limit passes get the task's grace period, then are cancelled; their nodes
 stay unfinished for a resume.
 
@@ -42,26 +42,14 @@ from collections.abc import Callable
 from trex.agents.base import Researcher
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.history import node_intervals
-from trex.agents.plan import BudgetLeft, ConfigSpec, Plan
+from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.random_researcher import RandomResearcher
-from trex.agents.recipes import base_recipe, rows_needed
-from trex.budget import (
-    CALIBRATION_STEPS,
-    OneRun,
-    Usage,
-    cannot_finish,
-    exhausted,
-    final_steps,
-    job_deadline,
-    job_estimate,
-    one_run,
-    read_usage,
-    step_cost,
-)
+from trex.budget import Usage, cannot_finish, exhausted, final_steps, job_deadline, job_estimate, read_usage, step_cost
+from trex.calibration import one_run_root
 from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
 from trex.options import RunOptions, RunSummary, default_parallel_nodes
 from trex.runtime import Scheduler, make_scheduler
-from trex.runtime.executor import Executor, config_job, plan_jobs
+from trex.runtime.executor import Executor, plan_jobs
 from trex.runtime.job import Job
 from trex.search.memory import memory_context
 from trex.search.policies import expandable, make_policy
@@ -140,37 +128,10 @@ class SearchLoop:
         return node_id
 
     def _create_root(self) -> int:
-        run = self._one_run()
+        run = one_run_root(self.store, self.executor, self.task, self.options.seed, lambda: self.usage(0), self.say)
         plan = self.researcher.root_plan(run, self.executor.scheduler.slots)
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=True)
         return self._store_node(None, 0, plan, jobs)
-
-    def _one_run(self) -> OneRun | None:
-        """Under a wall-clock limit: time the task's default config (once), then say whether the budget is too
-        small for a search (``trex.budget.one_run``); None without a wall-clock limit or training data."""
-        limits = self.task.limits
-        if limits.wall_clock_minutes is None or self.task.train_data is None:
-            return None
-        if step_cost(self.store) is None:
-            train = self.task.training.model_copy(update={"max_steps": CALIBRATION_STEPS, "epochs": None})
-            plan = Plan(
-                strategy="establish_baseline", rationale="time the task's default config", change="calibration",
-                recipe=base_recipe(self.task, rows_needed(train), seed=self.options.seed),
-                configs=[ConfigSpec(name="calibration", train=train)],
-            )  # fmt: skip
-            self.say(f"timing {CALIBRATION_STEPS} steps of the default config for the wall-clock budget")
-            result = self.executor.calibrate(config_job(self.task, plan, plan.configs[0], self.options.seed))
-            if result.status != "ok":
-                self.store.event("calibration_failed", None, error=result.error)
-        cost = step_cost(self.store)
-        slots = self.executor.scheduler.slots
-        run = one_run(limits, self.usage(0), cost, limits.configs_per_plan, self.task.training.max_steps, slots)
-        if cost is not None:
-            chosen = run.model_dump() if run else None
-            self.store.event("calibrated", None, step_s=cost.step_s, fixed_s=cost.fixed_s, one_run=chosen)
-        if run is not None:
-            self.say(f"the budget is too small for a search: one run per slot of up to {run.seconds:.0f} s")
-        return run
 
     def _create_child(self, tree: Tree, last_steps: int | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
