@@ -1,7 +1,8 @@
 """FakeScheduler: a scheduler with the real slot logic that returns canned JobResults instead of training.
 
 Each submitted job waits for a free slot (a logical GPU id), holds it for ``seconds(job)`` (0 by
-default; a config's ``max_seconds`` caps it, as the worker's time fit does), writes ``running.json``
+default; a config's ``max_seconds`` caps it, as the worker's time fit does; a base-model job's ``calibrate``
+config adds its own seconds and is reported as ``calibration``), writes ``running.json``
 like a real worker, and returns an ``ok`` result whose validation score is ``score(job)`` (a failure
 with the message ``error(job)`` when it returns None); the test split is scored only when the
 request asks for it, as the worker does. Every run is recorded in ``runs`` as (hash, gpu, start,
@@ -88,6 +89,9 @@ class FakeScheduler(ThreadedScheduler):
             workdir.mkdir(parents=True, exist_ok=True)
             (workdir / RUNNING_FILE).write_text(json.dumps({"gpu": gpu, "started": start}))
             seconds = self.seconds(request.job)
+            timed = request.job.calibrate  # a base-model job that also times a config: the config's seconds too
+            calibrating = self.seconds(request.job.model_copy(update={"train": timed})) if timed else 0.0
+            seconds += calibrating
             train = request.job.train
             if train is not None and train.max_seconds is not None:  # the worker fits such a run into its seconds
                 seconds = min(seconds, train.max_seconds)
@@ -98,6 +102,9 @@ class FakeScheduler(ThreadedScheduler):
             time.sleep(seconds)
             test = request.score_test or request.test_only  # the test split only where the loop asks for it
             result = canned_result(request.job, self.score(request.job), seconds, gpu, self.error(request.job), test)
+            if timed is not None and result.status == "ok":
+                log = TrainLog(steps=timed.max_steps, losses=[], train_rows=1, seconds=calibrating, trainable_params=1)
+                result = result.model_copy(update={"calibration": log})
         finally:
             with self._lock:
                 self.runs.append((request.job.content_hash(), gpu, start, time.time()))

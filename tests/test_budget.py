@@ -142,17 +142,17 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
 
 def test_one_run_when_the_root_would_take_more_than_a_third_of_the_time_left() -> None:
     limits, cost = Limits(wall_clock_minutes=15), StepCost(fixed_s=40.0, step_s=6.0)
-    # the demo task on a slow 2-core day: baseline 40 s + 2 x (40 + 32 x 6) s = 504 s > 880 / 3
-    run = one_run(limits, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=1)
-    assert run == OneRun(steps=math.ceil(119 * 1.25), seconds=716.0)  # 880 x 0.95 - 3 x 40 = 716 s: 119 steps
-    fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 10 + 2 x 26 s, a search fits
-    assert one_run(limits, _usage(wall_s=20.0), fast, configs=2, default_steps=32, slots=1) is None
-    assert one_run(limits, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=2) is None  # 2 slots: 272 s
+    # the demo task on a slow 2-core day, the base-model job done: 2 x (40 + 32 x 6) s = 464 s > 800 / 3
+    run = one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1)
+    assert run == OneRun(steps=math.ceil(113 * 1.25), seconds=680.0)  # 800 x 0.95 - 2 x 40 = 680 s: 113 steps
+    fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 2 x 26 s, a search fits
+    assert one_run(limits, _usage(wall_s=100.0), fast, configs=2, default_steps=32, slots=1) is None
+    assert one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is None  # 232 s
     assert one_run(Limits(), _usage(), cost, configs=2, default_steps=32, slots=1) is None  # no wall clock
     assert one_run(limits, _usage(), None, configs=2, default_steps=32, slots=1) is None  # nothing measured
     assert one_run(limits, _usage(wall_s=880.0), cost, configs=2, default_steps=32, slots=1) is None  # no room
     capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 80% of the timeout less the fixed cost
-    assert one_run(capped, _usage(wall_s=20.0), cost, configs=2, default_steps=32, slots=1).seconds == 440.0
+    assert one_run(capped, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1).seconds == 440.0
 
 
 def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:
@@ -166,16 +166,16 @@ def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Pa
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     calibrated = store.events("calibrated")[0]["data"]
     assert calibrated["step_s"] == pytest.approx(0.25) and calibrated["one_run"] is not None
-    calibration = [h for h, *_ in scheduler.runs if not any(h == s.hash for s in store.jobs_of(1))]
-    assert len(calibration) == 1 and store.job(calibration[0]).job.train.max_steps == CALIBRATION_STEPS
-    root = [stored for stored in store.jobs_of(1) if stored.job.train]
+    baseline, *root = store.jobs_of(1)
+    assert baseline.job.train is None and baseline.job.calibrate.max_steps == CALIBRATION_STEPS
+    assert baseline.result.calibration.steps == CALIBRATION_STEPS and baseline.result.test is not None
     assert len(root) == 1  # one slot: one run
     train = root[0].job.train
-    assert train.max_seconds == calibrated["one_run"]["seconds"] and 4.0 < train.max_seconds < 6.0 * 0.95
+    assert train.max_seconds == calibrated["one_run"]["seconds"] and 3.0 < train.max_seconds < 6.0 * 0.95
     assert train.learning_rate == tiny_task.training.learning_rate and train.max_steps > tiny_task.training.max_steps
     assert summary.best_node == 1 and summary.best_test is not None and not store.events("job_cancelled")
-    # a resume plans nothing again: the calibration and the root are reused by hash
-    runs = len(scheduler.runs)
+    assert len(scheduler.runs) == 2  # the base-model job ran once, before the root was planned, and the one run
+    runs = len(scheduler.runs)  # a resume plans nothing again: every job is reused by hash
     SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     assert len(scheduler.runs) == runs
     store.close()

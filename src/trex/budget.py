@@ -21,13 +21,13 @@ or to no node at all, trains the incumbent further. Wall-clock budgets only: a n
 GPU-hours leave the tree as it is.
 
 A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
-run, the loop times a few steps (``trex.calibration``) of the task's default config (one short job, recorded
-like any other and charged to the budget). When the root as usually planned (the baseline, then
-``configs`` jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
+run, its base-model job also times a few steps of the task's default config (``trex.calibration``),
+charged to the budget. When the root's configs as usually planned (``configs``
+jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
 time left, the search has no room to learn from its root before the budget ends (measured on the demo
 task at 15 minutes on 2 cores: the root took 60% and trex lost to one plain run, docs/benchmarks.md).
-The root is then one config per slot that trains for all the time left, less the baseline, its own
-fixed cost, the test scoring and a ``ONE_RUN_MARGIN``; the worker fits its steps and its schedule into
+The root is then one config per slot that trains for all the time left, less its own fixed cost, the
+test scoring and a ``ONE_RUN_MARGIN``; the worker fits its steps and its schedule into
 those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
 """
 
@@ -134,12 +134,13 @@ def job_estimate(store: Store) -> JobEstimate | None:
 
 
 def step_cost(store: Store) -> StepCost | None:
-    """Fixed and per-step seconds from the finished jobs that trained (None before one has)."""
-    rows = store.conn.execute(
-        "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.train.seconds'),"
-        " json_extract(result, '$.train.steps') FROM jobs WHERE result IS NOT NULL"
-        " AND json_extract(result, '$.status') = 'ok' AND json_extract(result, '$.train.steps') > 0"
-    ).fetchall()
+    """Fixed and per-step seconds from the finished jobs that trained, the calibration of a wall-clock run's
+    base-model job included (its fixed part then also holds the base model's scoring: an overestimate, on the
+    safe side); None before any has."""
+    trained = "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.{0}.seconds'),"
+    trained += " json_extract(result, '$.{0}.steps') FROM jobs WHERE result IS NOT NULL"
+    trained += " AND json_extract(result, '$.status') = 'ok' AND json_extract(result, '$.{0}.steps') > 0"
+    rows = store.conn.execute(f"{trained.format('train')} UNION ALL {trained.format('calibration')}").fetchall()
     if not rows:
         return None
     fixed = sum(max(0.0, total - train) for total, train, _ in rows) / len(rows)
@@ -165,11 +166,11 @@ def one_run(
     of the wall clock left (None: search as usual, or no wall-clock limit, or nothing measured)."""
     if limits.wall_clock_minutes is None or cost is None or cost.step_s <= 0:
         return None
-    left = limits.wall_clock_minutes * 60 - usage.wall_s
-    root_s = cost.fixed_s + math.ceil(configs / max(1, slots)) * (cost.fixed_s + default_steps * cost.step_s)
+    left = limits.wall_clock_minutes * 60 - usage.wall_s  # the base-model job, which measured the cost, is done
+    root_s = math.ceil(configs / max(1, slots)) * (cost.fixed_s + default_steps * cost.step_s)
     if root_s <= left * ROOT_SHARE:
         return None
-    seconds = left * ONE_RUN_MARGIN - 3 * cost.fixed_s  # the baseline, the run's own fixed cost, its test scoring
+    seconds = left * ONE_RUN_MARGIN - 2 * cost.fixed_s  # the run's own fixed cost, its test scoring
     seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)  # never into the job timeout
     steps = math.floor(seconds / cost.step_s)
     if steps < MIN_FINAL_STEPS:

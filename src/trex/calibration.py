@@ -1,12 +1,14 @@
-"""Calibration: before the root of a wall-clock run, time the task's default config and decide the root's breadth.
+"""Calibration: the first job of a wall-clock run times the task's default config; the root's breadth follows.
 
-``one_run_root`` runs ``CALIBRATION_STEPS`` steps of the task's default config on the standard first
-dataset as one job of no node (recorded like any other job, charged to the budget, never run twice:
-a resumed run finds it by content hash), then asks ``trex.budget.one_run`` whether the budget is too
-small for a search. The ``calibrated`` event records the measured cost and the decision. Without a
-wall-clock limit or training data nothing runs and the root is planned as usual. A failed calibration
-is recorded (``calibration_failed``) and the root is planned as usual: its own jobs then fail or are
-repaired with the real cause.
+Under a wall-clock limit (and with training data), the root's base-model job carries a ``calibrate``
+config: after scoring the base model it trains ``CALIBRATION_STEPS`` steps of the task's default config
+on the standard first dataset, timed, and discards them (``trex.runtime.worker.calibrate``). The loop
+runs that job before it plans the root (``one_run_root``; the job is then the root's baseline, found
+by content hash, never run twice, and a resumed run finds it too), so the root is planned knowing what a
+step and a job cost here: ``trex.budget.one_run`` says whether the budget is too small for a search. The
+``calibrated`` event records the measured cost and the decision. Without a wall-clock limit or training
+data nothing changes. A failed base-model job is recorded as the root's baseline, as without a budget,
+and the root is planned as usual.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from collections.abc import Callable
 from trex.agents.plan import ConfigSpec, Plan
 from trex.agents.recipes import base_recipe, rows_needed
 from trex.budget import OneRun, Usage, one_run, step_cost
-from trex.runtime.executor import Executor, config_job
+from trex.runtime.executor import Executor, baseline_job
 from trex.store import Store
 from trex.task import TaskSpec
 
 CALIBRATION_STEPS = 6  # the first step pays one-off costs; the worker's time fit times steps 2-4 the same way
 
 
-def calibration_plan(task: TaskSpec, seed: int) -> Plan:
-    """The calibration job's plan: the default config for ``CALIBRATION_STEPS`` steps on the first dataset."""
+def calibration_plan(task: TaskSpec, seed: int) -> Plan | None:
+    """What the base-model job times: the default config for ``CALIBRATION_STEPS`` steps on the first dataset
+    (None without a wall-clock limit or training data: nothing is timed)."""
+    if task.limits.wall_clock_minutes is None or task.train_data is None:
+        return None
     train = task.training.model_copy(update={"max_steps": CALIBRATION_STEPS, "epochs": None})
     return Plan(
         strategy="establish_baseline",
@@ -36,23 +41,27 @@ def calibration_plan(task: TaskSpec, seed: int) -> Plan:
 
 
 def one_run_root(
-    store: Store, executor: Executor, task: TaskSpec, seed: int, usage: Callable[[], Usage], say: Callable[[str], None]
+    store: Store,
+    executor: Executor,
+    task: TaskSpec,
+    seed: int,
+    calibrate: Plan | None,
+    usage: Callable[[], Usage],
+    say: Callable[[str], None],
 ) -> OneRun | None:
-    """Time the default config (once per run), then the root's one run, or None to search as usual."""
-    limits = task.limits
-    if limits.wall_clock_minutes is None or task.train_data is None:
+    """Run the calibrating base-model job (once per run), then the root's one run, or None to search as usual."""
+    if calibrate is None:
         return None
     if step_cost(store) is None:
-        plan = calibration_plan(task, seed)
-        say(f"timing {CALIBRATION_STEPS} steps of the default config for the wall-clock budget")
-        result = executor.calibrate(config_job(task, plan, plan.configs[0], seed))
+        say(f"scoring the base model and timing {CALIBRATION_STEPS} training steps for the wall-clock budget")
+        result = executor.calibrate(baseline_job(task, seed, calibrate))
         if result.status != "ok":
             store.event("calibration_failed", None, error=result.error)
     cost = step_cost(store)
     if cost is None:
         return None
     slots = executor.scheduler.slots
-    run = one_run(limits, usage(), cost, limits.configs_per_plan, task.training.max_steps, slots)
+    run = one_run(task.limits, usage(), cost, task.limits.configs_per_plan, task.training.max_steps, slots)
     store.event(
         "calibrated", None, step_s=cost.step_s, fixed_s=cost.fixed_s, one_run=run.model_dump() if run else None
     )

@@ -20,10 +20,10 @@ budget cannot finish (its cost estimated from the finished jobs). When the wall 
 for one more node only, that last node goes to the best node (greedy: no later choice can use
 what exploring would learn) and continues its best config for the steps the time left pays for
 (``trex.budget.final_steps``). A wall-clock budget too small for a search gets one run per slot
-that fills it: the loop times a few steps of the default config before the root, and the root's
-configs train for all the time left (``trex.calibration``, ``trex.budget.one_run``). Jobs still running when the
-wall-clock or GPU-hour limit passes get the task's grace period, then are cancelled; their nodes
-stay unfinished for a resume.
+that fills it: the root's base-model job, run before the root is planned, times a few steps of the
+default config, and the root's configs train for all the time left (``trex.calibration``,
+``trex.budget.one_run``). Jobs still running when the wall-clock or GPU-hour limit passes get the
+task's grace period, then are cancelled; their nodes stay unfinished for a resume.
 
 Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
 result is committed as it finishes, and a node's outcome commits together with the
@@ -45,7 +45,7 @@ from trex.agents.history import node_intervals
 from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.random_researcher import RandomResearcher
 from trex.budget import Usage, cannot_finish, exhausted, final_steps, job_deadline, job_estimate, read_usage, step_cost
-from trex.calibration import one_run_root
+from trex.calibration import calibration_plan, one_run_root
 from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
 from trex.options import RunOptions, RunSummary, default_parallel_nodes
 from trex.runtime import Scheduler, make_scheduler
@@ -128,9 +128,10 @@ class SearchLoop:
         return node_id
 
     def _create_root(self) -> int:
-        run = one_run_root(self.store, self.executor, self.task, self.options.seed, lambda: self.usage(0), self.say)
+        seed, calibrate = self.options.seed, calibration_plan(self.task, self.options.seed)
+        run = one_run_root(self.store, self.executor, self.task, seed, calibrate, lambda: self.usage(0), self.say)
         plan = self.researcher.root_plan(run, self.executor.scheduler.slots)
-        jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=True)
+        jobs = plan_jobs(self.task, plan, seed, with_baseline=True, calibrate=calibrate)
         return self._store_node(None, 0, plan, jobs)
 
     def _create_child(self, tree: Tree, last_steps: int | None = None) -> int | None:

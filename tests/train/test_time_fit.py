@@ -36,6 +36,26 @@ def test_the_time_fit_sets_the_total_and_replans_the_schedule(tmp_path: Path) ->
     assert state.global_step == 16 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
 
 
+def test_the_time_fit_catches_a_pace_that_slows_later(tmp_path: Path) -> None:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from trex.train.common import TimeFitCallback
+
+    now = [0.0]
+    fit = TimeFitCallback(seconds=20.0, clock=lambda: now[0])
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    state, control = TrainerState(max_steps=100), TrainerControl()
+    fit.on_train_begin(args, state, control)
+    for step in range(1, 30):
+        now[0] += 5.0 if step == 1 else (1.0 if step <= 8 else 2.0)  # the machine slows down after step 8
+        state.global_step = step
+        fit.on_step_end(args, state, control)
+        if control.should_training_stop:
+            break
+    # planned 16 at step 4; at step 12 (20 s spent) the time is up: it stops there instead of at 16 (28 s)
+    assert state.global_step == state.max_steps == 12 and now[0] == 20.0
+
+
 def test_the_time_fit_never_trains_past_max_steps(tmp_path: Path) -> None:
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
@@ -68,3 +88,24 @@ def test_a_real_sft_run_stops_when_its_seconds_are_spent(tiny_model, tmp_path: P
     _, log = train_sft(model, tokenizer, Dataset.from_dict(rows), cfg, tmp_path, seed=0)
     assert 4 <= log.steps < 5000 and log.seconds < 30.0
     assert (tmp_path / "adapter").is_dir()
+
+
+@pytest.mark.slow
+def test_the_base_model_job_of_a_wall_clock_run_times_the_default_config(tiny_task, tmp_path: Path) -> None:
+    from trex.calibration import CALIBRATION_STEPS, calibration_plan
+    from trex.runtime.executor import baseline_job
+    from trex.runtime.job import JobRequest, JobResult
+    from trex.runtime.local import LocalScheduler
+
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"wall_clock_minutes": 5})})
+    job = baseline_job(task, 0, calibration_plan(task, 0))
+    plain = baseline_job(tiny_task, 0, calibration_plan(tiny_task, 0))  # no wall clock: the usual baseline
+    assert job.calibrate is not None and plain.calibrate is None and "calibrate" not in plain.model_dump_json()
+    results: list[JobResult] = []
+    request = JobRequest(job=job, workdir=str(tmp_path / "base"), score_test=True)
+    LocalScheduler(timeout_s=600, gpus=[]).run([request], lambda _, result: results.append(result))
+    (result,) = results
+    assert result.status == "ok", result.error
+    assert result.validation is not None and result.test is not None and result.train is None
+    assert result.calibration.steps == CALIBRATION_STEPS and 0 < result.calibration.seconds < result.seconds
+    assert not (tmp_path / "base" / "calibration").exists()  # what it trained is discarded

@@ -56,11 +56,25 @@ def config_job(task: TaskSpec, plan: Plan, config: ConfigSpec, seed: int) -> Job
     )
 
 
-def plan_jobs(task: TaskSpec, plan: Plan, seed: int, with_baseline: bool) -> list[tuple[str, Job]]:
-    """(name, Job) for every config of the plan; the baseline evaluation first when asked."""
+def baseline_job(task: TaskSpec, seed: int, calibrate: Plan | None = None) -> Job:
+    """The evaluation of the base model as is; with ``calibrate`` (a one-config plan) it also times that config's
+    training on the plan's recipe (the first job of a wall-clock run, ``trex.calibration``)."""
+    if calibrate is None:
+        return Job(base_model=task.base_model, eval=task.eval, seed=seed)
+    (config,) = calibrate.configs
+    trained = config_job(task, calibrate, config, seed)
+    return Job(base_model=task.base_model, recipe=trained.recipe, eval=task.eval, seed=seed,
+               max_train_samples=trained.max_train_samples, calibrate=config.train)  # fmt: skip
+
+
+def plan_jobs(
+    task: TaskSpec, plan: Plan, seed: int, with_baseline: bool, calibrate: Plan | None = None
+) -> list[tuple[str, Job]]:
+    """(name, Job) for every config of the plan; the baseline evaluation first when asked (``calibrate``: see
+    ``baseline_job``)."""
     jobs = []
     if with_baseline:
-        jobs.append((BASELINE, Job(base_model=task.base_model, eval=task.eval, seed=seed)))
+        jobs.append((BASELINE, baseline_job(task, seed, calibrate)))
     jobs.extend((config.name, config_job(task, plan, config, seed)) for config in plan.configs)
     return jobs
 

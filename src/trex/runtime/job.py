@@ -32,6 +32,12 @@ class Job(BaseModel):
     eval: EvalConfig
     seed: int = 0
     max_train_samples: int = Field(default=50_000, ge=1)
+    calibrate: TrainConfig | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # unset leaves every job hash as before
+        description="the base-model job of a wall-clock run: after scoring, time this config's training on the "
+        "recipe's rows (the trained model is discarded); the cost per step sizes the root",
+    )
 
     def content_hash(self) -> str:
         canonical = self.model_dump_json(exclude_none=False)
@@ -63,6 +69,7 @@ class JobResult(BaseModel):
     validation: SplitResult | None = None
     test: SplitResult | None = None
     train: TrainLog | None = None
+    calibration: TrainLog | None = None  # the timed training of a ``calibrate`` job (its model was discarded)
     data_stats: list[StepStats] = []
     seconds: float = 0.0
     gpus: int = Field(default=0, description="GPUs the job held (0 on CPU): charged to the GPU-hour budget")

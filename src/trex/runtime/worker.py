@@ -6,11 +6,14 @@ request scores the test split of a finished job from the model that job saved. A
 exception becomes a failed JobResult with its class and message (the traceback goes to the log
 on stderr); out-of-memory is classed ``oom``. result.json is written atomically (rename), so a
 killed worker leaves either a whole result or none. Validation bad cases go to badcases.jsonl.
+A base-model job with a ``calibrate`` config (the first job of a wall-clock run) also times that
+config's training after its scoring, and reports it as ``calibration``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -119,11 +122,12 @@ def execute(request: JobRequest) -> JobResult:
     model.eval()
     if request.eval_backend == "vllm" and job.eval.mode == "generate":
         model_dir = save_for_vllm(request, model, tokenizer)
-        del model  # the last reference: vLLM needs the accelerator's memory
+        model = None  # the last reference: vLLM needs the accelerator's memory
         validation, test = evaluate_with_vllm(request, model_dir, tokenizer)
     else:
         validation = evaluate_split(model, tokenizer, job.eval, "validation")
         test = evaluate_split(model, tokenizer, job.eval, "test") if request.score_test else None
+    calibration = calibrate(job, workdir, model, tokenizer)
     lines = [case.model_dump_json() for case in validation.bad_cases]
     write_atomic(workdir / BADCASES_FILE, "\n".join(lines) + ("\n" if lines else ""))
     validation = validation.model_copy(update={"bad_cases": validation.bad_cases[:20]})
@@ -133,9 +137,34 @@ def execute(request: JobRequest) -> JobResult:
         validation=validation,
         test=test,
         train=log,
+        calibration=calibration,
         data_stats=stats,
         seconds=time.perf_counter() - start,
     )
+
+
+def calibrate(job: Any, workdir: Path, model: Any, tokenizer: Any) -> Any:
+    """The timed training of a base-model job's ``calibrate`` config (None when it has none), after its scoring;
+    the model it trains (the scored one, or a fresh copy when the evaluation dropped it) is discarded."""
+    if job.train is not None or job.calibrate is None:
+        return None
+    from trex.aidp.operators import CapParams, cap_samples
+    from trex.aidp.recipe import run_recipe
+    from trex.train.dpo import train_dpo
+    from trex.train.model import load_model
+    from trex.train.sft import train_sft
+
+    if job.recipe is None:
+        raise ValueError("a calibrate job needs a data recipe")
+    if model is None:
+        model, tokenizer = load_model(job.base_model)
+    dataset, _ = run_recipe(job.recipe)
+    dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
+    out = workdir / "calibration"
+    train = train_dpo if job.calibrate.dpo else train_sft
+    _, log = train(model, tokenizer, dataset, job.calibrate, out, seed=job.seed)
+    shutil.rmtree(out, ignore_errors=True)
+    return log
 
 
 def score_saved_model(request: JobRequest, start: float) -> JobResult:

@@ -110,31 +110,36 @@ class ProgressCallback(TrainerCallback):
 
 
 class TimeFitCallback(TrainerCallback):
-    """Fits training into ``seconds``: the pace is timed over steps 2 to ``1 + timed`` (the first step pays
-    one-off costs); at that step the total becomes the steps that fit the time left (at least the steps done, at
-    most ``max_steps``) and the learning-rate schedule is rebuilt for that total at the current step."""
+    """Fits training into ``seconds``: the pace is timed from the end of the first step (which pays one-off costs);
+    after ``timed`` more steps, and again at each quarter of the total, the total becomes the steps that fit the
+    time left at the pace so far (at least the steps done, at most ``max_steps``) and the learning-rate schedule is
+    rebuilt for that total at the current step (a pace that slows later is caught before the time runs out)."""
 
     def __init__(self, seconds: float, timed: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds, self.timed, self.clock = seconds, timed, clock
         self.started = self.after_first = 0.0
+        self.ceiling: int | None = None  # max_steps as configured
         self.total: int | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201 (transformers' callback API)
-        self.started = self.clock()
+        self.started, self.ceiling = self.clock(), state.max_steps
 
     def on_step_end(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):  # noqa: ANN001, ANN201
         step, now = state.global_step, self.clock()
         if step == 1:
             self.after_first = now
-        elif self.total is None and step == 1 + self.timed and step < state.max_steps:
-            pace = (now - self.after_first) / self.timed
-            fits = step + math.floor(max(0.0, self.seconds - (now - self.started)) / pace)
-            self.total = max(step, min(state.max_steps, fits))
-            if self.total < state.max_steps:
-                state.max_steps = self.total
-                if optimizer is not None and lr_scheduler is not None and hasattr(lr_scheduler, "lr_lambdas"):
-                    _replan_schedule(args, optimizer, lr_scheduler, self.total)
-        if self.total is not None and step >= self.total:
+            return
+        if step < 1 + self.timed or (self.total is not None and step % max(1, self.total // 4)):
+            return
+        pace = (now - self.after_first) / (step - 1)
+        fits = step + math.floor(max(0.0, self.seconds - (now - self.started)) / pace)
+        total = max(step, min(self.ceiling or state.max_steps, fits))
+        if total != state.max_steps:
+            state.max_steps = total
+            if optimizer is not None and lr_scheduler is not None and hasattr(lr_scheduler, "lr_lambdas"):
+                _replan_schedule(args, optimizer, lr_scheduler, total)
+        self.total = total
+        if step >= total:
             control.should_training_stop = True
 
 
