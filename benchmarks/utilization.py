@@ -30,6 +30,10 @@ discrete-event clock with G slots and the same duration spread. At equal nodes (
 equal wall (the default gets P=1's wall for N nodes), the mean fraction of the optimum, and the
 95% interval of the paired difference (default - P=1).
 
+``--tradeoff 0 3 4 --seeds S [--first-seed F]`` runs only the discrete-event part for the rules given
+(0: the default; P: at most P nodes in flight): the equal-node difference with P=1 and the busy share of
+the slots, per rule (no Ray).
+
 Prints a JSON list of runs ``{"gpus", "configs", "parallel_nodes", "utilization", "wall_s",
 "nodes_per_hour", "sim_score"}`` (``--json``; the quality figures go to stderr, or to ``--quality
 FILE`` as JSON), or a table.
@@ -187,6 +191,7 @@ def simulate_parallel(
     max_nodes: int,
     max_wall: float = math.inf,
     liar: bool = True,
+    cap: int | None = None,
 ) -> tuple[float, float, int, float]:
     """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes, busy
     slot-time of the finished nodes). ``liar``: the surrogate's proposals of nodes in flight stay pending
@@ -206,7 +211,7 @@ def simulate_parallel(
     def room() -> bool:  # the loop's rule: P nodes, or (default) fewer unfinished jobs than slots
         if parallel is not None:
             return len(moves_of) < parallel
-        return sum(e > now for e in ends) < slots
+        return sum(e > now for e in ends) < slots and (cap is None or len(moves_of) < cap)
 
     now, done, wall, busy = 0.0, 0, 0.0, 0.0
     busy_of: dict[int, float] = {}
@@ -294,6 +299,26 @@ def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True) -> dic
     }
 
 
+def tradeoff(gpus: int, k: int, nodes: int, first_seed: int, seeds: int, rules: list[int]) -> list[dict]:
+    """Search quality at equal nodes against the busy share of the slots, per rule for the nodes in flight (0: the
+    loop's default; P: P nodes at most), on the discrete-event clock: paired differences with P=1 (95% interval)
+    and busy slot-time / (slots x wall) of the finished nodes."""
+    seed_range = range(first_seed, first_seed + seeds)
+    one = [simulate_parallel(seed, k, gpus, 1, nodes)[0] for seed in seed_range]
+    rows = []
+    for rule in rules:
+        diffs, busy = [], []
+        for seed, base in zip(seed_range, one, strict=True):
+            score, wall, _, held = simulate_parallel(seed, k, gpus, rule or None, nodes)
+            diffs.append(score - base)
+            busy.append(held / (gpus * wall))
+        row = {"rule": rule or "default", "seeds": [first_seed, first_seed + seeds]}
+        row.update(p1_mean=round(statistics.fmean(one), 4), equal_nodes_diff=round(statistics.fmean(diffs), 4))
+        row.update(equal_nodes_diff_ci95=ci95(diffs), utilization=round(statistics.fmean(busy), 3))
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gpus", type=int, default=8)
@@ -309,8 +334,17 @@ def main() -> None:
     parser.add_argument(
         "--no-liar", action="store_true", help="quality part: forget pending proposals (the rule before the liar)"
     )
+    parser.add_argument(
+        "--tradeoff", type=int, nargs="*", help="only the quality/utilization trade-off of these rules (0: default; "
+        "P: P nodes at most) on --seeds landscapes from --first-seed, on the discrete-event clock (no Ray)"
+    )  # fmt: skip
+    parser.add_argument("--first-seed", type=int, default=0, help="first landscape of --tradeoff (tuning: 10000)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.tradeoff is not None:
+        rows = tradeoff(args.gpus, args.configs, args.nodes, args.first_seed, args.seeds or 100, args.tradeoff or [0])
+        print(json.dumps(rows))
+        return
     import ray
 
     ray.init(num_cpus=args.gpus, num_gpus=args.gpus, include_dashboard=False, log_to_driver=False)
