@@ -118,12 +118,10 @@ def job_deadline(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None
 
 
 def job_estimate(store: Store) -> JobEstimate | None:
-    """Mean seconds and GPUs of the finished jobs of nodes that trained (all finished jobs when none trained yet;
-    the calibration job, which belongs to no node, is left out)."""
+    """Mean seconds and GPUs of the finished jobs that trained (all finished jobs when none trained yet)."""
     row = store.conn.execute(
         "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
         " WHERE result IS NOT NULL AND json_extract(spec, '$.train') IS NOT NULL"
-        " AND hash IN (SELECT hash FROM node_jobs)"
     ).fetchone()
     if not row[2]:
         row = store.conn.execute(

@@ -222,7 +222,7 @@ class Store:
         return _decode_job(dict(zip([d[0] for d in cur.description], row, strict=True))) if row else None
 
     def add_job(self, job_hash: str, spec: str) -> None:
-        """A job of no node (the calibration before a wall-clock run's root), to be finished like any other."""
+        """A job before its node exists (a wall-clock run's timing base-model job), recorded like any other."""
         with self.transaction() as tx:
             tx.execute("INSERT OR IGNORE INTO jobs(hash, spec, status) VALUES (?, ?, 'pending')", (job_hash, spec))
 

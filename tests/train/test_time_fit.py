@@ -36,40 +36,36 @@ def test_the_time_fit_sets_the_total_and_replans_the_schedule(tmp_path: Path) ->
     assert state.global_step == 16 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
 
 
-def test_the_time_fit_catches_a_pace_that_slows_later(tmp_path: Path) -> None:
+def _drive(tmp_path: Path, seconds: float, max_steps: int, steps: int, pace) -> tuple:  # noqa: ANN001
+    """Run a TimeFitCallback on a fake clock for up to ``steps`` steps, step n taking ``pace(n)`` seconds, until it
+    stops training: (the callback, the trainer state, the control, the clock's seconds)."""
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
     from trex.train.common import TimeFitCallback
 
     now = [0.0]
-    fit = TimeFitCallback(seconds=20.0, clock=lambda: now[0])
+    fit = TimeFitCallback(seconds=seconds, clock=lambda: now[0])
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
-    state, control = TrainerState(max_steps=100), TrainerControl()
+    state, control = TrainerState(max_steps=max_steps), TrainerControl()
     fit.on_train_begin(args, state, control)
-    for step in range(1, 30):
-        now[0] += 5.0 if step == 1 else (1.0 if step <= 8 else 2.0)  # the machine slows down after step 8
+    for step in range(1, steps + 1):
+        now[0] += pace(step)
         state.global_step = step
         fit.on_step_end(args, state, control)
         if control.should_training_stop:
             break
+    return fit, state, control, now[0]
+
+
+def test_the_time_fit_catches_a_pace_that_slows_later(tmp_path: Path) -> None:
+    slows = lambda step: 5.0 if step == 1 else (1.0 if step <= 8 else 2.0)  # noqa: E731 (slower after step 8)
+    _, state, _, spent = _drive(tmp_path, seconds=20.0, max_steps=100, steps=29, pace=slows)
     # planned 16 at step 4; at step 12 (20 s spent) the time is up: it stops there instead of at 16 (28 s)
-    assert state.global_step == state.max_steps == 12 and now[0] == 20.0
+    assert state.global_step == state.max_steps == 12 and spent == 20.0
 
 
 def test_the_time_fit_never_trains_past_max_steps(tmp_path: Path) -> None:
-    from transformers import TrainerControl, TrainerState, TrainingArguments
-
-    from trex.train.common import TimeFitCallback
-
-    now = [0.0]
-    fit = TimeFitCallback(seconds=1000.0, clock=lambda: now[0])
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
-    state, control = TrainerState(max_steps=10), TrainerControl()
-    fit.on_train_begin(args, state, control)
-    for step in range(1, 5):
-        now[0] += 1.0
-        state.global_step = step
-        fit.on_step_end(args, state, control)
+    fit, state, control, _ = _drive(tmp_path, seconds=1000.0, max_steps=10, steps=4, pace=lambda step: 1.0)
     assert state.max_steps == fit.total == 10 and not control.should_training_stop
 
 

@@ -115,38 +115,39 @@ class Executor:
             return stored.result.test_score
         workdir = Path(stored.workdir) / "test"
         request = JobRequest(job=stored.job, workdir=str(workdir), init_from=stored.workdir, test_only=True)
-        results: list[JobResult] = []
-        self.scheduler.run([request], lambda _, result: results.append(result))
-        result = results[0]
+        result = self._run_now(request)
         if result.status != "ok" or result.test is None:
             self.store.event("test_failed", None, hash=job_hash, error=result.error)
             return None
         self.store.set_job_test(job_hash, result.test.model_dump_json(), result.seconds)
         return result.test_score
 
+    def _run_now(self, request: JobRequest) -> JobResult:
+        """Run one request and wait for its result (call it with nothing in flight)."""
+        results: list[JobResult] = []
+        self.scheduler.run([request], lambda _, result: results.append(result))
+        return results[0]
+
     def calibrate(self, job: Job) -> JobResult:
-        """Run a job of no node now and record it (a finished one is not run again). Call it with nothing in
-        flight: it waits on the scheduler."""
+        """Run a job before its node exists (the base-model job that times the default config, ``trex.calibration``)
+        and record it; a finished one is not run again. Call it with nothing in flight."""
         job_hash = job.content_hash()
         stored = self.store.job(job_hash)
         if stored is not None and stored.result is not None:
             return stored.result
         self.store.add_job(job_hash, job.model_dump_json())
         request = self._request(job, self.store.workspace / "calibration" / job_hash)
-        results: list[JobResult] = []
-        self.scheduler.run([request], lambda _, result: results.append(result))
-        self._record(None, request, results[0])
-        return results[0]
+        result = self._run_now(request)
+        self._record(None, request, result)
+        return result
 
     def replay(self, job_hash: str, workdir: Path) -> JobResult:
         """Run a stored job again from its specification in ``workdir``; the store is not changed."""
         stored = self.store.job(job_hash)
         if stored is None:
             raise ValueError(f"no job {job_hash} in this workspace")
-        results: list[JobResult] = []
         request = self._request(stored.job, workdir).model_copy(update={"score_test": True})
-        self.scheduler.run([request], lambda _, result: results.append(result))
-        return results[0]
+        return self._run_now(request)
 
     def start_node(self, node_id: int, deadline: Callable[[int], float | None] | None = None) -> None:
         """Submit the node's unfinished jobs (a hash already in flight is waited for, not submitted again).

@@ -97,12 +97,8 @@ def evaluate_with_vllm(request: JobRequest, model_dir: Path, tokenizer: Any) -> 
 
 def execute(request: JobRequest) -> JobResult:
     """Run the job in this process (the worker's); raise on any failure."""
-    from trex.aidp.operators import CapParams, cap_samples
-    from trex.aidp.recipe import run_recipe
     from trex.evaluation.run import evaluate_split
-    from trex.train.dpo import train_dpo
     from trex.train.model import load_model, seed_everything
-    from trex.train.sft import train_sft
 
     job, workdir = request.job, Path(request.workdir)
     start = time.perf_counter()
@@ -115,10 +111,7 @@ def execute(request: JobRequest) -> JobResult:
     if job.train is not None:
         if job.recipe is None:
             raise ValueError("a training job needs a data recipe")
-        dataset, stats = run_recipe(job.recipe)
-        dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
-        train = train_dpo if job.train.dpo else train_sft
-        model, log = train(model, tokenizer, dataset, job.train, workdir, seed=job.seed, init_adapter=init_adapter)
+        model, log, stats = train_on_recipe(job, job.train, model, tokenizer, workdir, init_adapter)
     model.eval()
     if request.eval_backend == "vllm" and job.eval.mode == "generate":
         model_dir = save_for_vllm(request, model, tokenizer)
@@ -148,23 +141,33 @@ def calibrate(job: Any, workdir: Path, model: Any, tokenizer: Any) -> Any:
     the model it trains (the scored one, or a fresh copy when the evaluation dropped it) is discarded."""
     if job.train is not None or job.calibrate is None:
         return None
-    from trex.aidp.operators import CapParams, cap_samples
-    from trex.aidp.recipe import run_recipe
-    from trex.train.dpo import train_dpo
     from trex.train.model import load_model
-    from trex.train.sft import train_sft
 
     if job.recipe is None:
         raise ValueError("a calibrate job needs a data recipe")
     if model is None:
         model, tokenizer = load_model(job.base_model)
-    dataset, _ = run_recipe(job.recipe)
-    dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
     out = workdir / "calibration"
-    train = train_dpo if job.calibrate.dpo else train_sft
-    _, log = train(model, tokenizer, dataset, job.calibrate, out, seed=job.seed)
+    _, log, _ = train_on_recipe(job, job.calibrate, model, tokenizer, out)
     shutil.rmtree(out, ignore_errors=True)
     return log
+
+
+def train_on_recipe(
+    job: Any, cfg: Any, model: Any, tokenizer: Any, out: Path, init_adapter: Path | None = None
+) -> tuple[Any, Any, list]:
+    """Train ``cfg`` (SFT or DPO) on the rows of the job's recipe (capped at its ``max_train_samples``), saving in
+    ``out``: (the model to evaluate, its TrainLog, the recipe's per-step statistics)."""
+    from trex.aidp.operators import CapParams, cap_samples
+    from trex.aidp.recipe import run_recipe
+    from trex.train.dpo import train_dpo
+    from trex.train.sft import train_sft
+
+    dataset, stats = run_recipe(job.recipe)
+    dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
+    train = train_dpo if cfg.dpo else train_sft
+    model, log = train(model, tokenizer, dataset, cfg, out, seed=job.seed, init_adapter=init_adapter)
+    return model, log, stats
 
 
 def score_saved_model(request: JobRequest, start: float) -> JobResult:
