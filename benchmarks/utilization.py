@@ -25,8 +25,10 @@ longest: about 2.5 minutes at G=8, N=40).
 
 Part 2 (``--seeds S``, e.g. 100; no Ray; minutes, as the equal-wall runs grow large trees): search
 quality over S landscapes with the simulator's
-researcher (surrogate, local moves, warm starts, probes), MCTS with the same virtual loss, and a
-discrete-event clock with G slots and the same duration spread. At equal nodes (N each) and at
+researcher (surrogate, local moves, warm starts, probes), MCTS with the same virtual visits
+(``--virtual-value``: the loop's rule by default), and a discrete-event clock with G slots and the same
+duration spread. As in the loop, each job's result reaches the surrogate when the job ends, and the
+jobs still in flight are pending trials of its constant liar. At equal nodes (N each) and at
 equal wall (the default gets P=1's wall for N nodes), the mean fraction of the optimum, and the
 95% interval of the paired difference (default - P=1).
 
@@ -51,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from simulator import MIN_STEPS, ROOT_STEPS, SPACE, STRATEGIES, Landscape, Ledger, Move, Researcher, SimConfig
@@ -64,7 +67,7 @@ from trex.runtime.ray import RayScheduler
 from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
 from trex.search.surrogate import Surrogate
 from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
-from trex.search.virtual_loss import with_virtual_loss
+from trex.search.virtual_loss import RULES, VIRTUAL_VALUE, with_virtual_loss
 from trex.train.common import TrainLog
 
 TINY_TASK = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
@@ -192,20 +195,27 @@ def simulate_parallel(
     max_wall: float = math.inf,
     liar: bool = True,
     cap: int | None = None,
+    vl: str = VIRTUAL_VALUE,
 ) -> tuple[float, float, int, float]:
     """Grow a tree with P nodes in flight on a discrete-event clock: (fraction of the optimum, wall, nodes, busy
-    slot-time of the finished nodes). ``liar``: the surrogate's proposals of nodes in flight stay pending
-    (RUNNING trials the constant liar counts as bad) until their node finishes, as the loop holds them."""
+    slot-time of the finished nodes). As in the loop, a job's result is told to the surrogate when the job ends,
+    whichever node it belongs to; a node gets its verdict when its last job ends. ``liar``: every job in flight
+    stays pending in the surrogate (a RUNNING trial the constant liar counts as bad) until it ends, as the loop's
+    plan context holds the unfinished jobs of the nodes in flight. ``vl``: the virtual-visit rule of selection
+    (``trex.search.virtual_loss``)."""
     landscape = Landscape(seed)
     rng, clock_rng = random.Random(seed), random.Random(seed + 1)
     policy = make_policy("mcts", DEFAULT_C, floor=landscape.noise_sd)
     researcher = Researcher(landscape, Surrogate(SPACE, seed), rng)
+    surrogate = researcher.surrogate
     ledger = Ledger(landscape, rng, "configs", 10**9, 10**12)
     tree, best_cfg, tried = Tree(), {}, {}
     free = [0.0] * slots
-    events: list[tuple[float, int, bool]] = []  # (time, node, the node's last job): the loop wakes at every job end
-    moves_of: dict[int, list[Move]] = {}
-    held: dict[int, list[int]] = {}  # node in flight -> its pending surrogate trials
+    events: list[tuple[float, int, int]] = []  # (time, node, move): the loop wakes at every job end
+    moves_of: dict[int, list[Move]] = {}  # node in flight -> its moves
+    results_of: dict[int, list[tuple[float | None, SimConfig, bool]]] = {}
+    left: dict[int, int] = {}  # node in flight -> its jobs still running
+    held: dict[tuple[int, int], list[int]] = {}  # (node, move) in flight -> its pending surrogate trials
     ends: list[float] = []  # end times of the jobs submitted so far
 
     def room() -> bool:  # the loop's rule: P nodes, or (default) fewer unfinished jobs than slots
@@ -218,10 +228,11 @@ def simulate_parallel(
     while True:
         while room() and len(tree) < max_nodes and (len(tree) == 0 or tree.root.status != RUNNING):
             node_id = len(tree) + 1
+            proposed: list[int] = []
             if node_id == 1:
                 parent, strategy, moves = None, "establish_baseline", [Move(c) for c in sim_root_configs(k)]
             else:
-                shadow = with_virtual_loss(tree, moves_of)
+                shadow = with_virtual_loss(tree, moves_of, rule=vl)
                 candidates = expandable(shadow, 4)
                 if not candidates:
                     break
@@ -229,34 +240,40 @@ def simulate_parallel(
                 options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
                 strategy = rng.choice(options)
                 tried[parent].append(strategy)
-                held[node_id] = []
-                moves = researcher.plan(strategy, best_cfg[parent], k, hold=held[node_id] if liar else None)
+                moves = researcher.plan(strategy, best_cfg[parent], k, hold=proposed if liar else None)
             finish, busy_of[node_id] = now, 0.0
-            for move in moves:
+            for index, move in enumerate(moves):
                 own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0
                 own = move.cfg.steps // 3 if move.probe else max(MIN_STEPS, own or move.cfg.steps)
+                if liar:  # the proposals asked for this plan come first, in order; the other moves are held here
+                    cfg = replace(move.cfg, steps=own) if move.probe else move.cfg
+                    mine = proposed[index : index + 1] or [surrogate.hold(cfg.params(), cfg.steps)]
+                    held[(node_id, index)] = mine
                 start = max(now, heapq.heappop(free))
                 end = start + own / ROOT_STEPS * clock_rng.uniform(0.5, 1.5)
                 busy_of[node_id] += end - start
                 ends.append(end)
-                heapq.heappush(events, (end, node_id, False))
+                heapq.heappush(events, (end, node_id, index))
                 heapq.heappush(free, end)
                 finish = max(finish, end)
             depth = 0 if parent is None else tree.nodes[parent].depth + 1
             tree.add(Node(node_id, parent, depth, strategy))
-            moves_of[node_id] = moves
-            heapq.heappush(events, (finish, node_id, True))
+            moves_of[node_id], results_of[node_id], left[node_id] = moves, [], len(moves)
         if not events:
             break
-        now, node_id, last = heapq.heappop(events)
+        now, node_id, index = heapq.heappop(events)
         if now > max_wall:
             break
-        if not last:
+        surrogate.release(held.pop((node_id, index), []))  # its observation replaces the pending trial
+        result = researcher.execute(moves_of[node_id][index], ledger)
+        if result is not None:
+            results_of[node_id].append(result)
+        left[node_id] -= 1
+        if left[node_id]:
             continue
-        researcher.surrogate.release(held.pop(node_id, []))  # its observations replace the pending proposals
-        results = [r for r in (researcher.execute(m, ledger) for m in moves_of.pop(node_id)) if r is not None]
+        del moves_of[node_id], left[node_id]
         node = tree.nodes[node_id]
-        ok = [(s, cfg, full) for s, cfg, full in results if s is not None]
+        ok = [(s, cfg, full) for s, cfg, full in results_of.pop(node_id) if s is not None]
         if ok:
             score, cfg, _ = max(ok, key=lambda item: (item[2], item[0]))
             node.status, node.val_score, node.reward = DONE, score, score
@@ -273,15 +290,15 @@ def ci95(diffs: list[float]) -> list[float]:
     return [round(statistics.fmean(diffs) - half, 4), round(statistics.fmean(diffs) + half, 4)]
 
 
-def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True) -> dict:
+def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True, vl: str = VIRTUAL_VALUE) -> dict:
     parallel = None  # the loop's default: a node starts whenever fewer jobs than slots are in flight
     one, same_nodes, same_wall, walls = [], [], [], []
     for seed in range(seeds):
-        score, wall, *_ = simulate_parallel(seed, k, gpus, 1, nodes, liar=liar)
+        score, wall, *_ = simulate_parallel(seed, k, gpus, 1, nodes, liar=liar, vl=vl)
         one.append(score)
-        score_p, wall_p, *_ = simulate_parallel(seed, k, gpus, parallel, nodes, liar=liar)
+        score_p, wall_p, *_ = simulate_parallel(seed, k, gpus, parallel, nodes, liar=liar, vl=vl)
         same_nodes.append(score_p)
-        same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall, liar=liar)[0])
+        same_wall.append(simulate_parallel(seed, k, gpus, parallel, 10**6, max_wall=wall, liar=liar, vl=vl)[0])
         walls.append(wall_p / wall)
     return {
         "gpus": gpus,
@@ -289,6 +306,7 @@ def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True) -> dic
         "nodes": nodes,
         "seeds": seeds,
         "pending_liar": liar,
+        "virtual_value": vl,
         "parallel_nodes": f"default (~{default_parallel_nodes(gpus, k)})",
         "p1_mean": round(statistics.fmean(one), 4),
         "equal_nodes_mean": round(statistics.fmean(same_nodes), 4),
@@ -299,7 +317,9 @@ def quality(gpus: int, k: int, nodes: int, seeds: int, liar: bool = True) -> dic
     }
 
 
-def tradeoff(gpus: int, k: int, nodes: int, first_seed: int, seeds: int, rules: list[int]) -> list[dict]:
+def tradeoff(
+    gpus: int, k: int, nodes: int, first_seed: int, seeds: int, rules: list[int], vl: str = VIRTUAL_VALUE
+) -> list[dict]:
     """Search quality at equal nodes against the busy share of the slots, per rule for the nodes in flight (0: the
     loop's default; P: P nodes at most), on the discrete-event clock: paired differences with P=1 (95% interval)
     and busy slot-time / (slots x wall) of the finished nodes."""
@@ -309,10 +329,10 @@ def tradeoff(gpus: int, k: int, nodes: int, first_seed: int, seeds: int, rules: 
     for rule in rules:
         diffs, busy = [], []
         for seed, base in zip(seed_range, one, strict=True):
-            score, wall, _, held = simulate_parallel(seed, k, gpus, rule or None, nodes)
+            score, wall, _, held = simulate_parallel(seed, k, gpus, rule or None, nodes, vl=vl)
             diffs.append(score - base)
             busy.append(held / (gpus * wall))
-        row = {"rule": rule or "default", "seeds": [first_seed, first_seed + seeds]}
+        row = {"rule": rule or "default", "virtual_value": vl, "seeds": [first_seed, first_seed + seeds]}
         row.update(p1_mean=round(statistics.fmean(one), 4), equal_nodes_diff=round(statistics.fmean(diffs), 4))
         row.update(equal_nodes_diff_ci95=ci95(diffs), utilization=round(statistics.fmean(busy), 3))
         rows.append(row)
@@ -339,10 +359,21 @@ def main() -> None:
         "P: P nodes at most) on --seeds landscapes from --first-seed, on the discrete-event clock (no Ray)"
     )  # fmt: skip
     parser.add_argument("--first-seed", type=int, default=0, help="first landscape of --tradeoff (tuning: 10000)")
+    parser.add_argument(
+        "--virtual-value", choices=RULES, default=VIRTUAL_VALUE, help="quality parts: the virtual-visit rule"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.tradeoff is not None:
-        rows = tradeoff(args.gpus, args.configs, args.nodes, args.first_seed, args.seeds or 100, args.tradeoff or [0])
+        rows = tradeoff(
+            args.gpus,
+            args.configs,
+            args.nodes,
+            args.first_seed,
+            args.seeds or 100,
+            args.tradeoff or [0],
+            args.virtual_value,
+        )
         print(json.dumps(rows))
         return
     import ray
@@ -355,7 +386,11 @@ def main() -> None:
         for p in (args.parallel or [1, 0])
     ]
     ray.shutdown()
-    report = quality(args.gpus, args.configs, args.nodes, args.seeds, liar=not args.no_liar) if args.seeds else None
+    report = (
+        quality(args.gpus, args.configs, args.nodes, args.seeds, not args.no_liar, args.virtual_value)
+        if args.seeds
+        else None
+    )
     if report is not None:
         if args.quality:
             args.quality.write_text(json.dumps(report, indent=1))

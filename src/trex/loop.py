@@ -10,7 +10,7 @@ the scheduler has slots (ceil(slots / configs per node) nodes while they are fre
 as a node's early jobs free their slots; 1 at a time on a one-slot machine); ``--parallel-nodes P``
 fixes the number of nodes in flight instead. A node is selected and
 planned the moment a place frees up, with the tree as it stands: the pending nodes count through a
-virtual loss (``trex.search.virtual_loss``) and appear in the memory context as ``running: <plan>``.
+virtual visit (``trex.search.virtual_loss``) and appear in the memory context as ``running: <plan>``.
 Jobs are recorded as they finish, whichever node they belong to; a node whose jobs are all done
 gets its repair rounds (``trex.completion``), then its verdict and backpropagation. With P = 1 the
 loop is the sequential one, node after node: the same seeded choices, the same tree.
