@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/utilization.py --gpus 8 --configs 3 --nodes 40 --json
 
 Part 1 (through Ray): ``ray.init(num_gpus=G)`` hands out G logical GPUs on this CPU machine. The
-real ``SearchLoop`` (heuristic researcher, MCTS with virtual loss, store, budgets) runs on a Ray
+real ``SearchLoop`` (heuristic researcher, MCTS with virtual visits, store, budgets) runs on a Ray
 scheduler whose tasks hold one GPU each and only sleep. A job's duration and validation score come
 from a landscape of ``benchmarks/simulator.py``: its learning rate, steps, scheme and data cleaning
 become a ``SimConfig``; the duration is its own training steps / 400 x ``--unit-s`` x U(0.5, 1.5)
