@@ -241,7 +241,7 @@ def simulate_parallel(
                 strategy = rng.choice(options)
                 tried[parent].append(strategy)
                 moves = researcher.plan(strategy, best_cfg[parent], k, hold=proposed if liar else None)
-            finish, busy_of[node_id] = now, 0.0
+            busy_of[node_id] = 0.0
             for index, move in enumerate(moves):
                 own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0
                 own = move.cfg.steps // 3 if move.probe else max(MIN_STEPS, own or move.cfg.steps)
@@ -255,7 +255,6 @@ def simulate_parallel(
                 ends.append(end)
                 heapq.heappush(events, (end, node_id, index))
                 heapq.heappush(free, end)
-                finish = max(finish, end)
             depth = 0 if parent is None else tree.nodes[parent].depth + 1
             tree.add(Node(node_id, parent, depth, strategy))
             moves_of[node_id], results_of[node_id], left[node_id] = moves, [], len(moves)
