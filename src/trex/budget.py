@@ -26,9 +26,10 @@ charged to the budget. When the root's configs as usually planned (``configs``
 jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
 time left, the search has no room to learn from its root before the budget ends (measured on the demo
 task at 15 minutes on 2 cores: the root took 60% and trex lost to one plain run, docs/benchmarks.md).
-The root is then one config per slot that trains for all the time left, less its own fixed cost, the
-test scoring and a ``ONE_RUN_MARGIN``; the worker fits its steps and its schedule into
-those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
+The root is then one config per slot that trains for all the time left, less one fixed job cost (the
+base-model job's fixed part holds a model load and the scoring of both splits: what the run's own fixed
+cost and its test scoring add up to, but one load) and a ``ONE_RUN_MARGIN``; the worker fits its steps
+and its schedule into those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
 """
 
 from __future__ import annotations
@@ -168,7 +169,9 @@ def one_run(
     root_s = math.ceil(configs / max(1, slots)) * (cost.fixed_s + default_steps * cost.step_s)
     if root_s <= left * ROOT_SHARE:
         return None
-    seconds = left * ONE_RUN_MARGIN - 2 * cost.fixed_s  # the run's own fixed cost, its test scoring
+    # one fixed cost pays for both the run's own (load, validation scoring, save) and its test scoring: the fixed
+    # part measured by the base-model job already holds a load and the scoring of both splits
+    seconds = left * ONE_RUN_MARGIN - cost.fixed_s
     seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)  # never into the job timeout
     steps = math.floor(seconds / cost.step_s)
     if steps < MIN_FINAL_STEPS:
