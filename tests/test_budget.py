@@ -11,11 +11,11 @@ import pytest
 
 from trex.budget import (
     JobEstimate,
-    OneRun,
     StepCost,
+    TimedRun,
     Usage,
     exhausted,
-    final_steps,
+    final_run,
     job_deadline,
     one_run,
 )
@@ -107,13 +107,14 @@ def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: 
 def test_the_last_node_gets_the_steps_the_wall_clock_left_pays_for() -> None:
     limits, cost = Limits(wall_clock_minutes=10), StepCost(fixed_s=20.0, step_s=2.0)
     estimate = JobEstimate(seconds=100.0, gpus=0.0)  # a node of 2 configs on 1 slot: 200 s
-    assert final_steps(limits, _usage(wall_s=100.0), estimate, cost, 2, 1, 0) is None  # 500 s left: 2 more nodes
-    # 300 s left: one more node; 300 x 0.9 less the job's and the test scoring's fixed cost, at 2 s a step
-    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0) == 115
-    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, jobs_in_flight=1) is None
-    assert final_steps(limits, _usage(wall_s=300.0), estimate, cost, 2, 2, 0) is None  # 2 slots: a node is 100 s
-    assert final_steps(limits, _usage(wall_s=590.0), estimate, cost, 2, 1, 0) is None  # no room for 4 steps
-    assert final_steps(Limits(), _usage(wall_s=300.0), estimate, cost, 2, 1, 0) is None  # no wall clock limit
+    assert final_run(limits, _usage(wall_s=100.0), estimate, cost, 2, 1, 0) is None  # 500 s left: 2 more nodes
+    # 300 s left: one more node; 300 x 0.95 less the job's and the test scoring's fixed cost: 245 s, 122 steps at
+    # 2 s a step, with a quarter's headroom in case the pace is faster (the worker fits the steps to the seconds)
+    assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0) == TimedRun(steps=153, seconds=245.0)
+    assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, jobs_in_flight=1) is None
+    assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 2, 0) is None  # 2 slots: a node is 100 s
+    assert final_run(limits, _usage(wall_s=590.0), estimate, cost, 2, 1, 0) is None  # no room for 4 steps
+    assert final_run(Limits(), _usage(wall_s=300.0), estimate, cost, 2, 1, 0) is None  # no wall clock limit
 
 
 def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path: Path, tiny_task) -> None:
@@ -136,6 +137,7 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     jobs = [stored.job for stored in store.jobs_of(last_node)]
     assert len(jobs) == 1  # one slot: one config takes all the time left
     assert jobs[0].train.init_from_job == best_job and jobs[0].train.max_steps >= 4
+    assert jobs[0].train.max_seconds is not None and jobs[0].train.max_seconds > 0  # the worker fits it to the time
     assert jobs[0].train.learning_rate == store.job(best_job).job.train.learning_rate
     store.close()
 
@@ -144,7 +146,7 @@ def test_one_run_when_the_root_would_take_more_than_a_third_of_the_time_left() -
     limits, cost = Limits(wall_clock_minutes=15), StepCost(fixed_s=40.0, step_s=6.0)
     # the demo task on a slow 2-core day, the base-model job done: 2 x (40 + 32 x 6) s = 464 s > 800 / 3
     run = one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1)
-    assert run == OneRun(steps=math.ceil(120 * 1.25), seconds=720.0)  # 800 x 0.95 - 40 = 720 s: 120 steps
+    assert run == TimedRun(steps=math.ceil(120 * 1.25), seconds=720.0)  # 800 x 0.95 - 40 = 720 s: 120 steps
     fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 2 x 26 s, a search fits
     assert one_run(limits, _usage(wall_s=100.0), fast, configs=2, default_steps=32, slots=1) is None
     assert one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is None  # 232 s

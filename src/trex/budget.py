@@ -11,14 +11,14 @@ a resume with a larger budget runs it again and nothing finished is lost. ``cann
 refuses a new node the remaining budget cannot pay for, estimating a job from the finished ones
 (no estimate before the first job finishes: the root always starts).
 
-The last node of a wall-clock budget fills it: ``final_steps`` says when the time left cannot pay
-for two more nodes of the usual size (so the node about to start is the last one) and how many
-training steps one wave of configs can then train, from the run's measured ``StepCost`` (fixed
-seconds per job, seconds per step), keeping back the test scoring of the run's best node and a
-10% margin. The loop then expands the best node and the researcher continues its best config for
-those steps (``trex.agents.base``): compute that would have gone to a node cut off by the budget,
-or to no node at all, trains the incumbent further. Wall-clock budgets only: a node count or
-GPU-hours leave the tree as it is.
+The last node of a wall-clock budget fills it: ``final_run`` says when the time left cannot pay
+for two more nodes of the usual size (so the node about to start is the last one) and how long one
+wave of configs can then train, from the run's measured ``StepCost`` (fixed seconds per job, seconds
+per step), keeping back the test scoring of the run's best node and a 5% margin; the worker fits the
+steps and schedule into those seconds, as for a one-run root. The loop then expands the best node
+and the researcher continues its best config for that time (``trex.agents.base``): compute that would
+have gone to a node cut off by the budget, or to no node at all, trains the incumbent further.
+Wall-clock budgets only: a node count or GPU-hours leave the tree as it is.
 
 A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
 run, its base-model job also times a few steps of the task's default config (``trex.calibration``),
@@ -28,7 +28,7 @@ time left, the search has no room to learn from its root before the budget ends 
 task at 15 minutes on 2 cores: the root took 60% and trex lost to one plain run, docs/benchmarks.md).
 The root is then one config per slot that trains for all the time left, less one fixed job cost (the
 base-model job's fixed part holds a model load and the scoring of both splits: what the run's own fixed
-cost and its test scoring add up to, but one load) and a ``ONE_RUN_MARGIN``; the worker fits its steps
+cost and its test scoring add up to, but one load) and a ``TIME_FIT_MARGIN``; the worker fits its steps
 and its schedule into those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
 """
 
@@ -147,12 +147,12 @@ def step_cost(store: Store) -> StepCost | None:
 
 
 ROOT_SHARE = 1 / 3  # a root that takes more of the time left leaves the search no room to use it
-ONE_RUN_MARGIN = 0.95  # the run fits its own steps to the time: only the fixed costs' error needs a margin
+TIME_FIT_MARGIN = 0.95  # timed runs fit their steps to the time: only the fixed costs' error needs a margin
 
 
-class OneRun(BaseModel):
-    """The root of a budget too small for a search: each config trains ``seconds`` (the worker fits its steps and
-    schedule into them), at most ``steps``."""
+class TimedRun(BaseModel):
+    """Training fitted to the wall clock (a one-run root, the run's last node): each config trains ``seconds`` (the
+    worker fits its steps and schedule into them, ``TrainConfig.max_seconds``), at most ``steps``."""
 
     steps: int
     seconds: float
@@ -160,7 +160,7 @@ class OneRun(BaseModel):
 
 def one_run(
     limits: Limits, usage: Usage, cost: StepCost | None, configs: int, default_steps: int, slots: int
-) -> OneRun | None:
+) -> TimedRun | None:
     """One run per slot instead of a search, when the root as usually planned would take more than ``ROOT_SHARE``
     of the wall clock left (None: search as usual, or no wall-clock limit, or nothing measured)."""
     if limits.wall_clock_minutes is None or cost is None or cost.step_s <= 0:
@@ -171,19 +171,24 @@ def one_run(
         return None
     # one fixed cost pays for both the run's own (load, validation scoring, save) and its test scoring: the fixed
     # part measured by the base-model job already holds a load and the scoring of both splits
-    seconds = left * ONE_RUN_MARGIN - cost.fixed_s
-    seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)  # never into the job timeout
-    steps = math.floor(seconds / cost.step_s)
-    if steps < MIN_FINAL_STEPS:
-        return None
-    return OneRun(steps=math.ceil(steps * 1.25), seconds=round(seconds, 1))  # the pace may be faster than timed
+    return timed(limits, cost, left * TIME_FIT_MARGIN - cost.fixed_s)
 
 
 MIN_FINAL_STEPS = 4
-FINAL_MARGIN = 0.9  # a tenth of the time left is kept for the estimate's error
 
 
-def final_steps(
+def timed(limits: Limits, cost: StepCost, seconds: float) -> TimedRun | None:
+    """``seconds`` of training (never into 80% of the job timeout), at most a quarter more steps than the measured
+    pace fits in them (the pace may be faster than timed; the worker's own timing decides); None below
+    ``MIN_FINAL_STEPS``."""
+    seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)
+    steps = math.floor(seconds / cost.step_s) if cost.step_s > 0 else 0
+    if steps < MIN_FINAL_STEPS:
+        return None
+    return TimedRun(steps=math.ceil(steps * 1.25), seconds=round(seconds, 1))
+
+
+def final_run(
     limits: Limits,
     usage: Usage,
     estimate: JobEstimate | None,
@@ -191,21 +196,22 @@ def final_steps(
     configs: int,
     slots: int,
     jobs_in_flight: int,
-) -> int | None:
-    """The steps each config of the run's last node can train when the node about to start is the last one the
-    wall clock can pay for (None otherwise, or when nothing is measured yet or other jobs are in flight).
+) -> TimedRun | None:
+    """The training of each config of the run's last node, fitted to the time left, when the node about to start
+    is the last one the wall clock can pay for (None otherwise, or when nothing is measured yet or other jobs are
+    in flight).
 
     Last: the time left cannot pay for two more nodes of ``configs`` jobs of the usual cost on ``slots`` slots.
-    Its configs run in one wave (``min(configs, slots)`` of them); the test scoring of the run's best node
-    (a job's fixed cost) and ``FINAL_MARGIN`` are kept back. Fewer than ``MIN_FINAL_STEPS``: None."""
+    Its configs run in one wave (``min(configs, slots)`` of them) and train for the time left less
+    ``TIME_FIT_MARGIN``, their own fixed cost and the test scoring of the run's best node (a job's fixed cost
+    each: a trained job's fixed part holds no test scoring). Fewer than ``MIN_FINAL_STEPS``: None."""
     if limits.wall_clock_minutes is None or estimate is None or cost is None or jobs_in_flight:
         return None
     left = limits.wall_clock_minutes * 60 - usage.wall_s
     node_s = estimate.seconds * math.ceil(configs / max(1, slots))
     if left >= 2 * node_s:
         return None
-    steps = cost.steps_in(left * FINAL_MARGIN - cost.fixed_s)
-    return steps if steps >= MIN_FINAL_STEPS else None
+    return timed(limits, cost, left * TIME_FIT_MARGIN - 2 * cost.fixed_s)
 
 
 def cannot_finish(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from trex.agents.plan import ConfigSpec, Plan
 from trex.agents.recipes import base_recipe, rows_needed
-from trex.budget import OneRun, Usage, one_run, step_cost
+from trex.budget import TimedRun, Usage, one_run, step_cost
 from trex.runtime.executor import Executor, baseline_job
 from trex.store import Store
 from trex.task import TaskSpec
@@ -48,7 +48,7 @@ def one_run_root(
     calibrate: Plan | None,
     usage: Callable[[], Usage],
     say: Callable[[str], None],
-) -> OneRun | None:
+) -> TimedRun | None:
     """Run the calibrating base-model job (once per run), then the root's one run, or None to search as usual."""
     if calibrate is None:
         return None

@@ -19,7 +19,7 @@ Budgets: wall clock and GPU-hours count every running job. No node is started th
 budget cannot finish (its cost estimated from the finished jobs). When the wall clock left pays
 for one more node only, that last node goes to the best node (greedy: no later choice can use
 what exploring would learn) and continues its best config for the steps the time left pays for
-(``trex.budget.final_steps``). A wall-clock budget too small for a search gets one run per slot
+(``trex.budget.final_run``). A wall-clock budget too small for a search gets one run per slot
 that fills it: the root's base-model job, run before the root is planned, times a few steps of the
 default config, and the root's configs train for all the time left (``trex.calibration``,
 ``trex.budget.one_run``). Jobs still running when the wall-clock or GPU-hour limit passes get the
@@ -44,7 +44,17 @@ from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.history import node_intervals
 from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.random_researcher import RandomResearcher
-from trex.budget import Usage, cannot_finish, exhausted, final_steps, job_deadline, job_estimate, read_usage, step_cost
+from trex.budget import (
+    TimedRun,
+    Usage,
+    cannot_finish,
+    exhausted,
+    final_run,
+    job_deadline,
+    job_estimate,
+    read_usage,
+    step_cost,
+)
 from trex.calibration import calibration_plan, one_run_root
 from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
 from trex.options import RunOptions, RunSummary, default_parallel_nodes
@@ -134,13 +144,13 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, seed, with_baseline=True, calibrate=calibrate)
         return self._store_node(None, 0, plan, jobs)
 
-    def _create_child(self, tree: Tree, last_steps: int | None = None) -> int | None:
+    def _create_child(self, tree: Tree, last: TimedRun | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
         candidates = expandable(shadow, self.task.limits.max_children)
         if not candidates:
             return None
         best = tree.best()
-        if last_steps and best is not None and best.id in {c.id for c in candidates}:  # the last node exploits
+        if last and best is not None and best.id in {c.id for c in candidates}:  # the last node exploits
             node_id, policy, scores = best.id, "last-node-best", {str(best.id): best.val_score}
         else:
             rng = random.Random(f"{self.options.seed}:{len(tree)}")
@@ -152,7 +162,7 @@ class SearchLoop:
         intervals = node_intervals(self.store, tree)
         memory = memory_context(shadow, node_id, self.options.memory_tokens, intervals)
         node_seed = self.options.seed * 100_003 + len(tree)
-        budget = self._budget_left(len(tree)).model_copy(update={"final_steps": last_steps})
+        budget = self._budget_left(len(tree)).model_copy(update={"final": last})
         finished = self.completion.finished_jobs
         context = plan_context(self.store, tree, node_id, memory, node_seed, budget, finished)
         plan = self.researcher.plan(context)
@@ -188,7 +198,7 @@ class SearchLoop:
                 return reached
             in_flight, slots = len(self.executor.in_flight), self.executor.scheduler.slots
             estimate, configs = job_estimate(self.store), limits.configs_per_plan
-            last = final_steps(limits, usage, estimate, step_cost(self.store), configs, slots, in_flight)
+            last = final_run(limits, usage, estimate, step_cost(self.store), configs, slots, in_flight)
             short = cannot_finish(limits, usage, estimate, configs, in_flight, slots)
             if short is not None and last is None:
                 return short if not self.running else None

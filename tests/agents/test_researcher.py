@@ -272,9 +272,9 @@ def test_at_the_rate_ceiling_the_grid_trains_longer_instead_of_repeating(tiny_ta
 def test_the_one_run_root_is_the_first_configs_filling_the_time(tiny_task) -> None:
     from trex.agents.random_researcher import RandomResearcher
     from trex.agents.recipes import rows_needed
-    from trex.budget import OneRun
+    from trex.budget import TimedRun
 
-    run = OneRun(steps=150, seconds=700.0)
+    run = TimedRun(steps=150, seconds=700.0)
     usual = HeuristicResearcher(tiny_task).root_plan()
     one = HeuristicResearcher(tiny_task).root_plan(run, slots=1)
     assert [c.train.learning_rate for c in one.configs] == [usual.configs[0].train.learning_rate]

@@ -10,9 +10,10 @@ No config is planned longer than the job timeout allows: once a job has trained,
 are capped at what 80% of the timeout pays for at the measured cost (``BudgetLeft.steps_within_timeout``),
 so a long proposal (the surrogate ranges up to 16x the default steps) trains less instead of timing out.
 
-The run's last node under a wall-clock budget (``context.budget.final_steps``, see ``trex.budget``)
+The run's last node under a wall-clock budget (``context.budget.final``, see ``trex.budget.final_run``)
 is planned here for every researcher: the parent's best config continues on fresh rows of its own
-recipe for the steps the time left pays for, one config per slot (``moves.fill_budget``).
+recipe for the time left, steps and schedule fitted to it by the worker, one config per slot
+(``moves.fill_budget``).
 Likewise the root of a wall-clock budget too small for a search (``trex.budget.one_run``): the first
 configs of the researcher's own root, one per slot, each training for all the time left.
 """
@@ -23,7 +24,7 @@ from trex.agents.moves import fill_budget, lr_name
 from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
 from trex.agents.recipes import resampled, rows_needed
 from trex.agents.repair import repair_config
-from trex.budget import OneRun
+from trex.budget import TimedRun
 from trex.task import TaskSpec
 
 
@@ -38,7 +39,7 @@ class Researcher:
         self.seed = seed
         self.k = task.limits.configs_per_plan
 
-    def root_plan(self, one_run: OneRun | None = None, slots: int = 1) -> Plan:
+    def root_plan(self, one_run: TimedRun | None = None, slots: int = 1) -> Plan:
         """The root plan; with ``one_run`` (a budget too small for a search) its first ``slots`` configs, each
         training for ``one_run.seconds`` (at most ``one_run.steps``) on a sample sized for that."""
         plan = self._root_plan()
@@ -77,10 +78,10 @@ class Researcher:
 
     def _last_plan(self, context: PlanContext) -> Plan | None:
         """The run's last node: continue the parent's best config for the steps left (None: not the last node)."""
-        steps, best = context.budget.final_steps, context.parent.best()
-        if not steps or best is None or best.train is None or best.recipe is None:
+        final, best = context.budget.final, context.parent.best()
+        if final is None or best is None or best.train is None or best.recipe is None:
             return None
-        moves = fill_budget(best, steps, min(self.k, context.budget.slots))
+        moves = fill_budget(best, final, min(self.k, context.budget.slots))
         recipe = resampled(best.recipe, rows_needed(moves.configs[0][1]), context.seed)
         configs = [ConfigSpec(name=name, train=train) for name, train in moves.configs]
         return Plan(strategy="adjust_training", rationale=moves.rationale, change=moves.change, recipe=recipe,

@@ -7,7 +7,7 @@ start keeps the adapter's shape: only a cold start changes the LoRA rank).
 - ``continue_harder``: collapsed predictions while the loss falls; warm, a higher rate, more steps.
 - ``continue_training``: the parent improved; warm on fresh rows, longer where the loss still falls.
 - ``widen``: no improvement; a wider sweep from scratch (rank only for LoRA, which has one).
-- ``fill_budget``: the run's last node; continue the best config for every step the budget has left.
+- ``fill_budget``: the run's last node; continue the best config for all the time the budget has left.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from trex.agents.plan import ConfigOutcome, NodeRecord
 from trex.agents.proposals import MAX_LEARNING_RATE
+from trex.budget import TimedRun
 from trex.train.config import TrainConfig
 
 
@@ -142,16 +143,21 @@ def widen(parent: NodeRecord, best: ConfigOutcome) -> Moves:
     )
 
 
-def fill_budget(best: ConfigOutcome, steps: int, n: int) -> Moves:
-    """The run's last node: continue the best config's weights for ``steps`` more steps, at its own rate and, when
-    more configs run at once, at lower ones (a long continuation tends to want a lower rate, never a higher)."""
-    cfg = variant(best.train, init_from_job=best.job_hash, max_steps=steps)
+def fill_budget(best: ConfigOutcome, final: TimedRun, n: int) -> Moves:
+    """The run's last node: continue the best config's weights for the ``final`` time left (the worker fits the
+    steps and schedule into its seconds), at its own rate and, when more configs run at once, at lower ones (a
+    long continuation tends to want a lower rate, never a higher)."""
+    cfg = variant(
+        best.train, init_from_job=best.job_hash, max_steps=final.steps, max_seconds=final.seconds, epochs=None
+    )
+    steps = final.steps * 4 // 5  # what the measured pace fits (``final.steps`` has a quarter's headroom)
     lr = cfg.learning_rate
     rates = [("finish", lr), ("finish-lr/2", lr / 2), ("finish-lr/4", lr / 4), ("finish-lr/8", lr / 8)]
     rates += [("finish-lr/16", lr / 16)]
     configs = [(name, variant(cfg, learning_rate=rate)) for name, rate in rates[: max(1, n)]]
     rationale = (
         f"The budget has room for one more node only: continue the weights of the best config {best.name} "
-        f"(val {best.val_score:.3f}) on fresh rows for the {steps} steps the time left pays for."
+        f"(val {best.val_score:.3f}) on fresh rows for the {final.seconds:.0f} s the time left pays for (about "
+        f"{steps} steps), steps and schedule fitted to the time."
     )
-    return Moves(configs, rationale, f"last node: continue {best.name} for {steps} steps", warm=True)
+    return Moves(configs, rationale, f"last node: continue {best.name} for {final.seconds:.0f} s", warm=True)

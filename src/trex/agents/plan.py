@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trex.aidp.recipe import Recipe, StepStats
+from trex.budget import TimedRun
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import BadCase
@@ -108,7 +109,7 @@ class BudgetLeft(BaseModel):
 
     nodes: int | None = None
     seconds: float | None = None
-    final_steps: int | None = None  # the run's last node: continue the best config for this many steps
+    final: TimedRun | None = None  # the run's last node: continue the best config for this training time
     slots: int = 1  # jobs the scheduler runs at once
     step_s: float | None = None  # measured seconds per training step (None: no job has trained yet)
     job_fixed_s: float | None = None  # measured seconds per job besides its steps (process, model, scoring)
