@@ -39,6 +39,7 @@ import time
 
 from pydantic import BaseModel
 
+from trex.agents.plan import TimedRun
 from trex.store import Store
 from trex.task import Limits
 
@@ -148,14 +149,6 @@ def step_cost(store: Store) -> StepCost | None:
 
 ROOT_SHARE = 1 / 3  # a root that takes more of the time left leaves the search no room to use it
 TIME_FIT_MARGIN = 0.95  # timed runs fit their steps to the time: only the fixed costs' error needs a margin
-
-
-class TimedRun(BaseModel):
-    """Training fitted to the wall clock (a one-run root, the run's last node): each config trains ``seconds`` (the
-    worker fits its steps and schedule into them, ``TrainConfig.max_seconds``), at most ``steps``."""
-
-    steps: int
-    seconds: float
 
 
 def one_run(

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from trex.agents.plan import ConfigOutcome, NodeRecord
+from trex.agents.plan import ConfigOutcome, NodeRecord, TimedRun
 from trex.agents.proposals import MAX_LEARNING_RATE
-from trex.budget import TimedRun
 from trex.train.config import TrainConfig
 
 

@@ -17,7 +17,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trex.aidp.recipe import Recipe, StepStats
-from trex.budget import TimedRun
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import BadCase
@@ -102,6 +101,14 @@ class NodeRecord(BaseModel):
     def best(self) -> ConfigOutcome | None:
         trained = [o for o in self.outcomes if o.status == "ok" and o.train is not None]
         return best_config(trained, lambda o: o.val_score, lambda o: o.last_loss)
+
+
+class TimedRun(BaseModel):
+    """Training fitted to the wall clock (a one-run root, the run's last node): each config trains ``seconds`` (the
+    worker fits its steps and schedule into them, ``TrainConfig.max_seconds``), at most ``steps``."""
+
+    steps: int
+    seconds: float
 
 
 class BudgetLeft(BaseModel):
