@@ -197,9 +197,18 @@ class Researcher:
             return Move(cfg)
         return Move(replace(cfg, steps=self.landscape.warm(best.steps, own)).clipped(), parent_steps=best.steps)
 
-    def plan(self, strategy: str, best: SimConfig, k: int, hold: list[int] | None = None) -> list[Move]:
+    def plan(
+        self,
+        strategy: str,
+        best: SimConfig,
+        k: int,
+        hold: list[int] | None = None,
+        taken: list[SimConfig] | None = None,
+    ) -> list[Move]:
         """``k`` moves from ``best``; ``hold`` keeps the surrogate's proposals pending until released (nodes in
-        flight, see ``Surrogate.ask``)."""
+        flight, see ``Surrogate.ask``). ``taken``: the configs already planned from the same parent (siblings
+        pending or finished); the local moves then take the nearest offsets that no sibling took and that stay
+        inside the bounds, and the idea move another rate prior (None: the fixed offsets +-1, +-2, ...)."""
         rng, moves = self.rng, []
         if self.mode in ("both", "global"):
             proposal = SimConfig.of(self.surrogate.ask(1, hold=hold)[0])
@@ -211,21 +220,25 @@ class Researcher:
             own = max(MIN_STEPS, numbers.steps - best.steps)
             moves.append(self.continued(numbers, best, own) if numbers.steps > best.steps else Move(numbers))
         local = k - len(moves)
+        spread = _Spread(best, taken) if taken is not None else None
         for i in range(local):
             step = (i // 2 + 1) * (1 if i % 2 == 0 else -1)
             own = max(MIN_STEPS, round(best.steps * rng.choice((0.25, 0.5))))
             if strategy == "refine_data":
-                moves.append(self.continued(replace(best, data_level=best.data_level + step), best, own))
+                level = spread.level() if spread else best.data_level + step
+                moves.append(self.continued(replace(best, data_level=level), best, own))
             elif strategy == "synthetic_data":
-                ratio = best.synth_ratio + 0.12 * step + rng.uniform(-0.03, 0.03)
+                ratio = spread.ratio() if spread else best.synth_ratio + 0.12 * step
+                ratio += rng.uniform(-0.03, 0.03)
                 moves.append(self.continued(replace(best, synth_ratio=ratio).clipped(), best, own))
             elif i == local - 1 and local >= 2:  # an idea move: the other training scheme, with a prior on its rate
-                lr = best.log_lr + (1.0 if best.full else -1.0)
+                lr = best.log_lr + (1.0 if best.full else -1.0) + (spread.idea_shift() if spread else 0.0)
                 moves.append(Move(replace(best, full=not best.full, log_lr=lr).clipped(), probe=True))
             elif i % 2 == 0:  # train longer from the parent's weights
                 moves.append(self.continued(best, best, own))
             else:
-                lr = best.log_lr + 0.3 * step + rng.uniform(-0.05, 0.05)
+                shift = spread.lr_shift() if spread else 0.3 * step
+                lr = best.log_lr + shift + rng.uniform(-0.05, 0.05)
                 moves.append(
                     Move(replace(best, log_lr=lr, steps=round(best.steps * 1.3 ** rng.choice([-1, 1]))).clipped())
                 )
@@ -264,6 +277,42 @@ class Researcher:
         self.surrogate.tell(Observation(params=cfg.params(), score=score, steps=cfg.steps))
 
 
+class _Spread:
+    """The next offsets of a parent's local moves that no config planned from it has taken (``Researcher.plan``)."""
+
+    def __init__(self, best: SimConfig, taken: list[SimConfig]) -> None:
+        self.best = best
+        self.levels = [t.data_level for t in taken]
+        self.ratios = [t.synth_ratio for t in taken]
+        self.rates = [t.log_lr - best.log_lr for t in taken if t.full == best.full]
+        self.ideas = sum(t.full != best.full for t in taken)
+        self.used: list[float] = []
+
+    def _next(self, unit: float, limit: tuple[float, float], near: list[float], base: float) -> float:
+        for size in range(1, 9):
+            for sign in (1, -1):
+                value = base + sign * size * unit
+                if not limit[0] <= value <= limit[1]:
+                    continue
+                if all(abs(value - other) > unit / 2 for other in near + self.used):
+                    self.used.append(value)
+                    return value
+        return base + unit
+
+    def level(self) -> int:
+        return round(self._next(1, (0, 4), [float(v) for v in self.levels], self.best.data_level))
+
+    def ratio(self) -> float:
+        return self._next(0.12, (0.0, 1.0), self.ratios, self.best.synth_ratio)
+
+    def lr_shift(self) -> float:
+        return self._next(0.3, (-6.5 - self.best.log_lr, -2.0 - self.best.log_lr), self.rates, 0.0)
+
+    def idea_shift(self) -> float:
+        """The other scheme's rate prior, moved half a decade further each time it was already planned here."""
+        return (0.0, -0.5, 0.5, -1.0, 1.0)[min(self.ideas, 4)]
+
+
 def root_configs(k: int) -> list[SimConfig]:
     return [SimConfig(log_lr=lr) for lr in (-4.0, -3.5, -4.5, -3.0, -5.0)[:k]]
 
@@ -284,6 +333,7 @@ def simulate_tree(
     policy = make_policy(policy_name, c, floor=landscape.noise_sd)
     researcher = Researcher(landscape, Surrogate(SPACE, seed), rng, mode=mode)
     tree, best_cfg, tried = Tree(), {}, {}
+    planned: dict[int, list[SimConfig]] = {}  # parent -> the configs planned from it
     while not ledger.exhausted():
         node_id = len(tree) + 1
         if node_id == 1:
@@ -296,7 +346,8 @@ def simulate_tree(
             options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
             strategy = rng.choice(options)
             tried[parent].append(strategy)
-            moves = researcher.plan(strategy, best_cfg[parent], k)
+            moves = researcher.plan(strategy, best_cfg[parent], k, taken=planned.setdefault(parent, []))
+            planned[parent].extend(move.cfg for move in moves)
         results = [r for r in (researcher.execute(m, ledger) for m in moves) if r is not None]
         if not results:
             break

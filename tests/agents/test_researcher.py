@@ -87,6 +87,38 @@ def test_improvement_leads_to_warm_start_and_siblings_diversify(tiny_task) -> No
     )
 
 
+def test_children_planned_while_siblings_run_spread_over_the_moves(tiny_task) -> None:
+    """A child planned while a sibling with the same strategy is in flight (or finished) takes the parent's next
+    moves, not the sibling's again: the nodes in flight do not repeat each other."""
+    parent, grandparent = _record(tiny_task, 2, 0.8), _record(tiny_task, 1, 0.7)
+    researcher = HeuristicResearcher(tiny_task)
+    first = researcher.plan(PlanContext(parent=parent, grandparent=grandparent, seed=5))
+    assert first.strategy == "adjust_training"
+    running = NodeRecord(id=3, parent=2, depth=2, strategy=first.strategy, status="running", plan=first)
+    others = [
+        running.model_copy(update={"id": 4, "strategy": "refine_data"}),
+        running.model_copy(update={"id": 5, "strategy": "synthetic_data"}),
+    ]
+    second = researcher.plan(PlanContext(parent=parent, grandparent=grandparent, siblings=[running, *others], seed=6))
+    assert second.strategy == "adjust_training"  # every strategy tried once: the parent's first choice again
+    named = [c.train for c in first.configs if c.source == "researcher"]
+    assert named and not [c for c in second.configs if c.source == "researcher" and c.train in named]
+
+    refine = researcher.plan(PlanContext(parent=_record(tiny_task, 2, 0.8, {"fresh": 0.05, "rotten": 0.6}), seed=5))
+    assert refine.strategy == "refine_data" and len(refine.configs) == 2  # of three variants
+    pending = running.model_copy(update={"strategy": "refine_data", "plan": refine})
+    again = researcher.plan(
+        PlanContext(parent=_record(tiny_task, 2, 0.8, {"fresh": 0.05, "rotten": 0.6}), siblings=[pending], seed=6)
+    )
+    assert again.strategy == "adjust_training"  # the untried strategy first
+    every = [pending, running.model_copy(update={"id": 4}), others[1]]
+    third = researcher.plan(
+        PlanContext(parent=_record(tiny_task, 2, 0.8, {"fresh": 0.05, "rotten": 0.6}), siblings=every, seed=7)
+    )
+    assert third.strategy == "refine_data"  # every strategy tried once: the parent's first choice again
+    assert third.configs[0].name not in {c.name for c in refine.configs}  # the variant the sibling left out
+
+
 def test_all_failed_parent_gets_a_repair_plan(tiny_task) -> None:
     parent = _record(tiny_task, 1, None, status="failed")
     plan = HeuristicResearcher(tiny_task).plan(PlanContext(parent=parent, seed=5))

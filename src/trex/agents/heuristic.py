@@ -20,10 +20,16 @@ Children, from the parent's best config (validation only) and what its other chi
 A warm start never changes the adapter's shape (the plan checker refuses it). In adjust_training
 plans the surrogate (Optuna TPE over every finished job of the tree) proposes the numbers of one
 slot, and of more when the named moves run out; each config records where it came from. A strategy
-already tried under the same parent moves to the back of the queue. Deterministic given the tree.
+already tried under the same parent moves to the back of the queue, and so does a move (a training
+config, a data variant) that another child of the same parent already planned, still in flight or
+finished: children planned before their siblings' results are in spread over the parent's moves
+instead of repeating them (``_spread``). Deterministic given the tree.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from trex.agents.base import Researcher
 from trex.agents.moves import Moves, continue_harder, continue_training, lr_name, train_harder, widen
@@ -37,11 +43,20 @@ __all__ += ["synthetic_recipes"]
 
 IMBALANCE_GAP = 0.2
 FLAT_DROP = 0.05  # a training loss that fell by less than 5% of its start did not learn
+T = TypeVar("T")
 COLLAPSE_SHARE = 0.9  # one label in 90% of the predictions: the model has not learned the task
 
 
 def _variant(train: TrainConfig, **changes: object) -> TrainConfig:
     return train.model_copy(update=changes)
+
+
+def _same_name(name: str, _: object, planned: ConfigSpec) -> bool:
+    return planned.name == name
+
+
+def _same_train(_: str, train: TrainConfig, planned: ConfigSpec) -> bool:
+    return planned.train == train
 
 
 def _distinct(configs: list[tuple[str, TrainConfig]]) -> list[tuple[str, TrainConfig]]:
@@ -50,6 +65,12 @@ def _distinct(configs: list[tuple[str, TrainConfig]]) -> list[tuple[str, TrainCo
         if all(cfg != other for _, other in kept):
             kept.append((name, cfg))
     return kept
+
+
+def _spread(moves: list[tuple[str, T]], context: PlanContext, same: Callable[[str, T, ConfigSpec], bool]) -> list:
+    """``moves`` with those that a sibling (pending or finished) already planned moved to the back, in order."""
+    planned = [c for sibling in context.siblings for c in sibling.plan.configs]
+    return sorted(moves, key=lambda move: sum(same(move[0], move[1], c) for c in planned))
 
 
 class HeuristicResearcher(Researcher):
@@ -82,9 +103,9 @@ class HeuristicResearcher(Researcher):
         tried = [s.strategy for s in context.siblings]
         strategy = min(wants, key=lambda s: (tried.count(s), wants.index(s)))
         if strategy == "refine_data":
-            return self._refine_data(best, context.seed)
+            return self._refine_data(best, context)
         if strategy == "synthetic_data":
-            return self._synthetic(best, context.seed)
+            return self._synthetic(best, context)
         return self._adjust_training(context, best)
 
     # what the evidence says ------------------------------------------------------------------
@@ -118,9 +139,9 @@ class HeuristicResearcher(Researcher):
         return grandparent is None or grandparent.val_score is None or parent.val_score > grandparent.val_score
 
     # data strategies -------------------------------------------------------------------------
-    def _refine_data(self, best: ConfigOutcome, seed: int) -> Plan:
+    def _refine_data(self, best: ConfigOutcome, context: PlanContext) -> Plan:
         train = _variant(best.train, init_from_job=best.job_hash)  # keep what was learned; change the data
-        variants = refined_recipes(self.task, rows_needed(train), seed)
+        variants = _spread(refined_recipes(self.task, rows_needed(train), context.seed), context, _same_name)
         rates = best.diagnosis.error_rate_by_label if best.diagnosis else {}
         return Plan(
             strategy="refine_data",
@@ -131,9 +152,9 @@ class HeuristicResearcher(Researcher):
             configs=[ConfigSpec(name=name, train=train, recipe=recipe) for name, recipe in variants[: self.k]],
         )
 
-    def _synthetic(self, best: ConfigOutcome, seed: int) -> Plan:
+    def _synthetic(self, best: ConfigOutcome, context: PlanContext) -> Plan:
         train = best.train
-        recipes = synthetic_recipes(self.task, rows_needed(train), seed)
+        recipes = _spread(synthetic_recipes(self.task, rows_needed(train), context.seed), context, _same_name)
         return Plan(
             strategy="synthetic_data",
             rationale=f"Only {best.train_rows} training rows for {rows_needed(train)} sample slots: construct new "
@@ -163,7 +184,7 @@ class HeuristicResearcher(Researcher):
 
     def _with_proposals(self, context: PlanContext, best: ConfigOutcome, moves: Moves) -> list[ConfigSpec]:
         """The named moves, one slot (and every slot the moves leave empty) given to the surrogate's proposals."""
-        named = _distinct(moves.configs)
+        named = _spread(_distinct(moves.configs), context, _same_train)
         proposals = propose_configs(
             self.task,
             context.observations,
