@@ -206,9 +206,10 @@ class Researcher:
         taken: list[SimConfig] | None = None,
     ) -> list[Move]:
         """``k`` moves from ``best``; ``hold`` keeps the surrogate's proposals pending until released (nodes in
-        flight, see ``Surrogate.ask``). ``taken``: the configs already planned from the same parent (siblings
-        pending or finished); the local moves then take the nearest offsets that no sibling took and that stay
-        inside the bounds, and the idea move another rate prior (None: the fixed offsets +-1, +-2, ...)."""
+        flight, see ``Surrogate.ask``). ``taken``: the configs of siblings still in flight (planned from the same
+        parent, results not in); the local moves then take the nearest offsets that none of them took and that
+        stay inside the bounds, and the idea move another rate prior (None, nothing in flight: the fixed offsets
+        +-1, +-2, ..., as one node at a time plans)."""
         rng, moves = self.rng, []
         if self.mode in ("both", "global"):
             proposal = SimConfig.of(self.surrogate.ask(1, hold=hold)[0])
@@ -278,7 +279,7 @@ class Researcher:
 
 
 class _Spread:
-    """The next offsets of a parent's local moves that no config planned from it has taken (``Researcher.plan``)."""
+    """The next offsets of a parent's local moves that no sibling in flight has taken (``Researcher.plan``)."""
 
     def __init__(self, best: SimConfig, taken: list[SimConfig]) -> None:
         self.best = best
@@ -333,7 +334,6 @@ def simulate_tree(
     policy = make_policy(policy_name, c, floor=landscape.noise_sd)
     researcher = Researcher(landscape, Surrogate(SPACE, seed), rng, mode=mode)
     tree, best_cfg, tried = Tree(), {}, {}
-    planned: dict[int, list[SimConfig]] = {}  # parent -> the configs planned from it
     while not ledger.exhausted():
         node_id = len(tree) + 1
         if node_id == 1:
@@ -346,8 +346,7 @@ def simulate_tree(
             options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
             strategy = rng.choice(options)
             tried[parent].append(strategy)
-            moves = researcher.plan(strategy, best_cfg[parent], k, taken=planned.setdefault(parent, []))
-            planned[parent].extend(move.cfg for move in moves)
+            moves = researcher.plan(strategy, best_cfg[parent], k)
         results = [r for r in (researcher.execute(m, ledger) for m in moves) if r is not None]
         if not results:
             break

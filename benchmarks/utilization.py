@@ -210,7 +210,6 @@ def simulate_parallel(
     surrogate = researcher.surrogate
     ledger = Ledger(landscape, rng, "configs", 10**9, 10**12)
     tree, best_cfg, tried = Tree(), {}, {}
-    planned: dict[int, list[SimConfig]] = {}  # parent -> the configs planned from it (pending or finished)
     free = [0.0] * slots
     events: list[tuple[float, int, int]] = []  # (time, node, move): the loop wakes at every job end
     moves_of: dict[int, list[Move]] = {}  # node in flight -> its moves
@@ -241,9 +240,9 @@ def simulate_parallel(
                 options = [s for s in STRATEGIES if s not in tried.setdefault(parent, [])] or list(STRATEGIES)
                 strategy = rng.choice(options)
                 tried[parent].append(strategy)
-                taken = planned.setdefault(parent, [])  # its pending and finished children's configs
+                in_flight = [m.cfg for n, ms in moves_of.items() if tree.nodes[n].parent == parent for m in ms]
+                taken = in_flight or None  # siblings in flight: spread over the parent's moves
                 moves = researcher.plan(strategy, best_cfg[parent], k, hold=proposed if liar else None, taken=taken)
-                taken.extend(move.cfg for move in moves)
             busy_of[node_id] = 0.0
             for index, move in enumerate(moves):
                 own = move.cfg.steps - round(landscape.warm_keep * move.parent_steps) if move.parent_steps else 0

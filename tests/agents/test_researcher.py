@@ -88,8 +88,8 @@ def test_improvement_leads_to_warm_start_and_siblings_diversify(tiny_task) -> No
 
 
 def test_children_planned_while_siblings_run_spread_over_the_moves(tiny_task) -> None:
-    """A child planned while a sibling with the same strategy is in flight (or finished) takes the parent's next
-    moves, not the sibling's again: the nodes in flight do not repeat each other."""
+    """A child planned while a sibling with the same strategy is in flight takes the parent's next moves, not the
+    sibling's again: the nodes in flight do not repeat each other. Finished siblings change nothing."""
     parent, grandparent = _record(tiny_task, 2, 0.8), _record(tiny_task, 1, 0.7)
     researcher = HeuristicResearcher(tiny_task)
     first = researcher.plan(PlanContext(parent=parent, grandparent=grandparent, seed=5))
@@ -103,6 +103,9 @@ def test_children_planned_while_siblings_run_spread_over_the_moves(tiny_task) ->
     assert second.strategy == "adjust_training"  # every strategy tried once: the parent's first choice again
     named = [c.train for c in first.configs if c.source == "researcher"]
     assert named and not [c for c in second.configs if c.source == "researcher" and c.train in named]
+    finished = [r.model_copy(update={"status": "done"}) for r in (running, *others)]  # results in: plan as before
+    after = researcher.plan(PlanContext(parent=parent, grandparent=grandparent, siblings=finished, seed=6))
+    assert [c.train for c in after.configs if c.source == "researcher"] == named
 
     refine = researcher.plan(PlanContext(parent=_record(tiny_task, 2, 0.8, {"fresh": 0.05, "rotten": 0.6}), seed=5))
     assert refine.strategy == "refine_data" and len(refine.configs) == 2  # of three variants

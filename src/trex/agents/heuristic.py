@@ -21,9 +21,9 @@ A warm start never changes the adapter's shape (the plan checker refuses it). In
 plans the surrogate (Optuna TPE over every finished job of the tree) proposes the numbers of one
 slot, and of more when the named moves run out; each config records where it came from. A strategy
 already tried under the same parent moves to the back of the queue, and so does a move (a training
-config, a data variant) that another child of the same parent already planned, still in flight or
-finished: children planned before their siblings' results are in spread over the parent's moves
-instead of repeating them (``_spread``). Deterministic given the tree.
+config, a data variant) that a sibling still in flight planned: children planned before their
+siblings' results are in spread over the parent's moves instead of repeating them (``_spread``; with
+one node at a time nothing is in flight and nothing changes). Deterministic given the tree.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from trex.agents.moves import Moves, continue_harder, continue_training, lr_name
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
 from trex.agents.proposals import MAX_LEARNING_RATE, propose_configs
 from trex.agents.recipes import base_recipe, refined_recipes, rows_needed, synthetic_recipes
+from trex.search.tree import RUNNING
 from trex.train.config import TrainConfig
 
 __all__ = ["HeuristicResearcher", "MAX_LEARNING_RATE", "base_recipe", "refined_recipes", "rows_needed"]
@@ -68,8 +69,8 @@ def _distinct(configs: list[tuple[str, TrainConfig]]) -> list[tuple[str, TrainCo
 
 
 def _spread(moves: list[tuple[str, T]], context: PlanContext, same: Callable[[str, T, ConfigSpec], bool]) -> list:
-    """``moves`` with those that a sibling (pending or finished) already planned moved to the back, in order."""
-    planned = [c for sibling in context.siblings for c in sibling.plan.configs]
+    """``moves`` with those that a sibling still in flight planned moved to the back, in order."""
+    planned = [c for sibling in context.siblings if sibling.status == RUNNING for c in sibling.plan.configs]
     return sorted(moves, key=lambda move: sum(same(move[0], move[1], c) for c in planned))
 
 
