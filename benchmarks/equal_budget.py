@@ -9,8 +9,11 @@ two training processes at once):
 - ``plain``: one LoRA run from the task's default training config, with as many steps as fit the
   budget. It is one trex Job through the worker (the worker is TRL's SFTTrainer on the recipe's rows;
   ``benchmarks/job_overhead.py`` shows it costs what a plain TRL script costs) with the standard data
-  recipe and nothing searched. The step count comes from a short timing run before the budget starts
-  (a fixed cost per job and a cost per step), as a user who knows the machine would choose it.
+  recipe and nothing searched. Its training time is the budget less one fixed job cost and the test
+  scoring, both from a short timing run before the budget starts, as a user who knows the machine would
+  choose it; the worker fits the steps and the learning-rate schedule to that time after its first steps
+  (as trex's own one-run root and last node do), so the run does not stop short of the budget when the
+  timing run's estimate was high.
 - ``optuna``: Optuna TPE (multivariate, seeded) over learning rate, steps, LoRA rank and a
   label-balanced sample, each trial a real trex Job through the same worker, from the base model (no
   tree, no warm start), until the budget runs out: a trial starts only when its estimated time fits
@@ -40,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from trex.agents.heuristic import base_recipe
+from trex.budget import TIME_FIT_MARGIN
 from trex.loop import summarize
 from trex.runtime.executor import decontaminated
 from trex.runtime.job import Job, JobRequest, JobResult
@@ -131,14 +135,19 @@ def time_jobs(task: TaskSpec, seed: int, work: Path) -> Timing:
 
 
 def plain_arm(task: TaskSpec, seed: int, budget_s: float, timing: Timing, work: Path) -> dict:
-    """One run of the task's default config, as long as fits (10% margin for the estimate's error), scoring
-    test in the same process; the timeout is a safety net, an overrun shows in wall_s."""
-    steps = max(1, timing.steps_in(budget_s * 0.9 - timing.test_s))
-    train = task.training.model_copy(update={"max_steps": steps})
+    """One run of the task's default config for all the time the budget leaves after one fixed job cost and the
+    test scoring, scoring test in the same process. Its steps and learning-rate schedule are fitted to those
+    seconds by the worker (``TrainConfig.max_seconds``, what trex's own timed runs use), so an estimate that is
+    off wastes no time; ``TIME_FIT_MARGIN`` as trex keeps. The timeout is a safety net: an overrun shows in
+    wall_s."""
+    seconds = budget_s * TIME_FIT_MARGIN - timing.fixed_s - timing.test_s
+    steps = max(1, math.ceil(1.25 * max(1.0, seconds) / timing.step_s)) if timing.step_s > 0 else 1
+    train = task.training.model_copy(update={"max_steps": steps, "max_seconds": max(1.0, seconds)})
     result, wall_s, _ = run_job(task, train, False, seed, work / "plain", budget_s * 2, score_test=True)
     if result.status != "ok":
         raise RuntimeError(f"plain run failed: {result.error}")
-    return {**scores(result), "wall_s": wall_s, "steps": steps}
+    trained = result.train.steps if result.train is not None else None
+    return {**scores(result), "wall_s": wall_s, "steps": trained}
 
 
 def optuna_arm(task: TaskSpec, seed: int, budget_s: float, timing: Timing, work: Path) -> dict:

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-gpu_check_out}"
 mkdir -p "$OUT"
-PY=.venv/bin/python
+PY="${PY:-.venv/bin/python}"  # another interpreter: PY=python3 bash benchmarks/gpu_check.sh
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.txt"
 $PY benchmarks/gpu_check.py --json | tee "$OUT/throughput.json"
 $PY benchmarks/gpu_check.py --batch 4 --seq 2048 --json | tee "$OUT/throughput_long.json"
@@ -18,7 +18,7 @@ import json, tempfile
 from trex.runtime.executor import plan_jobs
 from trex.agents.heuristic import HeuristicResearcher
 from trex.runtime.job import JobRequest
-from trex.runtime.schedulers import LocalScheduler
+from trex.runtime.local import LocalScheduler
 from trex.task import load_task
 task = load_task("examples/tasks/tiny.yaml")
 plan = HeuristicResearcher(task).root_plan()
