@@ -31,7 +31,7 @@ demo: install
 	$(BIN)/trex run examples/tasks/rotten_tomatoes.yaml --workspace runs/demo
 
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 test-fast: install-dev
 	$(BIN)/python -m pytest -q -m "not slow"

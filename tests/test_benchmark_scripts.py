@@ -82,11 +82,11 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
 def test_equal_budget_runs_three_arms_on_the_same_budget(tmp_path: Path) -> None:
     task = ROOT / "examples" / "tasks" / "tiny.yaml"
     command = [sys.executable, str(ROOT / "benchmarks" / "equal_budget.py"), "--task", str(task)]
-    command += ["--minutes", "2", "--seeds", "1", "--workspace", str(tmp_path), "--json"]
+    command += ["--minutes", "1", "--seeds", "1", "--workspace", str(tmp_path), "--json"]
     out = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout)
-    assert report["budget_s"] == 120 and report["task"] == "examples/tasks/tiny.yaml"
+    assert report["budget_s"] == 60 and report["task"] == "examples/tasks/tiny.yaml"
     assert set(report["arms"]) == {"plain", "optuna", "trex"}
     for arm in report["arms"].values():
         assert {"val", "test", "wall_s"} <= set(arm) and len(arm["val"]) == len(arm["test"]) == 1
