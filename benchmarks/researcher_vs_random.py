@@ -1,6 +1,7 @@
 """Does the heuristic researcher earn its keep? The same search driven by it and by random choice.
 
-    .venv/bin/python benchmarks/researcher_vs_random.py [--task FILE] [--seeds N] [--iterations K] [--json]
+    .venv/bin/python benchmarks/researcher_vs_random.py [--task FILE] [--seeds N] [--iterations K]
+        [--researchers heuristic random] [--workspace DIR] [--json]
 
 For each seed, two complete ``trex run`` searches on the same task, policy (MCTS) and number of
 nodes: one with ``--researcher heuristic``, one with ``--researcher random``, which draws the
@@ -75,6 +76,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=None, help="nodes per search (default: the task's)")
     parser.add_argument("--workspace", type=Path, default=None, help="keep the runs here (default: a temp folder)")
+    parser.add_argument(
+        "--researchers", nargs="+", choices=RESEARCHERS, default=list(RESEARCHERS),
+        help="run these arms only (to rerun one after a change that the other's code does not reach)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.seeds < 1:
@@ -85,9 +90,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="trex-rvr-") as tmp:
         base = args.workspace or Path(tmp)
-        runs: dict[str, list[dict]] = {name: [] for name in RESEARCHERS}
+        runs: dict[str, list[dict]] = {name: [] for name in args.researchers}
         for seed in range(args.seeds):
-            for name in RESEARCHERS:
+            for name in args.researchers:
                 result = run_search(task, base / f"seed{seed}-{name}", name, seed, args.iterations)
                 runs[name].append(result)
                 if not args.json:
@@ -96,23 +101,25 @@ def main() -> None:
                         f"({result['nodes']} nodes, {result['seconds']:.0f} s)",
                         flush=True,
                     )
-    wins = sum(h["val"] > r["val"] for h, r in zip(runs["heuristic"], runs["random"], strict=True))
+    both = len(runs) == len(RESEARCHERS)
+    wins = sum(h["val"] > r["val"] for h, r in zip(runs["heuristic"], runs["random"], strict=True)) if both else None
     report = {
         "task": str(task.relative_to(ROOT) if task.is_relative_to(ROOT) else task),
         "seeds": args.seeds,
-        "iterations": runs["heuristic"][0]["nodes"],
+        "iterations": next(iter(runs.values()))[0]["nodes"],
         **{name: _stats(results) for name, results in runs.items()},
         "heuristic_wins": wins,
     }
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    for name in RESEARCHERS:
+    for name in args.researchers:
         s = report[name]
         print(
             f"{name:9s} best val {s['mean']:.3f} ± {s['std']:.3f}   test {s['test_mean']:.3f}   {s['seconds']:.0f} s"
         )
-    print(f"heuristic ahead on {wins} of {args.seeds} seeds; {report['iterations']} nodes a search")
+    if wins is not None:
+        print(f"heuristic ahead on {wins} of {args.seeds} seeds; {report['iterations']} nodes a search")
 
 
 if __name__ == "__main__":

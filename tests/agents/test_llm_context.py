@@ -9,7 +9,7 @@ import json
 from tests.agents.test_researcher import _record
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import BudgetLeft, PlanContext
-from trex.agents.proposals import observation_of, propose_configs
+from trex.agents.proposals import TRUST_UNTIL, observation_of, propose_configs, total_steps
 from trex.agents.render import sample_bad_cases
 from trex.agents.researcher import LLMResearcher
 from trex.aidp.recipe import StepStats
@@ -166,3 +166,21 @@ def test_the_heuristic_gives_one_slot_to_the_surrogate(tiny_task) -> None:
     plan = HeuristicResearcher(tiny_task).plan(context)
     assert [c.source for c in plan.configs] == ["researcher", "surrogate"]
     assert plan == HeuristicResearcher(tiny_task).plan(context)  # deterministic for a seed
+
+
+def test_few_observations_keep_proposals_in_a_trust_region_around_the_best_config(tiny_task) -> None:
+    best = _parent(tiny_task).best()
+    lr, done = best.train.learning_rate, total_steps(best.train, {})
+    few = _observations(tiny_task, 6)  # rates up to x6 the default, which the region's x4 around best cuts
+    cold = propose_configs(tiny_task, few, best.train, 5, seed=2, fixed={"warm_start": False})
+    warm = propose_configs(tiny_task, few, best.train, 5, seed=2, warm_from=best, fixed={"warm_start": True})
+    assert len(cold) == len(warm) == 5
+    for cfg in cold:
+        assert lr / 4 <= cfg.learning_rate <= lr * 4 and done / 2 <= cfg.max_steps <= done * 4
+        assert cfg.init_from_job is None
+    for cfg in warm:  # a warm start trains a quarter to three times the steps its weights have seen
+        assert lr / 4 <= cfg.learning_rate <= lr * 4 and cfg.init_from_job == best.job_hash
+        assert done / 4 - 1 <= cfg.max_steps <= done * 3
+    many = _observations(tiny_task, TRUST_UNTIL)  # past the region: the whole space, as before
+    wide = propose_configs(tiny_task, many, best.train, 8, seed=2, fixed={"warm_start": False})
+    assert any(not lr / 4 <= c.learning_rate <= lr * 4 or not done / 2 <= c.max_steps <= done * 4 for c in wide)

@@ -111,3 +111,20 @@ def test_configs_in_flight_steer_proposals_away_until_released() -> None:
     assert len(pending) == 2
     busy.release(held + pending)
     assert not [t for t in busy.study.trials if t.state == optuna.trial.TrialState.RUNNING]
+
+
+def test_within_narrows_numeric_levers_to_a_trust_region() -> None:
+    space = training_space(max_steps=1000)
+    region = space.within({"learning_rate": (1e-4, 4e-3), "max_steps": (16.4, 128.0), "other": (0, 1)})
+    levers = {p.name: p for p in region.params}
+    assert (levers["learning_rate"].low, levers["learning_rate"].high) == (1e-4, 1e-3)  # capped by the space
+    assert (levers["max_steps"].low, levers["max_steps"].high) == (16, 128) and levers["max_steps"].log
+    assert levers["lora_r"] == next(p for p in space.params if p.name == "lora_r")  # choices keep their range
+    outside = space.within({"learning_rate": (0.5, 0.9)})  # a region beyond the range: its nearest end
+    lr = next(p for p in outside.params if p.name == "learning_rate")
+    assert lr.low == lr.high == 1e-3
+    observations = [
+        Observation(params={"learning_rate": 10 ** (-6 + i / 3)}, score=i / 20, steps=50) for i in range(12)
+    ]
+    for params in propose(observations, region, n=8, seed=3):
+        assert 1e-4 <= params["learning_rate"] <= 1e-3 and 16 <= params["max_steps"] <= 128

@@ -14,6 +14,8 @@ Guarantees:
 - Configs still in flight (other nodes' jobs, not finished yet) can be ``hold``-ed, and proposals can be
   kept pending (``ask(hold=...)``) until ``release``: both stay RUNNING trials, which the constant liar
   counts as bad, so nodes planned while others run do not all go where the history points.
+- ``SearchSpace.within`` narrows the space to a trust region; observations outside it are clipped into it
+  like any others (a score far below the region still says that direction is worse).
 - Observations outside the space are clipped into it; settings the space does not declare are ignored;
   a failed observation counts as the worst finished score (the surrogate learns to avoid it).
 - The score is measured at ``Observation.steps`` training steps: when the space has a ``max_steps`` lever,
@@ -77,6 +79,23 @@ class SearchSpace(BaseModel):
             else:
                 out[p.name] = optuna.distributions.CategoricalDistribution(p.choices)
         return out
+
+    def within(self, bounds: dict[str, tuple[float, float]]) -> SearchSpace:
+        """This space with the ranges of the named numeric levers intersected with ``bounds`` (a trust region).
+
+        A bound outside a lever's range shrinks it to the range's nearest end; levers not named, and
+        choices, keep their range."""
+        params: list[Real | Integer | Choice] = []
+        for p in self.params:
+            if isinstance(p, Choice) or p.name not in bounds:
+                params.append(p)
+                continue
+            low = min(max(p.low, bounds[p.name][0]), p.high)
+            high = max(min(p.high, bounds[p.name][1]), low)
+            if isinstance(p, Integer):
+                low, high = round(low), max(round(low), round(high))
+            params.append(p.model_copy(update={"low": low, "high": high}))
+        return SearchSpace(params=tuple(params))
 
     def clip(self, params: dict[str, Any]) -> dict[str, Value]:
         """The declared settings of ``params``, clipped into their ranges (unknown choices are dropped)."""
