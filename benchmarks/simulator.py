@@ -13,7 +13,8 @@ loses some of them). ``SimConfig.steps`` is always the effective step count that
 
 ``simulate_tree`` runs the real trex tree, policies and surrogate with a simulated researcher that acts
 as trex's researchers do: the researcher keeps the structure (strategy, scheme) and one config per plan is
-the surrogate's best proposal, fitted on the whole tree's history, for the levers the strategy moves (the
+the surrogate's best proposal, fitted on the whole tree's history (inside a trust region around the parent's
+best config while the tree has fewer than a dozen observations, as trex's), for the levers the strategy moves (the
 others pinned to the parent's best config: ``mode="fixed"``; ``"both"`` adds a slot with every lever free,
 ``"global"`` keeps only that one); the rest are local moves from the parent's best config, warm-started
 from it, and an idea move (the other training scheme). A new direction (a scheme switch, a learning-rate jump
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from trex.agents.proposals import TRUST_RATE, TRUST_STEPS, TRUST_UNTIL
 from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
 from trex.search.surrogate import Choice, Integer, Observation, Real, SearchSpace, Surrogate
 from trex.search.tree import DONE, FAILED, Node, Tree
@@ -185,6 +187,25 @@ class Researcher:
     rng: random.Random
     probes: list[float] = field(default_factory=list)
     mode: str = "fixed"
+    seen: list[Observation] = field(default_factory=list)
+
+    def _fitted(self, best: SimConfig) -> tuple[Surrogate, bool]:
+        """The surrogate to ask, and whether it is the tree's own (its asks may be held). Below ``TRUST_UNTIL``
+        finished observations, as trex's ``propose_configs``: a fresh one on the trust region around ``best``
+        (rate x1/4..x4, steps x1/2..x4), fitted on every observation, whose proposals are not held."""
+        if sum(o.score is not None for o in self.seen) >= TRUST_UNTIL:
+            return self.surrogate, True
+        shift = math.log10(TRUST_RATE)
+        region = SPACE.within(
+            {
+                "log_lr": (best.log_lr - shift, best.log_lr + shift),
+                "max_steps": (best.steps * TRUST_STEPS[0], best.steps * TRUST_STEPS[1]),
+            }
+        )
+        local = Surrogate(region, self.rng.randrange(2**32))
+        for observation in self.seen:
+            local.tell(observation)
+        return local, False
 
     def far(self, cfg: SimConfig, best: SimConfig) -> bool:
         return (
@@ -211,13 +232,15 @@ class Researcher:
         stay inside the bounds, and the idea move another rate prior (None, nothing in flight: the fixed offsets
         +-1, +-2, ..., as one node at a time plans)."""
         rng, moves = self.rng, []
+        surrogate, own_study = self._fitted(best)
+        hold = hold if own_study else None
         if self.mode in ("both", "global"):
-            proposal = SimConfig.of(self.surrogate.ask(1, hold=hold)[0])
+            proposal = SimConfig.of(surrogate.ask(1, hold=hold)[0])
             moves.append(Move(proposal, probe=self.far(proposal, best)))
         if self.mode in ("both", "fixed"):
             levers = {"refine_data": ("data_level",), "synthetic_data": ("synth_ratio",)}.get(strategy, ("log_lr",))
             fixed = {name: value for name, value in best.params().items() if name not in levers}
-            numbers = SimConfig.of(self.surrogate.ask(1, fixed=fixed, hold=hold)[0])
+            numbers = SimConfig.of(surrogate.ask(1, fixed=fixed, hold=hold)[0])
             own = max(MIN_STEPS, numbers.steps - best.steps)
             moves.append(self.continued(numbers, best, own) if numbers.steps > best.steps else Move(numbers))
         local = k - len(moves)
@@ -275,7 +298,9 @@ class Researcher:
         return score, move.cfg, True
 
     def tell(self, cfg: SimConfig, score: float | None) -> None:
-        self.surrogate.tell(Observation(params=cfg.params(), score=score, steps=cfg.steps))
+        observation = Observation(params=cfg.params(), score=score, steps=cfg.steps)
+        self.seen.append(observation)
+        self.surrogate.tell(observation)
 
 
 class _Spread:
