@@ -1,6 +1,6 @@
 """Does the heuristic researcher earn its keep? The same search driven by it and by random choice.
 
-    .venv/bin/python benchmarks/researcher_vs_random.py [--task FILE] [--seeds N] [--iterations K]
+    .venv/bin/python benchmarks/researcher_vs_random.py [--task FILE] [--seeds N] [--first-seed S] [--iterations K]
         [--researchers heuristic random] [--workspace DIR] [--json]
 
 For each seed, two complete ``trex run`` searches on the same task, policy (MCTS) and number of
@@ -74,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", type=Path, default=DEFAULT_TASK)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--iterations", type=int, default=None, help="nodes per search (default: the task's)")
     parser.add_argument("--workspace", type=Path, default=None, help="keep the runs here (default: a temp folder)")
     parser.add_argument(
@@ -91,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="trex-rvr-") as tmp:
         base = args.workspace or Path(tmp)
         runs: dict[str, list[dict]] = {name: [] for name in args.researchers}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for name in args.researchers:
                 result = run_search(task, base / f"seed{seed}-{name}", name, seed, args.iterations)
                 runs[name].append(result)
@@ -106,6 +107,7 @@ def main() -> None:
     report = {
         "task": str(task.relative_to(ROOT) if task.is_relative_to(ROOT) else task),
         "seeds": args.seeds,
+        "first_seed": args.first_seed,
         "iterations": next(iter(runs.values()))[0]["nodes"],
         **{name: _stats(results) for name, results in runs.items()},
         "heuristic_wins": wins,
