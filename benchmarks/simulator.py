@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from trex.agents.probes import ETA, FAR_RATE, promoted
 from trex.agents.proposals import TRUST_RATE, TRUST_STEPS, TRUST_UNTIL
 from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
 from trex.search.surrogate import Choice, Integer, Observation, Real, SearchSpace, Surrogate
@@ -38,7 +39,7 @@ from trex.search.tree import DONE, FAILED, Node, Tree
 
 STRATEGIES = ("refine_data", "synthetic_data", "adjust_training")
 MIN_STEPS, MAX_STEPS, ROOT_STEPS = 16, 2048, 400  # ROOT_STEPS is also the unit of the compute budget
-ETA = 3  # probes run 1/ETA of the steps; the top 1/ETA of probe scores is promoted
+FAR_LOG_LR = math.log10(FAR_RATE)  # a learning-rate jump beyond this (decades) is a new direction, as in trex
 SPACE = SearchSpace(
     params=(
         Real(name="log_lr", low=-6.5, high=-2.0),
@@ -209,7 +210,9 @@ class Researcher:
 
     def far(self, cfg: SimConfig, best: SimConfig) -> bool:
         return (
-            cfg.full != best.full or abs(cfg.log_lr - best.log_lr) > 0.5 or abs(cfg.data_level - best.data_level) > 1
+            cfg.full != best.full
+            or abs(cfg.log_lr - best.log_lr) > FAR_LOG_LR
+            or abs(cfg.data_level - best.data_level) > 1
         )
 
     def continued(self, cfg: SimConfig, best: SimConfig, own: int) -> Move:
@@ -269,12 +272,13 @@ class Researcher:
         return moves[:k]
 
     def promote(self, score: float | None) -> bool:
-        """ASHA's rule: a probe goes on to full length when it is in the top 1/ETA of all probes so far."""
+        """ASHA's rule, trex's own (``trex.agents.probes.promoted``): a probe goes on to full length when it is in
+        the top 1/ETA of all probes so far."""
         if score is None:
             return False
+        goes_on = promoted(score, self.probes)
         self.probes.append(score)
-        ranked = sorted(self.probes, reverse=True)
-        return score >= ranked[max(1, len(ranked) // ETA) - 1]
+        return goes_on
 
     def execute(self, move: Move, ledger: Ledger) -> tuple[float | None, SimConfig, bool] | None:
         """Run one move within the budget: (score, config reached, at full length), or None when the budget

@@ -2,7 +2,9 @@
 
 ``NodeCompletion.repair`` adds a repaired job for every config whose latest attempt failed (at most
 ``MAX_REPAIR_ROUNDS`` per config, counted from the node's stored jobs, so a resumed run repairs
-exactly as an uninterrupted one). ``NodeCompletion.finish`` diagnoses the node, computes its reward
+exactly as an uninterrupted one). ``NodeCompletion.promote`` then continues the probes that ASHA's rule
+promotes (``trex.agents.probes``), from the stored probe scores of the tree in node and plan order, so a
+resumed run promotes as an uninterrupted one. ``NodeCompletion.finish`` diagnoses the node, computes its reward
 and commits its outcome together with the backpropagation along its path (one transaction).
 ``node_record`` is what a researcher sees of a node: its plan and its configs' validation outcomes;
 ``plan_context`` everything it is given to plan a child (the memory as it stands, every finished
@@ -18,6 +20,7 @@ from collections.abc import Callable
 
 from trex.agents.base import Researcher
 from trex.agents.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
+from trex.agents.probes import PROBE_MARK, continuation, promoted
 from trex.agents.proposals import observation_of
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.verdict import diagnose_node
@@ -25,7 +28,7 @@ from trex.runtime.executor import BASELINE, config_job, outcome
 from trex.runtime.job import JobResult
 from trex.search.policies import backpropagate
 from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
-from trex.store import Store
+from trex.store import Store, StoredJob
 from trex.task import TaskSpec
 from trex.train.config import TrainConfig
 
@@ -154,6 +157,57 @@ class NodeCompletion:
             self.say(f"node {node_id}: repairing {name} ({change})")
         if added:
             self.store.add_node_jobs(node_id, added, {"kind": "repair", "repairs": notes})
+        return bool(added)
+
+    def _probes(self, node_id: int) -> dict[str, StoredJob]:
+        """The node's probes: config name -> the latest finished attempt of its probe."""
+        latest: dict[str, StoredJob] = {}
+        for stored in self.store.jobs_of(node_id):
+            base = stored.name.split(REPAIR_MARK)[0]
+            if base.endswith(PROBE_MARK) and stored.result is not None:
+                latest[base.removesuffix(PROBE_MARK)] = stored
+        return latest
+
+    def _probe_scores(self, node_id: int) -> dict[str, float | None]:
+        """The node's probes: config name -> validation score of its latest attempt (None: it failed)."""
+        return {name: s.result.val_score if s.result and s.result.status == "ok" else None
+                for name, s in self._probes(node_id).items()}  # fmt: skip
+
+    def promote(self, node_id: int, affords: Callable[[int], bool] = lambda steps: True) -> bool:
+        """Add the continuation of every probe of the node that ASHA's rule promotes and the budget pays for
+        (``affords(steps)``); True when some were added (the node runs again)."""
+        plan = self.store.node_plan(node_id)
+        if not any(c.probe for c in plan.configs):
+            return False
+        earlier = [
+            score
+            for other in sorted(self.store.load_tree().nodes)
+            if other < node_id
+            for score in self._probe_scores(other).values()
+            if score is not None
+        ]
+        probes, scores = self._probes(node_id), self._probe_scores(node_id)
+        names = {stored.name for stored in self.store.jobs_of(node_id)}
+        added, notes = [], []
+        for config in plan.configs:
+            score = scores.get(config.name)
+            if not config.probe or score is None:
+                continue
+            goes_on = promoted(score, earlier)
+            earlier.append(score)
+            if not goes_on or config.name in names:  # not promoted, or its continuation is already there
+                continue
+            full = continuation(config, probes[config.name].job, probes[config.name].hash)
+            if not affords(full.train.max_steps):
+                self.say(f"node {node_id}: {config.name}'s probe is promoted, but the budget cannot pay for the rest")
+                continue
+            job = config_job(self.task, plan, full, self.seed)
+            added.append((job.content_hash(), job.model_dump_json(), config.name))
+            notes.append({"config": config.name, "probe": full.train.init_from_job, "score": score,
+                          "steps": full.train.max_steps})  # fmt: skip
+            self.say(f"node {node_id}: promoting {config.name} (probe {score:.3f}): {full.train.max_steps} more steps")
+        if added:
+            self.store.add_node_jobs(node_id, added, {"kind": "promotion", "promotions": notes})
         return bool(added)
 
     def finish(self, tree: Tree, node_id: int, results: list[tuple[str, JobResult]]) -> Node:

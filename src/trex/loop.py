@@ -11,6 +11,9 @@ as a node's early jobs free their slots; 1 at a time on a one-slot machine); ``-
 fixes the number of nodes in flight instead. A node is selected and
 planned the moment a place frees up, with the tree as it stands: the pending nodes count through a
 virtual visit (``trex.search.virtual_loss``) and appear in the memory context as ``running: <plan>``.
+A child plan's new directions (a scheme switch, a learning-rate jump beyond half a decade, a structurally new
+recipe) run first as cheap probes and go on to full length when ASHA's rule promotes them
+(``trex.agents.probes``); a node is settled once its repairs and promotions have run.
 Jobs are recorded as they finish, whichever node they belong to; a node whose jobs are all done
 gets its repair rounds (``trex.completion``), then its verdict and backpropagation. With P = 1 the
 loop is the sequential one, node after node: the same seeded choices, the same tree.
@@ -43,6 +46,7 @@ from trex.agents.base import Researcher
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.history import node_intervals
 from trex.agents.plan import BudgetLeft, Plan
+from trex.agents.probes import mark_probes
 from trex.agents.random_researcher import RandomResearcher
 from trex.budget import (
     TimedRun,
@@ -165,7 +169,7 @@ class SearchLoop:
         budget = self._budget_left(len(tree)).model_copy(update={"final": last})
         finished = self.completion.finished_jobs
         context = plan_context(self.store, tree, node_id, memory, node_seed, budget, finished)
-        plan = self.researcher.plan(context)
+        plan = mark_probes(self.researcher.plan(context), context.parent.best())
         jobs = plan_jobs(self.task, plan, self.options.seed, with_baseline=False)
         return self._store_node(node_id, context.parent.depth + 1, plan, jobs)
 
@@ -181,6 +185,13 @@ class SearchLoop:
             job_fixed_s=cost.fixed_s if cost else None,
             job_timeout_s=limits.job_timeout_minutes * 60,
         )
+
+    def _affords(self, steps: int) -> bool:
+        """Whether the wall clock left pays for one more job of ``steps`` steps at the measured cost."""
+        limits, cost = self.task.limits, step_cost(self.store)
+        if not limits.wall_clock_minutes or cost is None:
+            return True
+        return limits.wall_clock_minutes * 60 - self.usage(0).wall_s >= cost.fixed_s + steps * cost.step_s
 
     def _start(self, node_id: int) -> None:
         plan = self.store.node_plan(node_id)
@@ -227,7 +238,7 @@ class SearchLoop:
             self.running.pop(node_id, None)
             self.say(f"node {node_id}: jobs cancelled by the budget; the node is left for a resume")
             return False
-        if self.completion.repair(node_id, results):  # type: ignore[arg-type]
+        if self.completion.repair(node_id, results) or self.completion.promote(node_id, self._affords):  # type: ignore[arg-type]
             self.executor.start_node(node_id, self._deadline)
             return True
         self.completion.finish(self.store.load_tree(), node_id, results)  # type: ignore[arg-type]

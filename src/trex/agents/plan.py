@@ -36,6 +36,12 @@ class ConfigSpec(BaseModel):
     train: TrainConfig
     recipe: Recipe | None = Field(default=None, description="overrides the plan's shared recipe for this config")
     source: Source = Field(default="researcher", description="who chose this config's numbers")
+    probe: bool = Field(
+        default=False,
+        exclude_if=lambda v: not v,  # unset leaves every stored plan's JSON as before
+        description="a new direction (set by trex, ``trex.agents.probes``): a third of its steps first, the rest "
+        "when ASHA's rule promotes it",
+    )
 
 
 class Plan(BaseModel):

@@ -1,6 +1,7 @@
 """Executor: turns a Plan into Jobs, runs the ones not yet finished, and gathers their outcomes.
 
-Every config becomes one Job (the root also gets an evaluation-only Job of the base model). Each
+Every config becomes one Job (the root also gets an evaluation-only Job of the base model); a config marked
+``probe`` first becomes its probe's Job, and its promotion is added to the node later (``trex.completion``). Each
 training recipe gets a decontamination step against the task's validation and test inputs (the
 task's ``decontaminate: false`` turns it off); the rows it drops show in the job's data statistics
 and in the node's insights.
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
+from trex.agents.probes import probe_config
 from trex.aidp.recipe import Recipe, Step
 from trex.runtime.base import RUNNING_FILE, Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
@@ -70,12 +72,14 @@ def baseline_job(task: TaskSpec, seed: int, calibrate: Plan | None = None) -> Jo
 def plan_jobs(
     task: TaskSpec, plan: Plan, seed: int, with_baseline: bool, calibrate: Plan | None = None
 ) -> list[tuple[str, Job]]:
-    """(name, Job) for every config of the plan; the baseline evaluation first when asked (``calibrate``: see
-    ``baseline_job``)."""
+    """(name, Job) for every config of the plan (a probe's job for a config marked ``probe``, ``trex.agents.probes``);
+    the baseline evaluation first when asked (``calibrate``: see ``baseline_job``)."""
     jobs = []
     if with_baseline:
         jobs.append((BASELINE, baseline_job(task, seed, calibrate)))
-    jobs.extend((config.name, config_job(task, plan, config, seed)) for config in plan.configs)
+    for config in plan.configs:
+        run = probe_config(config) if config.probe else config  # a probe: a third of the steps first
+        jobs.append((run.name, config_job(task, plan, run, seed)))
     return jobs
 
 
