@@ -18,7 +18,8 @@ seeds, reach90 (share of runs reaching 90% of the optimum); ``trex`` adds ``diff
 ``mcts`` adds ``diff_ci95`` against gbfs, ses and random (95% intervals of the paired per-seed differences).
 
     .venv/bin/python benchmarks/search_sim.py --seeds 200 --iterations 20 --budget configs [--json]
-    .venv/bin/python benchmarks/search_sim.py --tune  # c, scale, surrogate-off, TPE, failure variants; seeds 10000+
+    .venv/bin/python benchmarks/search_sim.py --tune  # c, scale, surrogate-off, TPE, failure, no-probe; seeds 10000+
+    .venv/bin/python benchmarks/search_sim.py --tune --variants mcts~noprobe   # one variant against mcts
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[s
     for method in methods:
         ledger = Ledger(landscape, random.Random(seed), budget, iterations * k, iterations * k * ROOT_STEPS)
         method_mode, _, mode = method.partition("/")  # "gbfs/none": the researcher without the surrogate slot
+        method_mode, _, flag = method_mode.partition("~")  # "mcts~noprobe": every move at full length
         name, _, variant = method_mode.partition(":")
         if name in ("tpe",):
             run_tpe(landscape, ledger, seed, multivariate=variant != "independent")
@@ -131,7 +133,10 @@ def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[s
         elif name == "asha":
             run_asha(landscape, ledger, seed)
         else:
-            simulate_tree(landscape, name, ledger, k, seed, c=c, failure=variant or None, mode=mode or "fixed")
+            simulate_tree(
+                landscape, name, ledger, k, seed, c=c, failure=variant or None, mode=mode or "fixed",
+                probes=flag != "noprobe",
+            )  # fmt: skip
         out[method] = ledger.best_true / optimum
     return out
 
@@ -179,16 +184,20 @@ def compare(seeds: list[int], iterations: int, budget: str, c: float, workers: i
     return table
 
 
-def tune(iterations: int, n: int, budget: str, workers: int) -> None:
-    """The variants measured on tuning seeds only (disjoint from reported seeds)."""
+def tune(iterations: int, n: int, budget: str, workers: int, only: tuple[str, ...] = ()) -> None:
+    """The variants measured on tuning seeds only (disjoint from reported seeds); ``only``: these against mcts."""
     seeds = list(range(TUNING_SEED_OFFSET, TUNING_SEED_OFFSET + n))
     from trex.search.policies import DEFAULT_C
 
     methods = ("mcts", "mcts_range", "mcts:zero", "uct_descent", "gbfs", "ses", "mcts/none", "gbfs/none", "tpe")
-    methods += ("tpe:independent",)
+    methods += ("tpe:independent", "mcts~noprobe")
+    if only:
+        methods = ("mcts", *only)
     runs = measure(seeds, iterations, budget, DEFAULT_C, methods, workers)
     for m in methods:
         print(f"{m:18} mean {statistics.fmean(runs[m]):.4f}  vs mcts {ci95(runs[m], runs['mcts'])}")
+    if only:
+        return
     print(f"without the surrogate slot: mcts/none - gbfs/none {ci95(runs['mcts/none'], runs['gbfs/none'])}")
     for c in (0.5, 1.0, 1.5, 3.0):
         mean = statistics.fmean(measure(seeds, iterations, budget, c, ("mcts",), workers)["mcts"])
@@ -204,9 +213,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--tune", action="store_true", help="measure the variants on tuning seeds and exit")
+    parser.add_argument("--variants", default="", help="with --tune: only these (comma-separated) against mcts")
     args = parser.parse_args()
     if args.tune:
-        tune(args.iterations, args.seeds, args.budget, args.workers)
+        tune(args.iterations, args.seeds, args.budget, args.workers, tuple(v for v in args.variants.split(",") if v))
         return
     from trex.task import TaskSpec
 
