@@ -188,7 +188,7 @@ class Researcher:
     rng: random.Random
     probes: list[float] = field(default_factory=list)
     mode: str = "fixed"
-    probes: bool = True  # new directions as cheap probes (False: every move at full length, the ablation)
+    use_probes: bool = True  # new directions as cheap probes (False: every move at full length, the ablation)
     seen: list[Observation] = field(default_factory=list)
 
     def _fitted(self, best: SimConfig) -> tuple[Surrogate, bool]:
@@ -285,7 +285,7 @@ class Researcher:
         """Run one move within the budget: (score, config reached, at full length), or None when the budget
         cannot pay for it."""
         own = move.cfg.steps - (round(self.landscape.warm_keep * move.parent_steps) if move.parent_steps else 0)
-        if move.probe and self.probes:
+        if move.probe and self.use_probes:
             probe = replace(move.cfg, steps=max(MIN_STEPS, move.cfg.steps // ETA))
             if not ledger.affords(probe.steps):
                 return None
@@ -363,7 +363,7 @@ def simulate_tree(
     """Grow a tree with the given policy on one landscape until the ledger's budget is spent."""
     rng = random.Random(seed)
     policy = make_policy(policy_name, c, floor=landscape.noise_sd)
-    researcher = Researcher(landscape, Surrogate(SPACE, seed), rng, mode=mode, probes=probes)
+    researcher = Researcher(landscape, Surrogate(SPACE, seed), rng, mode=mode, use_probes=probes)
     tree, best_cfg, tried = Tree(), {}, {}
     while not ledger.exhausted():
         node_id = len(tree) + 1
