@@ -119,6 +119,12 @@ def plan_context(
     )
 
 
+def _ok_score(stored: StoredJob | None) -> float | None:
+    """A finished job's validation score; None when it failed (or there is none)."""
+    result = stored.result if stored is not None else None
+    return result.val_score if result is not None and result.status == "ok" else None
+
+
 class NodeCompletion:
     def __init__(
         self, store: Store, task: TaskSpec, researcher: Researcher, seed: int, say: Callable[[str], None]
@@ -168,11 +174,6 @@ class NodeCompletion:
                 latest[base.removesuffix(PROBE_MARK)] = stored
         return latest
 
-    def _probe_scores(self, node_id: int) -> dict[str, float | None]:
-        """The node's probes: config name -> validation score of its latest attempt (None: it failed)."""
-        return {name: s.result.val_score if s.result and s.result.status == "ok" else None
-                for name, s in self._probes(node_id).items()}  # fmt: skip
-
     def promote(self, node_id: int, affords: Callable[[int], bool] = lambda steps: True) -> bool:
         """Add the continuation of every probe of the node that ASHA's rule promotes and the budget pays for
         (``affords(steps)``); True when some were added (the node runs again)."""
@@ -183,14 +184,14 @@ class NodeCompletion:
             score
             for other in sorted(self.store.load_tree().nodes)
             if other < node_id
-            for score in self._probe_scores(other).values()
-            if score is not None
+            for stored in self._probes(other).values()
+            if (score := _ok_score(stored)) is not None
         ]
-        probes, scores = self._probes(node_id), self._probe_scores(node_id)
+        probes = self._probes(node_id)
         names = {stored.name for stored in self.store.jobs_of(node_id)}
         added, notes = [], []
         for config in plan.configs:
-            score = scores.get(config.name)
+            score = _ok_score(probes.get(config.name))
             if not config.probe or score is None:
                 continue
             goes_on = promoted(score, earlier)

@@ -188,10 +188,10 @@ class SearchLoop:
 
     def _affords(self, steps: int) -> bool:
         """Whether the wall clock left pays for one more job of ``steps`` steps at the measured cost."""
-        limits, cost = self.task.limits, step_cost(self.store)
-        if not limits.wall_clock_minutes or cost is None:
+        left = self._budget_left(0)
+        if left.seconds is None or left.step_s is None:
             return True
-        return limits.wall_clock_minutes * 60 - self.usage(0).wall_s >= cost.fixed_s + steps * cost.step_s
+        return left.seconds >= (left.job_fixed_s or 0.0) + steps * left.step_s
 
     def _start(self, node_id: int) -> None:
         plan = self.store.node_plan(node_id)
