@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.trex-installed
 DEV_STAMP := $(VENV)/.trex-dev-installed
+# The suite runs on every core, at most 4 processes (pytest-xdist; tests that share a fixture or a Ray cluster
+# stay on one process: xdist_group). PARALLEL= runs it in one process.
+PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
 
 .PHONY: install install-dev demo test test-fast lint clean
 
@@ -31,10 +34,10 @@ demo: install
 	$(BIN)/trex run examples/tasks/rotten_tomatoes.yaml --workspace runs/demo
 
 test: install-dev
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 $(PARALLEL)
 
 test-fast: install-dev
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(PARALLEL)
 
 lint: install-dev
 	$(BIN)/ruff format --check src tests benchmarks && $(BIN)/ruff check src tests benchmarks

@@ -11,6 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TINY_TASK = ROOT / "examples" / "tasks" / "tiny.yaml"
 
+# `make test` runs the suite on every core (pytest-xdist): one torch thread per process, which the workers' and
+# the jobs' subprocesses inherit, so two test processes never oversubscribe the cores (see FACTS: 2 threads each
+# in two processes made a step 20x slower). The tiny models of the tests are no faster with more threads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first (in their usual order), then the rest: run in parallel, the long tests start at
+    once and the short ones fill the gaps at the end, instead of one long test running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def asset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -36,18 +36,28 @@ REPAIR_MARK = "~repair"
 
 
 def node_record(store: Store, node_id: int) -> NodeRecord:
+    """What a researcher sees of a node. A promoted probe's continuation shows its config's planned steps (the
+    probe's and its own): a move that continues or scales the config starts from the config, not from the rest
+    of the steps that the continuation trained (its ``steps`` still say what that job trained)."""
     row = store.node_row(node_id)
-    outcomes = []
+    plan = Plan.model_validate_json(row["plan"])
+    planned = {c.name: c.train.max_steps for c in plan.configs}
+    outcomes, hashes = [], {}
     for stored in store.jobs_of(node_id):
+        hashes[stored.name] = stored.job.content_hash()
         if stored.result is not None and stored.name != BASELINE:
-            outcomes.append(outcome(stored.name, stored.job, stored.result, stored.workdir))
+            seen = outcome(stored.name, stored.job, stored.result, stored.workdir)
+            train = seen.train
+            if train is not None and train.init_from_job == hashes.get(stored.name + PROBE_MARK):
+                seen.train = train.model_copy(update={"max_steps": planned.get(stored.name, train.max_steps)})
+            outcomes.append(seen)
     return NodeRecord(
         id=row["id"],
         parent=row["parent"],
         depth=row["depth"],
         strategy=row["strategy"],
         status=row["status"],
-        plan=Plan.model_validate_json(row["plan"]),
+        plan=plan,
         outcomes=outcomes,
         val_score=row["val_score"],
         reward=row["reward"],

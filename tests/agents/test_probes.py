@@ -16,6 +16,8 @@ from tests.fakes import FakeScheduler, default_score
 from trex.agents.heuristic import HeuristicResearcher, base_recipe
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
 from trex.agents.probes import ETA, PROBE_MARK, mark_probes, new_direction, promoted
+from trex.agents.render import config_text
+from trex.completion import node_record
 from trex.loop import RunOptions, SearchLoop
 from trex.search.tree import RUNNING
 from trex.store import Store
@@ -131,6 +133,12 @@ def test_probes_run_a_third_of_the_steps_and_promotions_continue_them(tmp_path: 
     assert all(name != "near" + PROBE_MARK for _, name, *_ in jobs)  # a refinement runs at full length
     plans = [store.node_plan(n) for n in store.load_tree().nodes if n != 1]
     assert all([c.probe for c in p.configs] == [True, False] for p in plans)
+    # what a researcher sees of a promoted config: its planned 12 steps, not the 8 its continuation trained
+    node = next(iter(continued.values()))[0]
+    record = node_record(store, node)
+    (seen,) = [o for o in record.outcomes if o.name == "far"]
+    assert seen.train.max_steps == 12 and seen.steps == 12 - 12 // ETA
+    assert f"after its probe's {12 // ETA} (promoted: 12 steps planned in all)" in "\n".join(config_text(seen, record))
 
 
 @pytest.mark.parametrize("stop_at", ["probe", "continuation"])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from trex.agents.heuristic import base_recipe
-from trex.runtime.base import run_worker
+from trex.runtime.base import JOB_FILE, TRAIN_SHARE, run_worker
 from trex.runtime.job import Job, JobRequest
 from trex.runtime.local import LocalScheduler
 from trex.runtime.worker import BADCASES_FILE, START_MARKER, warm_start
@@ -29,8 +30,12 @@ def _job(task, **train_changes) -> Job:
 def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: Path) -> None:
     job = _job(tiny_task)
     request = JobRequest(job=job, workdir=str(tmp_path / "j"), score_test=True)
+    before = time.time()
     result = run_worker(request, gpu=None, timeout_s=300)
     assert result.status == "ok", result.error
+    # its training was told to end by TRAIN_SHARE of the timeout, counted from the worker's start
+    until = JobRequest.model_validate_json((tmp_path / "j" / JOB_FILE).read_text()).train_until
+    assert before + TRAIN_SHARE * 300 <= until <= before + TRAIN_SHARE * 300 + 30
     assert result.job_hash == job.content_hash()
     assert result.train.steps == 2 and result.train.train_rows == 12  # the sample cap held
     assert 0.0 <= result.val_score <= 1.0 and result.test.score.n == 48

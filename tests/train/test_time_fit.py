@@ -69,6 +69,46 @@ def test_the_time_fit_never_trains_past_max_steps(tmp_path: Path) -> None:
     assert state.max_steps == fit.total == 10 and not control.should_training_stop
 
 
+def test_a_job_deadline_and_max_seconds_fit_the_run_to_the_sooner(tmp_path: Path) -> None:
+    import time
+
+    from trex.train.common import TimeFitCallback, callbacks
+    from trex.train.config import TrainConfig
+
+    def fit_seconds(cfg: TrainConfig, until: float | None) -> float | None:
+        fits = [c for c in callbacks(cfg, tmp_path, until) if isinstance(c, TimeFitCallback)]
+        return fits[0].seconds if fits else None
+
+    steps, now = TrainConfig(max_steps=32), time.time()
+    assert fit_seconds(steps, None) is None  # nothing to fit: the trainer runs as planned
+    assert fit_seconds(steps, now + 600) == pytest.approx(600, abs=5)  # the job's deadline for its training
+    assert fit_seconds(steps.model_copy(update={"max_seconds": 40.0}), now + 600) == 40.0
+    assert fit_seconds(steps.model_copy(update={"max_seconds": 900.0}), now + 600) == pytest.approx(600, abs=5)
+    assert fit_seconds(steps, now - 10) == 0.0  # already past: it stops as soon as the pace is timed
+
+
+@pytest.mark.slow
+def test_a_job_whose_training_would_overrun_its_deadline_trains_less_and_still_scores(
+    tiny_task, tmp_path: Path
+) -> None:
+    """A machine slower than the plan assumed: the worker fits the steps to the job's training deadline (set by
+    ``run_worker`` from the timeout) instead of running into the timeout."""
+    import time
+
+    from trex.agents.heuristic import base_recipe
+    from trex.runtime.job import Job, JobRequest
+    from trex.runtime.worker import execute
+
+    train = tiny_task.training.model_copy(update={"max_steps": 100_000})
+    job = Job(base_model=tiny_task.base_model, recipe=base_recipe(tiny_task, 16, seed=0), train=train,
+              eval=tiny_task.eval, max_train_samples=12)  # fmt: skip
+    started = time.time()
+    result = execute(JobRequest(job=job, workdir=str(tmp_path / "j"), train_until=started + 4.0))
+    assert result.status == "ok" and result.val_score is not None
+    assert 4 <= result.train.steps < 100_000 and time.time() - started < 60
+    assert (tmp_path / "j" / "adapter" / "adapter_config.json").exists()
+
+
 @pytest.mark.slow
 def test_a_real_sft_run_stops_when_its_seconds_are_spent(tiny_model, tmp_path: Path) -> None:
     from datasets import Dataset

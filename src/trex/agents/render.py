@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from trex.agents.plan import BudgetLeft, ConfigOutcome, NodeRecord
+from trex.agents.probes import PROBE_MARK
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.run import BadCase
 from trex.runtime.worker import BADCASES_FILE  # the worker writes every validation error there
@@ -107,6 +108,12 @@ def data_text(outcome: ConfigOutcome) -> list[str]:
 def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
     spec = next((c for c in record.plan.configs if c.name == outcome.name), None)
     cost = f"{outcome.steps} steps, {outcome.seconds:.0f} s" if outcome.seconds is not None else "cost unknown"
+    probe = next((o for o in record.outcomes if o.name == outcome.name + PROBE_MARK), None)
+    planned = outcome.train.max_steps if outcome.train is not None else 0
+    if probe is not None and outcome.train is not None and outcome.train.init_from_job == probe.job_hash:
+        cost += f" after its probe's {probe.steps} (promoted: {planned} steps planned in all)"
+    elif outcome.steps is not None and 0 < outcome.steps < planned:
+        cost += f" (stopped at {outcome.steps} of {planned} planned steps: fitted to the time it had)"
     head = f"config {outcome.name} [job {outcome.job_hash}, {spec.source if spec else 'researcher'}]"
     lines = [f"{head}: {outcome.status}, val {score_text(outcome.val_score, outcome.val_low, outcome.val_high)}"]
     lines.append(f"  cost: {cost}")

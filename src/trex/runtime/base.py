@@ -8,8 +8,9 @@ they finish, whichever node they belong to). ``run`` is the blocking form for on
 ``gpus_in_use(n)`` how many GPUs n jobs in flight hold: what the GPU-hour deadline divides by.
 Guarantees: a job's stdout/stderr go to its ``log.txt``; the worker writes ``running.json``
 (the GPU it holds, its start time) when it starts; a timeout kills the job's whole process group
-and gives a ``timeout`` result; a worker that dies without writing result.json gives a ``crash``
-result (``oom`` when it was killed by SIGKILL, the usual OOM-killer signal). The loop's process
+and gives a ``timeout`` result (its training is fitted to end well before: ``TRAIN_SHARE``); a worker
+that dies without writing result.json gives a ``crash`` result (``oom`` when it was killed by SIGKILL, the
+usual OOM-killer signal). The loop's process
 never imports torch on their behalf. A scheduler never runs two jobs on one slot at once.
 """
 
@@ -36,6 +37,9 @@ from trex.runtime.worker import RESULT_FILE, write_atomic
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
 RUNNING_FILE = "running.json"  # {"gpu": CUDA_VISIBLE_DEVICES or null, "started": epoch seconds}
+# training ends by this share of the job timeout; the rest is for scoring and saving (the planner caps a config
+# at 80% of the timeout at the measured pace, so a job fitted to it trains whole unless the machine slowed)
+TRAIN_SHARE = 0.85
 OnDone = Callable[[JobRequest, JobResult], None]
 Finished = list[tuple[JobRequest, JobResult]]
 
@@ -138,6 +142,8 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
 
     The job is killed after ``timeout_s`` (a ``timeout`` failure) or at the epoch time ``deadline``
     of the run's budget, whichever comes first (a ``cancelled`` result, which callers do not record).
+    Its training is told to end by ``TRAIN_SHARE`` of the timeout (``JobRequest.train_until``): a machine slower
+    than planned gives a shorter run, which still scores and saves, instead of a timeout.
     """
     gpus = len(gpu.split(",")) if gpu else 0
     budget_s = deadline - time.time() if deadline is not None else float("inf")
@@ -146,6 +152,7 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
         return JobResult.failure(request.job.content_hash(), "cancelled before it started: budget spent", "cancelled")
     workdir = Path(request.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    request = request.model_copy(update={"train_until": time.time() + TRAIN_SHARE * timeout_s})
     result_path = workdir / RESULT_FILE
     result_path.unlink(missing_ok=True)
     write_atomic(workdir / JOB_FILE, request.model_dump_json(indent=1))

@@ -56,6 +56,9 @@ class JobRequest(BaseModel):
     score_test: bool = False
     # score only the test split of a job that already finished, with the model it saved in ``init_from``
     test_only: bool = False
+    # epoch time by which training must end so the job can still score and save inside its timeout (set by
+    # ``run_worker``): a slower machine shortens the training (steps and schedule fitted) instead of timing out
+    train_until: float | None = None
 
 
 ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]

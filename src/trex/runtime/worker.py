@@ -6,7 +6,8 @@ request scores the test split of a finished job from the model that job saved. A
 exception becomes a failed JobResult with its class and message (the traceback goes to the log
 on stderr); out-of-memory is classed ``oom``. result.json is written atomically (rename), so a
 killed worker leaves either a whole result or none. Validation bad cases go to badcases.jsonl.
-A base-model job with a ``calibrate`` config (the first job of a wall-clock run) also times that
+Training is fitted to end by the request's ``train_until`` (a slow machine trains fewer steps, not past
+the job timeout). A base-model job with a ``calibrate`` config (the first job of a wall-clock run) also times that
 config's training after its scoring, and reports it as ``calibration``.
 """
 
@@ -111,7 +112,9 @@ def execute(request: JobRequest) -> JobResult:
     if job.train is not None:
         if job.recipe is None:
             raise ValueError("a training job needs a data recipe")
-        model, log, stats = train_on_recipe(job, job.train, model, tokenizer, workdir, init_adapter)
+        model, log, stats = train_on_recipe(
+            job, job.train, model, tokenizer, workdir, init_adapter, until=request.train_until
+        )
     model.eval()
     if request.eval_backend == "vllm" and job.eval.mode == "generate":
         model_dir = save_for_vllm(request, model, tokenizer)
@@ -154,10 +157,17 @@ def calibrate(job: Any, workdir: Path, model: Any, tokenizer: Any) -> Any:
 
 
 def train_on_recipe(
-    job: Any, cfg: Any, model: Any, tokenizer: Any, out: Path, init_adapter: Path | None = None
+    job: Any,
+    cfg: Any,
+    model: Any,
+    tokenizer: Any,
+    out: Path,
+    init_adapter: Path | None = None,
+    until: float | None = None,
 ) -> tuple[Any, Any, list]:
     """Train ``cfg`` (SFT or DPO) on the rows of the job's recipe (capped at its ``max_train_samples``), saving in
-    ``out``: (the model to evaluate, its TrainLog, the recipe's per-step statistics)."""
+    ``out``: (the model to evaluate, its TrainLog, the recipe's per-step statistics). ``until``: the epoch time
+    the training must end by (its steps and schedule are fitted to it when the pace would overrun)."""
     from trex.aidp.operators import CapParams, cap_samples
     from trex.aidp.recipe import run_recipe
     from trex.train.dpo import train_dpo
@@ -166,7 +176,7 @@ def train_on_recipe(
     dataset, stats = run_recipe(job.recipe)
     dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
     train = train_dpo if cfg.dpo else train_sft
-    model, log = train(model, tokenizer, dataset, cfg, out, seed=job.seed, init_adapter=init_adapter)
+    model, log = train(model, tokenizer, dataset, cfg, out, seed=job.seed, init_adapter=init_adapter, until=until)
     return model, log, stats
 
 

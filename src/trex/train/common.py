@@ -10,7 +10,7 @@ the job folder while it trains (``trex run`` shows it with the remaining time). 
 fits a run into ``max_seconds`` of training: it times the first steps, sets the total to the steps the
 measured pace fits (never more than ``max_steps``) and re-plans the learning-rate schedule for that
 total, so warmup and decay complete as in a run planned for that length from the start.
-``callbacks(cfg, out_dir)`` is the list every trainer gets.
+``callbacks(cfg, out_dir, until)`` is the list every trainer gets (``until``: when the job's training must end).
 """
 
 from __future__ import annotations
@@ -161,11 +161,14 @@ def _replan_schedule(args: Any, optimizer: Any, scheduler: Any, total: int) -> N
     scheduler._last_lr = rates  # what get_last_lr() reports (the trainer logs it)
 
 
-def callbacks(cfg: TrainConfig, out_dir: Path) -> list[TrainerCallback]:
-    """The callbacks of every trainer: progress, and fitting the run into ``cfg.max_seconds`` when it is set."""
+def callbacks(cfg: TrainConfig, out_dir: Path, until: float | None = None) -> list[TrainerCallback]:
+    """The callbacks of every trainer: progress, and fitting the run into ``cfg.max_seconds`` and to end by the epoch
+    time ``until`` (the job's deadline for training), whichever is sooner, when either is set. A run that fits in
+    both trains exactly its ``max_steps``, with the schedule it was planned with."""
     listed: list[TrainerCallback] = [ProgressCallback(out_dir / PROGRESS_FILE)]
-    if cfg.max_seconds is not None:
-        listed.append(TimeFitCallback(cfg.max_seconds))
+    limits = [s for s in (cfg.max_seconds, None if until is None else until - time.time()) if s is not None]
+    if limits:
+        listed.append(TimeFitCallback(max(0.0, min(limits))))
     return listed
 
 

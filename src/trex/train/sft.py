@@ -36,6 +36,7 @@ def train_sft(
     out_dir: Path,
     seed: int,
     init_adapter: Path | None = None,
+    until: float | None = None,
 ) -> tuple[PreTrainedModel, TrainLog]:
     missing = {"prompt", "completion"} - set(dataset.column_names)
     if missing:
@@ -51,7 +52,7 @@ def train_sft(
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        callbacks=callbacks(cfg, out_dir),
+        callbacks=callbacks(cfg, out_dir, until),
     )
     log = train_and_log(trainer, model, len(dataset))
     return finish(model, tokenizer, cfg, out_dir), log
