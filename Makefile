@@ -7,9 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.trex-installed
 DEV_STAMP := $(VENV)/.trex-dev-installed
-# The suite runs on every core, at most 4 processes (pytest-xdist; tests that share a fixture or a Ray cluster
-# stay on one process: xdist_group). PARALLEL= runs it in one process.
-PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
+# The suite runs on every core, at most 4 processes (pytest-xdist); a file's tests stay on one process, so a
+# fixture they share is built once (xdist 3.8's loadgroup does not group on pytest 9). PARALLEL= runs it in one.
+PARALLEL ?= -n auto --maxprocesses 4 --dist loadfile
 
 .PHONY: install install-dev demo test test-fast lint clean
 

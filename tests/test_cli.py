@@ -15,8 +15,6 @@ from trex.runtime.worker import START_MARKER
 
 from .conftest import TINY_TASK
 
-pytestmark = pytest.mark.xdist_group("cli")  # one test process builds the finished run below, once
-
 
 def trex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=900, env=env)
@@ -66,7 +64,7 @@ class FinishedRun:
         return trex(*args, env=self.env)
 
 
-@pytest.fixture(scope="session")  # built once per test process, whatever runs between its tests
+@pytest.fixture(scope="session")  # once per test process (`make test` keeps a file's tests on one: --dist loadfile)
 def finished(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     """One finished workspace for every test of the CLI's features, so a failure names one feature."""
     root = tmp_path_factory.mktemp("cli")

@@ -8,7 +8,7 @@ import pytest
 
 from trex.runtime.job import Job, JobRequest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray cluster at a time
+pytestmark = pytest.mark.slow
 
 
 def _eval_jobs(tiny_task, tmp_path: Path, n: int) -> list[JobRequest]:

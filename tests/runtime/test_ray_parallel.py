@@ -9,7 +9,7 @@ import pytest
 
 from trex.runtime.base import RUNNING_FILE
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray cluster at a time
+pytestmark = pytest.mark.slow
 
 
 def test_parallel_search_on_ray_gives_each_job_its_own_gpu(tiny_task, tmp_path: Path, monkeypatch) -> None:
