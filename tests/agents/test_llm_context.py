@@ -10,7 +10,7 @@ from tests.agents.test_researcher import _record
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import BudgetLeft, PlanContext
 from trex.agents.proposals import TRUST_UNTIL, observation_of, propose_configs, total_steps
-from trex.agents.render import sample_bad_cases
+from trex.agents.render import config_text, sample_bad_cases
 from trex.agents.researcher import LLMResearcher
 from trex.aidp.recipe import StepStats
 from trex.evaluation.diagnostics import Diagnosis
@@ -86,6 +86,17 @@ def test_the_plan_prompt_holds_memory_tools_diagnosis_data_bad_cases_and_budget(
     assert "Strategy chosen: refine_data" in plan_prompt and "labels {" in plan_prompt  # the pool's labels
     assert "decontaminate (" not in plan_prompt and "cap_samples (" not in plan_prompt  # trex appends them
     assert "warm start" in client.sent[1][0]["content"] and "schedule restart" in client.sent[1][0]["content"]
+
+
+def test_a_config_whose_training_was_fitted_to_its_time_says_so(tiny_task) -> None:
+    record = _parent(tiny_task)
+    outcome = record.outcomes[0]
+    outcome.train = outcome.train.model_copy(update={"max_steps": 40})
+    assert "cost: 12 steps, 30 s (stopped at 12 of 40 planned steps: fitted to the time it had)" in "\n".join(
+        config_text(outcome, record)
+    )
+    outcome.steps = 40
+    assert "stopped at" not in "\n".join(config_text(outcome, record))
 
 
 def test_bad_cases_are_sampled_per_error_type_or_by_lowest_score() -> None:

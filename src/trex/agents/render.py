@@ -109,7 +109,7 @@ def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
     spec = next((c for c in record.plan.configs if c.name == outcome.name), None)
     cost = f"{outcome.steps} steps, {outcome.seconds:.0f} s" if outcome.seconds is not None else "cost unknown"
     probe = next((o for o in record.outcomes if o.name == outcome.name + PROBE_MARK), None)
-    planned = outcome.train.max_steps if outcome.train is not None else 0
+    planned = outcome.train.max_steps if outcome.train is not None and not outcome.train.epochs else 0
     if probe is not None and outcome.train is not None and outcome.train.init_from_job == probe.job_hash:
         cost += f" after its probe's {probe.steps} (promoted: {planned} steps planned in all)"
     elif outcome.steps is not None and 0 < outcome.steps < planned:
