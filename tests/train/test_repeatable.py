@@ -26,3 +26,17 @@ def test_two_identical_tiny_jobs_give_identical_results(tiny_task, tmp_path: Pat
     assert first.train.losses == second.train.losses  # exact float equality, step by step
     assert first.validation.score == second.validation.score and first.test.score == second.test.score
     assert (tmp_path / "a" / "badcases.jsonl").read_bytes() == (tmp_path / "b" / "badcases.jsonl").read_bytes()
+
+
+def test_building_the_tiny_model_leaves_the_callers_random_state_alone(tmp_path: Path, monkeypatch) -> None:
+    """A job that builds the embedded model's cache trains as one that finds it: the build seeds its own generator.
+    (It once reset the global one, so the first job on a fresh cache drew other LoRA dropout masks.)"""
+    import torch
+
+    from trex.assets import resolve_model
+
+    monkeypatch.setenv("TREX_CACHE", str(tmp_path))
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    assert (Path(resolve_model("embedded:tiny-qwen2")) / "config.json").exists()
+    assert torch.equal(torch.get_rng_state(), state)

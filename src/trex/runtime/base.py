@@ -1,13 +1,15 @@
-"""The scheduler contract and the one way a job runs: ``run_worker`` starts ``python -m trex.runtime.worker``.
+"""The scheduler contract and the one way a job runs: ``run_worker`` runs the worker in a process of its own.
 
 Every scheduler (``local``, ``ray``, ``slurm``; this module imports none of them) runs JobRequests
-through ``run_worker``. The loop keeps several nodes in flight, so a scheduler is asynchronous:
+through ``run_worker``: a cold ``python -m trex.runtime.worker``, or, for a CPU job of the local scheduler, a
+warm child of a fork server that imported the worker's libraries once (``trex.runtime.warm``). The loop keeps
+several nodes in flight, so a scheduler is asynchronous:
 ``submit`` hands it a job and returns at once, ``wait`` returns the jobs that finished since (as
 they finish, whichever node they belong to). ``run`` is the blocking form for one batch.
 ``slots`` is how many jobs run at once (GPUs / GPUs per job; 1 on a CPU-only machine) and
 ``gpus_in_use(n)`` how many GPUs n jobs in flight hold: what the GPU-hour deadline divides by.
 Guarantees: a job's stdout/stderr go to its ``log.txt``; the worker writes ``running.json``
-(the GPU it holds, its start time) when it starts; a timeout kills the job's whole process group
+(the GPU it holds, its start time, its process id) when it starts; a timeout kills the job's whole process group
 and gives a ``timeout`` result (its training is fitted to end well before: ``TRAIN_SHARE``); a worker
 that dies without writing result.json gives a ``crash`` result (``oom`` when it was killed by SIGKILL, the
 usual OOM-killer signal). The loop's process
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from trex.runtime import warm as warm_process
 from trex.runtime.job import JobRequest, JobResult
 from trex.runtime.worker import RESULT_FILE, write_atomic
 
@@ -130,15 +133,45 @@ def visible_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the worker before exec: on Linux the worker gets SIGKILL when the process that
     started it dies, so a killed run leaves no orphan job writing into its folder."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux: an orphan finishes its job and exits
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
-def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline: float | None = None) -> JobResult:
-    """Run one job in a fresh ``python -m trex.runtime.worker`` process group and read its result.
+def _start(workdir: Path, env: dict[str, str], cold: bool) -> subprocess.Popen | warm_process.WarmProcess | None:
+    """The job's process: a cold ``python -m trex.runtime.worker``, or a warm child (None: it cannot start warm)."""
+    if not cold:
+        return warm_process.start(str(workdir / JOB_FILE), str(workdir / LOG_FILE), env)
+    with (workdir / LOG_FILE).open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "trex.runtime.worker", str(workdir / JOB_FILE)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+
+
+def _kill(proc: subprocess.Popen | warm_process.WarmProcess) -> None:
+    """SIGKILL the job's process group (the process alone if it has not made its group yet), and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def run_worker(
+    request: JobRequest, gpu: str | None, timeout_s: float, deadline: float | None = None, warm: bool = False
+) -> JobResult:
+    """Run one job in a fresh worker process group and read its result.
+
+    ``warm``: a CPU job (``gpu`` None) starts as a child of a fork server that has imported the worker's
+    libraries once (``trex.runtime.warm``); otherwise, or when it cannot, a cold ``python -m trex.runtime.worker``.
 
     The job is killed after ``timeout_s`` (a ``timeout`` failure) or at the epoch time ``deadline``
     of the run's budget, whichever comes first (a ``cancelled`` result, which callers do not record).
@@ -161,22 +194,18 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
     env.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     job_hash = request.job.content_hash()
-    write_atomic(workdir / RUNNING_FILE, json.dumps({"gpu": gpu, "started": time.time()}))
+    started = time.time()
     start = time.perf_counter()
-    with (workdir / LOG_FILE).open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "trex.runtime.worker", str(workdir / JOB_FILE)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+    code = None
+    for cold in (not warm or gpu is not None, True):  # a warm child that finds itself stale exits at once
+        proc = _start(workdir, env, cold)
+        if proc is None:
+            continue
+        write_atomic(workdir / RUNNING_FILE, json.dumps({"gpu": gpu, "started": started, "pid": proc.pid}))
         try:
-            code = proc.wait(timeout=wait_s)
+            code = proc.wait(timeout=max(0.0, wait_s - (time.perf_counter() - start)))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            _kill(proc)
             if wait_s < timeout_s:
                 result = JobResult.failure(
                     job_hash, "cancelled: the run's budget and grace period ran out", "cancelled"
@@ -186,7 +215,9 @@ def run_worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline:
             return result.model_copy(update={"seconds": time.perf_counter() - start, "gpus": gpus, "gpu_ids": gpu})
         finally:
             if proc.poll() is None:  # the loop itself is being interrupted: take the job down with it
-                os.killpg(proc.pid, signal.SIGKILL)
+                _kill(proc)
+        if cold or code != warm_process.STALE:
+            break
     seconds = time.perf_counter() - start
     if result_path.exists():
         result = JobResult.model_validate_json(result_path.read_text(encoding="utf-8"))

@@ -5,6 +5,8 @@ The same slot logic as a Ray cluster, for the GPUs of one machine: a submitted j
 GPU (or, when its config asks for ``gpus: n``, for n free GPUs at once, capped at the machine's),
 holds them while its worker runs, and gives them back when the worker ends, so no two jobs ever
 share a GPU. Slots count one-GPU jobs; a job that asks for more waits until that many are free.
+A CPU job starts warm (``trex.runtime.warm``: a child of a fork server that imported the worker's libraries
+once for the run); a GPU job starts a cold worker process.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class LocalScheduler(ThreadedScheduler):
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         held = self._take(request)
         try:
-            return run_worker(request, ",".join(held) if held else None, self.timeout_s, deadline)
+            return run_worker(request, ",".join(held) if held else None, self.timeout_s, deadline, warm=True)
         finally:
             with self._changed:
                 self._free.extend(held)
