@@ -18,7 +18,9 @@ def test_a_job_holds_the_gpus_its_config_asks_for(tiny_task, tmp_path: Path, mon
     spans: list[tuple[int, list[str], float, float]] = []
     lock = threading.Lock()
 
-    def worker(request: JobRequest, gpu: str | None, timeout_s: float, deadline: float | None = None) -> JobResult:
+    def worker(
+        request: JobRequest, gpu: str | None, timeout_s: float, deadline: float | None = None, warm: bool = False
+    ) -> JobResult:
         start = time.monotonic()
         time.sleep(0.3)
         with lock:

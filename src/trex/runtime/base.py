@@ -19,7 +19,6 @@ never imports torch on their behalf. A scheduler never runs two jobs on one slot
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -35,7 +34,7 @@ from typing import Protocol
 
 from trex.runtime import warm as warm_process
 from trex.runtime.job import JobRequest, JobResult
-from trex.runtime.worker import RESULT_FILE, write_atomic
+from trex.runtime.worker import RESULT_FILE, die_with_parent, write_atomic
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
@@ -131,13 +130,6 @@ def visible_gpus() -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
-
-
-def die_with_parent() -> None:
-    """Runs in the worker before exec: on Linux the worker gets SIGKILL when the process that
-    started it dies, so a killed run leaves no orphan job writing into its folder."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: an orphan finishes its job and exits
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _start(workdir: Path, env: dict[str, str], cold: bool) -> subprocess.Popen | warm_process.WarmProcess | None:

@@ -143,7 +143,7 @@ def start(job_file: str, log_file: str, env: Mapping[str, str]) -> WarmProcess |
 
 def _child(request: dict) -> int:
     """In a forked child of the server: become a job process (session, death signal, log, environment), run it."""
-    from trex.runtime.base import die_with_parent
+    from trex.runtime.worker import die_with_parent
 
     os.setsid()
     die_with_parent()
@@ -169,7 +169,7 @@ def _child(request: dict) -> int:
 
 def serve() -> None:
     """The fork server's loop: a child per request line on stdin, its pid and later its exit code on stdout."""
-    import trex.runtime.base  # noqa: F401 (the imports every job would pay, the worker's with them)
+    import trex.runtime.worker  # noqa: F401 (with its package: the imports every job would pay)
 
     children: set[int] = set()
     out, pending = sys.stdout, b""

@@ -13,8 +13,11 @@ config's training after its scoring, and reports it as ``calibration``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -26,6 +29,14 @@ from trex.runtime.job import JobRequest, JobResult
 RESULT_FILE = "result.json"
 BADCASES_FILE = "badcases.jsonl"
 START_MARKER = "trex worker: starting job"
+
+
+def die_with_parent() -> None:
+    """Runs in a job's process before its work (a cold worker before exec, a warm child after its fork): on Linux
+    the process gets SIGKILL when the process that started it dies, so a killed run leaves no orphan job writing
+    into its folder."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: an orphan finishes its job and exits
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def write_atomic(path: Path, text: str) -> None:
