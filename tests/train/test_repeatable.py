@@ -30,7 +30,8 @@ def test_two_identical_tiny_jobs_give_identical_results(tiny_task, tmp_path: Pat
 
 def test_building_the_tiny_model_leaves_the_callers_random_state_alone(tmp_path: Path, monkeypatch) -> None:
     """A job that builds the embedded model's cache trains as one that finds it: the build seeds its own generator.
-    (It once reset the global one, so the first job on a fresh cache drew other LoRA dropout masks.)"""
+    (It once reset the global one after the worker had seeded it, so the first job on a fresh cache drew other
+    initial LoRA weights.)"""
     import torch
 
     from trex.assets import resolve_model

@@ -139,7 +139,7 @@ def _build_tiny(out: Path) -> None:
     )
     import torch
 
-    with torch.random.fork_rng():  # a job that builds the cache trains as one that finds it (same dropout masks)
+    with torch.random.fork_rng():  # a job that builds the cache trains as one that finds it (same LoRA init)
         torch.manual_seed(0)
         Qwen2ForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
