@@ -61,8 +61,12 @@ class FakeScheduler(ThreadedScheduler):
         seconds: Callable[[Job], float] = lambda job: 0.0,
         score: Callable[[Job], float | None] = default_score,
         error: Callable[[Job], str] = lambda job: "canned failure",
+        fits_training: bool = True,
     ) -> None:
+        """``fits_training`` False: a job's seconds are not training the worker can cut short to end by the run's
+        budget (``JobRequest.train_until``): a job that hangs, which only the grace period's cancellation ends."""
         super().__init__()
+        self.fits_training = fits_training
         self.gpus_per_job = 1 if gpus else 0
         self.n_slots = max(1, gpus)
         self.seconds, self.score, self.error = seconds, score, error
@@ -95,6 +99,8 @@ class FakeScheduler(ThreadedScheduler):
             train = request.job.train
             if train is not None and train.max_seconds is not None:  # the worker fits such a run into its seconds
                 seconds = min(seconds, train.max_seconds)
+            if train is not None and request.train_until is not None and self.fits_training:  # and by the budget
+                seconds = min(seconds, max(0.0, request.train_until - start))
             if deadline is not None and start + seconds > deadline:
                 time.sleep(max(0.0, deadline - start))
                 job_hash = request.job.content_hash()

@@ -18,6 +18,7 @@ from trex.budget import (
     final_run,
     job_deadline,
     one_run,
+    train_deadline,
 )
 from trex.calibration import CALIBRATION_STEPS
 from trex.llm.client import LLMReply
@@ -196,4 +197,39 @@ def test_no_config_is_planned_longer_than_the_job_timeout_allows(tmp_path: Path,
     steps = {n: [s.job.train.max_steps for s in store.jobs_of(n) if s.job.train] for n in store.load_tree().nodes}
     assert steps[1] == [6, 6]  # nothing measured yet: the root is planned as asked
     assert len(steps) == 4 and all(0 < s <= 4 for n in (2, 3, 4) for s in steps[n]), steps
+    store.close()
+
+
+def test_train_deadline_is_the_limit_less_two_fixed_job_costs() -> None:
+    limits, now = Limits(wall_clock_minutes=10, gpu_hours=1, grace_minutes=5), time.time()
+    cost = StepCost(fixed_s=20.0, step_s=2.0)
+    # 300 s of wall clock left, no grace: the job's own scoring and the best node's test scoring come off it
+    assert train_deadline(limits, _usage(wall_s=300.0), 0, cost) == pytest.approx(now + 300 - 40, abs=2)
+    assert train_deadline(limits, _usage(wall_s=0.0, gpu_hours=0.9), 4, cost) == pytest.approx(now + 90 - 40, abs=2)
+    assert train_deadline(limits, _usage(wall_s=300.0), 0, None) == pytest.approx(now + 300, abs=2)  # none measured
+    assert train_deadline(Limits(), _usage(), 0, cost) is None
+
+
+def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace(tmp_path: Path, tiny_task) -> None:
+    """A search job planned from a pace the machine no longer keeps (on the equal-budget benchmark a job planned at
+    1.9 s a step trained at 4.6 s) ends its training by the run's limit and is recorded; it does not run into the
+    grace period, which would be cancelled and leave the run nothing."""
+    from tests.fakes import FakeScheduler
+    from trex.loop import RunOptions, SearchLoop, start_run
+
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 1.0})})
+    task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
+    options = RunOptions(iterations=3, wall_clock_minutes=0.1)  # 6 s; the children's jobs would take 30 s
+    scheduler = FakeScheduler()
+    scheduler.seconds = lambda job: 30.0 if job.train is not None and len(scheduler.runs) >= 4 else 0.05
+    store = start_run(tmp_path / "ws", task, task_file, options)
+    started = time.time()
+    summary = SearchLoop(store, task, options, scheduler=scheduler).run()
+    assert time.time() - started < 6 + 2  # the limit, not the minute of grace after it
+    assert not store.events("job_cancelled")
+    slow = [r for r in scheduler.runs[4:] if r[3] - r[2] > 1.0]
+    assert slow, "no job was cut short: the test does not test the fit"
+    results = {s.hash: s.result for node in store.load_tree().nodes for s in store.jobs_of(node)}
+    assert all(results[job_hash] is not None and results[job_hash].status == "ok" for job_hash, *_ in slow)
+    assert summary.stopped_by == "wall_clock_minutes"
     store.close()

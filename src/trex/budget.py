@@ -6,7 +6,8 @@ over recorded jobs of seconds x GPUs used plus what the jobs in flight have held
 tokens and USD are the researcher's running totals (meta ``llm_usage``). ``exhausted`` names the
 first limit reached, in a sentence the CLI and the report show. ``job_deadline`` is the epoch time
 at which running jobs are cancelled: the wall-clock or GPU-hour limit plus a grace period, the
-GPU-hours left divided by the GPUs every job in flight holds. A cancelled job is not recorded, so
+GPU-hours left divided by the GPUs every job in flight holds. ``train_deadline`` is when a job's training must end to
+finish before the limit itself. A cancelled job is not recorded, so
 a resume with a larger budget runs it again and nothing finished is lost. ``cannot_finish``
 refuses a new node the remaining budget cannot pay for, estimating a job from the finished ones
 (no estimate before the first job finishes: the root always starts).
@@ -106,17 +107,30 @@ def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> 
     return None
 
 
-def job_deadline(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None:
-    """Epoch seconds after which running jobs are cancelled (limit + grace), or None for no deadline."""
-    now = time.time()
+def _limit_at(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None:
+    """Epoch seconds at which the nearer of the wall-clock and GPU-hour limits is reached, or None for neither."""
     remaining = []
     if limits.wall_clock_minutes is not None:
         remaining.append(limits.wall_clock_minutes * 60 - usage.wall_s)
     if limits.gpu_hours is not None and gpus_in_use > 0:
         remaining.append((limits.gpu_hours - usage.gpu_hours) * 3600 / gpus_in_use)
-    if not remaining:
-        return None
-    return now + max(0.0, min(remaining)) + limits.grace_minutes * 60
+    return time.time() + max(0.0, min(remaining)) if remaining else None
+
+
+def job_deadline(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None:
+    """Epoch seconds after which running jobs are cancelled (limit + grace), or None for no deadline."""
+    at = _limit_at(limits, usage, gpus_in_use)
+    return None if at is None else at + limits.grace_minutes * 60
+
+
+def train_deadline(limits: Limits, usage: Usage, gpus_in_use: int, cost: StepCost | None) -> float | None:
+    """Epoch seconds by which a job's training must end so that the job, and the test scoring of the run's best
+    node after it, finish before the limit (not its grace): the limit less two fixed job costs, none before
+    anything is measured. The worker fits its steps and schedule to end by then (``JobRequest.train_until``):
+    a job the search planned from a pace the machine no longer keeps trains fewer steps instead of running
+    into the grace period, where the run's last node would have had its time. None: no such limit."""
+    at = _limit_at(limits, usage, gpus_in_use)
+    return None if at is None else at - (2 * cost.fixed_s if cost is not None else 0.0)
 
 
 def job_estimate(store: Store) -> JobEstimate | None:

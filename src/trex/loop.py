@@ -25,8 +25,10 @@ what exploring would learn) and continues its best config for the steps the time
 (``trex.budget.final_run``). A wall-clock budget too small for a search gets one run per slot
 that fills it: the root's base-model job, run before the root is planned, times a few steps of the
 default config, and the root's configs train for all the time left (``trex.calibration``,
-``trex.budget.one_run``). Jobs still running when the wall-clock or GPU-hour limit passes get the
-task's grace period, then are cancelled; their nodes stay unfinished for a resume.
+``trex.budget.one_run``). Every job's training is fitted to end early enough for the job, and the test
+scoring of the run's best node, to finish before the limit (``trex.budget.train_deadline``), so a machine
+slower than the plan trains fewer steps instead of overrunning. Jobs still running when the wall-clock or
+GPU-hour limit passes get the task's grace period, then are cancelled; their nodes stay unfinished for a resume.
 
 Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
 result is committed as it finishes, and a node's outcome commits together with the
@@ -58,6 +60,7 @@ from trex.budget import (
     job_estimate,
     read_usage,
     step_cost,
+    train_deadline,
 )
 from trex.calibration import calibration_plan, one_run_root
 from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
@@ -134,6 +137,13 @@ class SearchLoop:
         gpus = self.executor.scheduler.gpus_in_use(jobs_in_flight)
         return job_deadline(self.task.limits, self.usage(0), gpus)
 
+    def _train_by(self, jobs_in_flight: int) -> float | None:
+        gpus = self.executor.scheduler.gpus_in_use(jobs_in_flight)
+        return train_deadline(self.task.limits, self.usage(0), gpus, step_cost(self.store))
+
+    def _submit(self, node_id: int) -> None:
+        self.executor.start_node(node_id, self._deadline, self._train_by)
+
     # steps ----------------------------------------------------------------------------------
     def _store_node(self, parent: int | None, depth: int, plan: Plan, jobs: list[tuple[str, Job]]) -> int:
         specs = [(job.content_hash(), job.model_dump_json(), name) for name, job in jobs]
@@ -196,7 +206,7 @@ class SearchLoop:
     def _start(self, node_id: int) -> None:
         plan = self.store.node_plan(node_id)
         self.running[node_id] = f"{plan.strategy}: {plan.change}"
-        self.executor.start_node(node_id, self._deadline)
+        self._submit(node_id)
 
     def _fill(self, target: int) -> Stop | None:
         """Start nodes until P are in flight; a reason to stop when no more may ever start."""
@@ -239,7 +249,7 @@ class SearchLoop:
             self.say(f"node {node_id}: jobs cancelled by the budget; the node is left for a resume")
             return False
         if self.completion.repair(node_id, results) or self.completion.promote(node_id, self._affords):  # type: ignore[arg-type]
-            self.executor.start_node(node_id, self._deadline)
+            self._submit(node_id)
             return True
         self.completion.finish(self.store.load_tree(), node_id, results)  # type: ignore[arg-type]
         self.running.pop(node_id, None)

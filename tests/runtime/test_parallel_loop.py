@@ -93,7 +93,7 @@ def test_parallel_one_is_the_sequential_tree(tmp_path: Path, tiny_task) -> None:
 
 
 def test_resume_completes_every_unfinished_node_first(tmp_path: Path, tiny_task) -> None:
-    slow = FakeScheduler(gpus=4)
+    slow = FakeScheduler(gpus=4, fits_training=False)  # the children's jobs hang: the budget cancels them
     slow.seconds = lambda job: 0.05 if len(slow.runs) < 3 else 30.0  # the root's three jobs are quick
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0})})
     loop = _loop(tmp_path, task, slow, iterations=3, parallel_nodes=2, wall_clock_minutes=0.03)
@@ -141,7 +141,7 @@ def test_status_and_report_show_the_nodes_in_flight_and_the_slots(tmp_path: Path
     from trex.report.html import render_report
     from trex.report.status import run_status
 
-    slow = FakeScheduler(gpus=4)
+    slow = FakeScheduler(gpus=4, fits_training=False)  # the children's jobs hang: the budget cancels them
     slow.seconds = lambda job: 0.05 if len(slow.runs) < 3 else 30.0
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0})})
     loop = _loop(tmp_path, task, slow, iterations=3, parallel_nodes=2, wall_clock_minutes=0.03)

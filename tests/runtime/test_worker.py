@@ -47,9 +47,11 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
 
     # warm start: a second job continues the first one's adapter
     warm = _job(tiny_task, init_from_job=job.content_hash())
-    request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_from=str(tmp_path / "j"))
+    budget_ends = time.time() + 120  # the run's budget ends before the timeout's share: the sooner holds
+    request = JobRequest(job=warm, workdir=str(tmp_path / "k"), init_from=str(tmp_path / "j"), train_until=budget_ends)
     warm_result = run_worker(request, gpu=None, timeout_s=300)
     assert warm_result.status == "ok" and warm_result.test is None  # a job scores test only when asked
+    assert JobRequest.model_validate_json((tmp_path / "k" / JOB_FILE).read_text()).train_until == budget_ends
 
     # test on demand: the first job's saved adapter scores the test split, in a worker of its own
     again = JobRequest(job=job, workdir=str(tmp_path / "j" / "test"), init_from=str(tmp_path / "j"), test_only=True)

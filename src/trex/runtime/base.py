@@ -167,8 +167,9 @@ def run_worker(
 
     The job is killed after ``timeout_s`` (a ``timeout`` failure) or at the epoch time ``deadline``
     of the run's budget, whichever comes first (a ``cancelled`` result, which callers do not record).
-    Its training is told to end by ``TRAIN_SHARE`` of the timeout (``JobRequest.train_until``): a machine slower
-    than planned gives a shorter run, which still scores and saves, instead of a timeout.
+    Its training is told to end by ``TRAIN_SHARE`` of the timeout (``JobRequest.train_until``), or by the request's
+    own ``train_until`` when that is sooner (the run's budget): a machine slower than planned gives a shorter run,
+    which still scores and saves, instead of a timeout or a cancellation.
     """
     gpus = len(gpu.split(",")) if gpu else 0
     budget_s = deadline - time.time() if deadline is not None else float("inf")
@@ -177,7 +178,10 @@ def run_worker(
         return JobResult.failure(request.job.content_hash(), "cancelled before it started: budget spent", "cancelled")
     workdir = Path(request.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    request = request.model_copy(update={"train_until": time.time() + TRAIN_SHARE * timeout_s})
+    until = time.time() + TRAIN_SHARE * timeout_s
+    if request.train_until is not None:  # the run's budget may end first (trex.budget.train_deadline)
+        until = min(until, request.train_until)
+    request = request.model_copy(update={"train_until": until})
     result_path = workdir / RESULT_FILE
     result_path.unlink(missing_ok=True)
     write_atomic(workdir / JOB_FILE, request.model_dump_json(indent=1))

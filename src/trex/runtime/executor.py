@@ -153,10 +153,16 @@ class Executor:
         request = self._request(stored.job, workdir).model_copy(update={"score_test": True})
         return self._run_now(request)
 
-    def start_node(self, node_id: int, deadline: Callable[[int], float | None] | None = None) -> None:
+    def start_node(
+        self,
+        node_id: int,
+        deadline: Callable[[int], float | None] | None = None,
+        train_by: Callable[[int], float | None] | None = None,
+    ) -> None:
         """Submit the node's unfinished jobs (a hash already in flight is waited for, not submitted again).
 
-        ``deadline(n)`` is the epoch time at which a job is cancelled when n jobs are in flight with it.
+        ``deadline(n)`` is the epoch time at which a job is cancelled when n jobs are in flight with it;
+        ``train_by(n)`` the one by which its training must end (``JobRequest.train_until``).
         """
         waiting = self.waiting.setdefault(node_id, set())
         for stored in self.store.jobs_of(node_id):
@@ -172,6 +178,9 @@ class Executor:
                 continue
             (Path(request.workdir) / RUNNING_FILE).unlink(missing_ok=True)  # a killed session's, not this run's
             self.in_flight[stored.hash] = (node_id, request)
+            if train_by is not None:
+                request = request.model_copy(update={"train_until": train_by(len(self.in_flight))})
+                self.in_flight[stored.hash] = (node_id, request)
             self.scheduler.submit(request, deadline(len(self.in_flight)) if deadline else None)
 
     def poll(self, timeout: float | None = None) -> list[int]:

@@ -57,7 +57,8 @@ class JobRequest(BaseModel):
     # score only the test split of a job that already finished, with the model it saved in ``init_from``
     test_only: bool = False
     # epoch time by which training must end so the job can still score and save inside its timeout (set by
-    # ``run_worker``): a slower machine shortens the training (steps and schedule fitted) instead of timing out
+    # ``run_worker``) and the run's budget (set by the loop, ``trex.budget.train_deadline``; the sooner holds): a
+    # slower machine shortens the training (steps and schedule fitted) instead of timing out
     train_until: float | None = None
 
 
