@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from trex.agents.plan import BudgetLeft
 from trex.budget import (
     JobEstimate,
     StepCost,
     TimedRun,
     Usage,
     exhausted,
+    final_reserve,
     final_run,
     job_deadline,
     one_run,
+    search_seconds,
     train_deadline,
 )
 from trex.calibration import CALIBRATION_STEPS
@@ -108,14 +111,37 @@ def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: 
 def test_the_last_node_gets_the_steps_the_wall_clock_left_pays_for() -> None:
     limits, cost = Limits(wall_clock_minutes=10), StepCost(fixed_s=20.0, step_s=2.0)
     estimate = JobEstimate(seconds=100.0, gpus=0.0)  # a node of 2 configs on 1 slot: 200 s
-    assert final_run(limits, _usage(wall_s=100.0), estimate, cost, 2, 1, 0) is None  # 500 s left: 2 more nodes
-    # 300 s left: one more node; 300 x 0.95 less the job's and the test scoring's fixed cost: 245 s, 122 steps at
+    # the last node's reserve: two thirds of the budget (400 s); one more node (200 s) leaves that with 600 s left
+    assert final_run(limits, _usage(wall_s=0.0), estimate, cost, 2, 1, 0) is None
+    assert final_run(limits, _usage(wall_s=1.0), estimate, cost, 2, 1, 0) is not None
+    # 300 s left: the last node; 300 x 0.95 less the job's and the test scoring's fixed cost: 245 s, 122 steps at
     # 2 s a step, with a quarter's headroom in case the pace is faster (the worker fits the steps to the seconds)
     assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0) == TimedRun(steps=153, seconds=245.0)
     assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, jobs_in_flight=1) is None
-    assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 2, 0) is None  # 2 slots: a node is 100 s
+    # 2 slots: a node is 100 s; one node more leaves the reserve with 500 s left
+    assert final_run(limits, _usage(wall_s=100.0), estimate, cost, 2, 2, 0) is None
+    assert final_run(limits, _usage(wall_s=101.0), estimate, cost, 2, 2, 0) is not None
     assert final_run(limits, _usage(wall_s=590.0), estimate, cost, 2, 1, 0) is None  # no room for 4 steps
     assert final_run(Limits(), _usage(wall_s=300.0), estimate, cost, 2, 1, 0) is None  # no wall clock limit
+
+
+def test_the_last_node_keeps_two_thirds_of_the_budget_up_to_what_one_job_may_train() -> None:
+    demo = Limits(wall_clock_minutes=15, job_timeout_minutes=15)
+    assert final_reserve(demo, node_s=160.0) == 600.0  # two thirds of 900 s
+    assert final_reserve(demo, node_s=700.0) == 700.0  # never less than one node's time
+    long = Limits(wall_clock_minutes=480, job_timeout_minutes=30)
+    assert final_reserve(long, node_s=300.0) == 1440.0  # 80% of the timeout: what one job may train
+    # what a search node may take: the time left less the reserve
+    estimate = JobEstimate(seconds=80.0, gpus=0.0)
+    assert search_seconds(demo, _usage(wall_s=200.0), estimate, 2, 1) == 100.0
+    assert search_seconds(demo, _usage(wall_s=800.0), estimate, 2, 1) == 0.0
+    assert search_seconds(Limits(), _usage(), estimate, 2, 1) is None
+    assert search_seconds(demo, _usage(), None, 2, 1) is None
+    # a plan's configs are capped at what that time pays for: 250 s in one wave, 20 s fixed, 2 s a step
+    budget = BudgetLeft(slots=1, step_s=2.0, job_fixed_s=20.0, search_s=250.0)
+    assert budget.steps_for_search(2) == 52  # two waves of 125 s
+    assert BudgetLeft(slots=2, step_s=2.0, job_fixed_s=20.0, search_s=250.0).steps_for_search(2) == 115
+    assert BudgetLeft(step_s=2.0).steps_for_search(2) is None
 
 
 def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path: Path, tiny_task) -> None:
@@ -123,13 +149,13 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     from trex.loop import RunOptions, SearchLoop, start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
-    options = RunOptions(iterations=20, wall_clock_minutes=0.2)  # 12 s; the root's two 6-step jobs take 3 s
+    options = RunOptions(iterations=20, wall_clock_minutes=0.3)  # 18 s; the root's two 6-step jobs take 1.2 s
     store = start_run(tmp_path / "ws", tiny_task, task_file, options)
-    scheduler = FakeScheduler(seconds=lambda job: 0.25 * job.train.max_steps if job.train else 0.0)
+    scheduler = FakeScheduler(seconds=lambda job: 0.1 * job.train.max_steps if job.train else 0.0)
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     tree = store.load_tree()
     assert summary.stopped_by == "wall_clock_minutes" and not store.events("job_cancelled")
-    assert store.events("calibrated")[0]["data"]["one_run"] is None  # the root (3 s) fits a third of the time left
+    assert store.events("calibrated")[0]["data"]["one_run"] is None  # the root (1.2 s) fits a third of the time left
     last = store.events("selection")[-1]
     assert last["data"]["policy"] == "last-node-best" and len(tree) >= 3
     last_node = max(tree.nodes)

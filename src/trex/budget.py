@@ -12,13 +12,16 @@ a resume with a larger budget runs it again and nothing finished is lost. ``cann
 refuses a new node the remaining budget cannot pay for, estimating a job from the finished ones
 (no estimate before the first job finishes: the root always starts).
 
-The last node of a wall-clock budget fills it: ``final_run`` says when the time left cannot pay
-for two more nodes of the usual size (so the node about to start is the last one) and how long one
+The last node of a wall-clock budget fills it: ``final_run`` says when one more node of the usual size
+would leave less than the last node's reserve (``final_reserve``: another node's time, or ``FINAL_SHARE``
+of the budget up to what one job may train), so the node about to start is the last one, and how long one
 wave of configs can then train, from the run's measured ``StepCost`` (fixed seconds per job, seconds
 per step), keeping back the test scoring of the run's best node and a 5% margin; the worker fits the
 steps and schedule into those seconds, as for a one-run root. The loop then expands the best node
 and the researcher continues its best config for that time (``trex.agents.base``): compute that would
-have gone to a node cut off by the budget, or to no node at all, trains the incumbent further.
+have gone to a node cut off by the budget, or to no node at all, trains the incumbent further. A search
+node's configs are capped at what leaves that reserve intact (``search_seconds``): a long from-scratch
+proposal cannot eat the time of the final model.
 Wall-clock budgets only: a node count or GPU-hours leave the tree as it is.
 
 A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
@@ -182,6 +185,12 @@ def one_run(
 
 
 MIN_FINAL_STEPS = 4
+# The last node's continuation trains for about this share of a wall-clock budget, or the most one job may: on a
+# budget of a few hundred steps a model's score still rises steeply with steps (the demo task at 15 minutes on 2
+# cores: 0.59-0.71 at 32 steps, 0.84-0.885 at 400-480), so the final model must see most of them; the search
+# gets the other third, as the root does before the one-run rule takes over (``ROOT_SHARE``; docs/benchmarks.md,
+# "Equal wall-clock budget").
+FINAL_SHARE = 2 / 3
 
 
 def timed(limits: Limits, cost: StepCost, seconds: float) -> TimedRun | None:
@@ -208,7 +217,8 @@ def final_run(
     is the last one the wall clock can pay for (None otherwise, or when nothing is measured yet or other jobs are
     in flight).
 
-    Last: the time left cannot pay for two more nodes of ``configs`` jobs of the usual cost on ``slots`` slots.
+    Last: after one more node of ``configs`` jobs of the usual cost on ``slots`` slots, the time left would be less
+    than ``final_reserve``: another node's time, or ``FINAL_SHARE`` of the budget up to what one job may train.
     Its configs run in one wave (``min(configs, slots)`` of them) and train for the time left less
     ``TIME_FIT_MARGIN``, their own fixed cost and the test scoring of the run's best node (a job's fixed cost
     each: a trained job's fixed part holds no test scoring). Fewer than ``MIN_FINAL_STEPS``: None."""
@@ -216,9 +226,28 @@ def final_run(
         return None
     left = limits.wall_clock_minutes * 60 - usage.wall_s
     node_s = estimate.seconds * math.ceil(configs / max(1, slots))
-    if left >= 2 * node_s:
+    if left - node_s >= final_reserve(limits, node_s):
         return None
     return timed(limits, cost, left * TIME_FIT_MARGIN - 2 * cost.fixed_s)
+
+
+def final_reserve(limits: Limits, node_s: float) -> float:
+    """Seconds of a wall-clock budget kept for its last node: one node's time (``node_s``), or ``FINAL_SHARE`` of
+    the budget, up to what one job may train (80% of its timeout), whichever is more."""
+    assert limits.wall_clock_minutes is not None
+    longest = limits.job_timeout_minutes * 60 * 0.8
+    return max(node_s, min(FINAL_SHARE * limits.wall_clock_minutes * 60, longest))
+
+
+def search_seconds(
+    limits: Limits, usage: Usage, estimate: JobEstimate | None, configs: int, slots: int
+) -> float | None:
+    """Seconds a search node (not the last) may take without eating into the last node's reserve (None: no
+    wall-clock limit, or nothing measured yet)."""
+    if limits.wall_clock_minutes is None or estimate is None:
+        return None
+    node_s = estimate.seconds * math.ceil(configs / max(1, slots))
+    return max(0.0, limits.wall_clock_minutes * 60 - usage.wall_s - final_reserve(limits, node_s))
 
 
 def cannot_finish(

@@ -59,6 +59,7 @@ from trex.budget import (
     job_deadline,
     job_estimate,
     read_usage,
+    search_seconds,
     step_cost,
     train_deadline,
 )
@@ -186,14 +187,16 @@ class SearchLoop:
     def _budget_left(self, nodes: int) -> BudgetLeft:
         limits, target = self.task.limits, self.options.iterations or self.task.limits.max_iterations
         wall = limits.wall_clock_minutes * 60 - self.usage(nodes).wall_s if limits.wall_clock_minutes else None
-        cost = step_cost(self.store)
+        cost, slots = step_cost(self.store), self.executor.scheduler.slots
+        usage, estimate = self.usage(nodes), job_estimate(self.store)
         return BudgetLeft(
             nodes=target - nodes,
             seconds=wall,
-            slots=self.executor.scheduler.slots,
+            slots=slots,
             step_s=cost.step_s if cost else None,
             job_fixed_s=cost.fixed_s if cost else None,
             job_timeout_s=limits.job_timeout_minutes * 60,
+            search_s=search_seconds(limits, usage, estimate, limits.configs_per_plan, slots),
         )
 
     def _affords(self, steps: int) -> bool:

@@ -179,6 +179,21 @@ def test_the_heuristic_gives_one_slot_to_the_surrogate(tiny_task) -> None:
     assert plan == HeuristicResearcher(tiny_task).plan(context)  # deterministic for a seed
 
 
+def test_a_search_plan_leaves_the_last_node_its_reserve(tiny_task) -> None:
+    """Under a wall-clock budget no search config, the surrogate's included, trains longer than the time the
+    search may still take (the final model's reserve is the rest): 60 s, one slot, two configs, 5 s fixed, 5 s a
+    step -> at most 5 steps each."""
+    parent, grandparent = _parent(tiny_task), _record(tiny_task, 0, 0.6)
+    budget = BudgetLeft(seconds=600.0, slots=1, step_s=5.0, job_fixed_s=5.0, job_timeout_s=900.0, search_s=60.0)
+    context = PlanContext(
+        parent=parent, grandparent=grandparent, seed=2, observations=_observations(tiny_task, 6), budget=budget
+    )
+    free = HeuristicResearcher(tiny_task).plan(context.model_copy(update={"budget": BudgetLeft()}))
+    assert max(c.train.max_steps for c in free.configs) > 5  # the test would not test the cap otherwise
+    plan = HeuristicResearcher(tiny_task).plan(context)
+    assert [c.train.max_steps for c in plan.configs] == [min(5, c.train.max_steps) for c in free.configs]
+
+
 def test_few_observations_keep_proposals_in_a_trust_region_around_the_best_config(tiny_task) -> None:
     best = _parent(tiny_task).best()
     lr, done = best.train.learning_rate, total_steps(best.train, {})

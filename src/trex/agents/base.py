@@ -9,6 +9,9 @@ job it names. Subclasses are deterministic for a (seed, node seed): a resumed ru
 No config is planned longer than the job timeout allows: once a job has trained, every config's steps
 are capped at what 80% of the timeout pays for at the measured cost (``BudgetLeft.steps_within_timeout``),
 so a long proposal (the surrogate ranges up to 16x the default steps) trains less instead of timing out.
+Under a wall-clock budget a search node's configs are also capped at what leaves the run's last node its
+reserve (``BudgetLeft.steps_for_search``, ``trex.budget.final_reserve``): the final model's time is not spent
+on a config that may lose.
 
 The run's last node under a wall-clock budget (``context.budget.final``, see ``trex.budget.final_run``)
 is planned here for every researcher: the parent's best config continues on fresh rows of its own
@@ -69,7 +72,12 @@ class Researcher:
 
     def plan(self, context: PlanContext) -> Plan:
         """A child plan of ``context.parent``, checked before it is returned."""
-        plan = _within_timeout(self._last_plan(context) or self._plan(context), context.budget.steps_within_timeout())
+        last = self._last_plan(context)
+        if last is not None:
+            plan = _within_timeout(last, context.budget.steps_within_timeout())
+        else:
+            caps = (context.budget.steps_within_timeout(), context.budget.steps_for_search(self.k))
+            plan = _within_timeout(self._plan(context), min((c for c in caps if c is not None), default=None))
         check_warm_starts(plan, context.known_trains())
         return plan
 

@@ -12,6 +12,7 @@ and, for LoRA, its adapter shape (rank, alpha, targets, layers) must equal that 
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -127,12 +128,21 @@ class BudgetLeft(BaseModel):
     step_s: float | None = None  # measured seconds per training step (None: no job has trained yet)
     job_fixed_s: float | None = None  # measured seconds per job besides its steps (process, model, scoring)
     job_timeout_s: float | None = None  # a job running longer is killed
+    search_s: float | None = None  # what a search node may take and leave the last node its reserve (trex.budget)
 
     def steps_within_timeout(self, share: float = 0.8) -> int | None:
         """The most steps a job can train in ``share`` of the job timeout, by the measured costs (None: unknown)."""
         if not self.step_s or self.job_timeout_s is None:
             return None
         return max(1, int((self.job_timeout_s * share - (self.job_fixed_s or 0.0)) / self.step_s))
+
+    def steps_for_search(self, configs: int) -> int | None:
+        """The most steps each of a search node's ``configs`` can train (its own steps: a warm start pays only
+        those) so that the node, in waves over the slots, ends within ``search_s`` (None: no such limit)."""
+        if not self.step_s or self.search_s is None:
+            return None
+        waves = math.ceil(configs / max(1, self.slots))
+        return max(1, int((self.search_s / waves - (self.job_fixed_s or 0.0)) / self.step_s))
 
 
 class PlanContext(BaseModel):
