@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from trex.agents.base import Researcher
 from trex.agents.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
-from trex.agents.probes import PROBE_MARK, continuation, promoted
+from trex.agents.probes import PROBE_MARK, continuation, continues_own_probe, promoted
 from trex.agents.proposals import observation_of
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.verdict import diagnose_node
@@ -48,7 +48,7 @@ def node_record(store: Store, node_id: int) -> NodeRecord:
         if stored.result is not None and stored.name != BASELINE:
             seen = outcome(stored.name, stored.job, stored.result, stored.workdir)
             train = seen.train
-            if train is not None and train.init_from_job == hashes.get(stored.name + PROBE_MARK):
+            if train is not None and continues_own_probe(stored.name, train, hashes):
                 seen.train = train.model_copy(update={"max_steps": planned.get(stored.name, train.max_steps)})
             outcomes.append(seen)
     return NodeRecord(

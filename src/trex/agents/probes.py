@@ -24,11 +24,13 @@ have finished).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.agents.recipes import resampled, rows_needed
 from trex.aidp.recipe import Recipe
 from trex.runtime.job import Job
+from trex.train.config import TrainConfig
 
 ETA = 3  # a probe trains 1/ETA of the steps; the top 1/ETA of probe scores goes on
 MIN_PROBE_STEPS = 4
@@ -87,6 +89,13 @@ def continuation(config: ConfigSpec, probe: Job, probe_hash: str) -> ConfigSpec:
     train = probe.train.model_copy(update={"init_from_job": probe_hash, "max_steps": rest})
     recipe = resampled(probe.recipe, rows_needed(train), int(probe_hash[:8], 16))
     return ConfigSpec(name=config.name, train=train, recipe=recipe, source=config.source)
+
+
+def continues_own_probe(name: str, train: TrainConfig | None, hashes: Mapping[str, str]) -> bool:
+    """Whether config ``name``'s job (trained with ``train``) is the continuation of its own probe: it warm-starts
+    from the job of ``<name>~probe`` in the same node (``hashes``: the node's config names -> job hashes)."""
+    probe = hashes.get(name + PROBE_MARK)
+    return probe is not None and train is not None and train.init_from_job == probe
 
 
 def promoted(score: float, earlier: list[float]) -> bool:

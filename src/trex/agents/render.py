@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from trex.agents.plan import BudgetLeft, ConfigOutcome, NodeRecord
-from trex.agents.probes import PROBE_MARK
+from trex.agents.probes import PROBE_MARK, continues_own_probe
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.run import BadCase
 from trex.runtime.worker import BADCASES_FILE  # the worker writes every validation error there
@@ -110,7 +110,7 @@ def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
     cost = f"{outcome.steps} steps, {outcome.seconds:.0f} s" if outcome.seconds is not None else "cost unknown"
     probe = next((o for o in record.outcomes if o.name == outcome.name + PROBE_MARK), None)
     planned = outcome.train.max_steps if outcome.train is not None and not outcome.train.epochs else 0
-    if probe is not None and outcome.train is not None and outcome.train.init_from_job == probe.job_hash:
+    if probe is not None and continues_own_probe(outcome.name, outcome.train, {probe.name: probe.job_hash}):
         cost += f" after its probe's {probe.steps} (promoted: {planned} steps planned in all)"
     elif outcome.steps is not None and 0 < outcome.steps < planned:
         cost += f" (stopped at {outcome.steps} of {planned} planned steps: fitted to the time it had)"
