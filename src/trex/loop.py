@@ -186,9 +186,9 @@ class SearchLoop:
 
     def _budget_left(self, nodes: int) -> BudgetLeft:
         limits, target = self.task.limits, self.options.iterations or self.task.limits.max_iterations
-        wall = limits.wall_clock_minutes * 60 - self.usage(nodes).wall_s if limits.wall_clock_minutes else None
-        cost, slots = step_cost(self.store), self.executor.scheduler.slots
         usage, estimate = self.usage(nodes), job_estimate(self.store)
+        wall = limits.wall_clock_minutes * 60 - usage.wall_s if limits.wall_clock_minutes else None
+        cost, slots = step_cost(self.store), self.executor.scheduler.slots
         return BudgetLeft(
             nodes=target - nodes,
             seconds=wall,

@@ -177,11 +177,11 @@ class Executor:
                 self._record(node_id, request, finished)
                 continue
             (Path(request.workdir) / RUNNING_FILE).unlink(missing_ok=True)  # a killed session's, not this run's
-            self.in_flight[stored.hash] = (node_id, request)
+            flying = len(self.in_flight) + 1  # this job with the others in flight
             if train_by is not None:
-                request = request.model_copy(update={"train_until": train_by(len(self.in_flight))})
-                self.in_flight[stored.hash] = (node_id, request)
-            self.scheduler.submit(request, deadline(len(self.in_flight)) if deadline else None)
+                request = request.model_copy(update={"train_until": train_by(flying)})
+            self.in_flight[stored.hash] = (node_id, request)
+            self.scheduler.submit(request, deadline(flying) if deadline else None)
 
     def poll(self, timeout: float | None = None) -> list[int]:
         """Record the jobs that finished (waiting up to ``timeout`` seconds for one when no node is settled yet);
