@@ -73,6 +73,10 @@ class JobEstimate(BaseModel):
     seconds: float
     gpus: float
 
+    def wall_s(self, jobs: int, slots: int) -> float:
+        """Seconds ``jobs`` such jobs take on ``slots`` slots: one job's time per wave."""
+        return self.seconds * math.ceil(jobs / max(1, slots))
+
 
 def read_usage(
     store: Store,
@@ -225,7 +229,7 @@ def final_run(
     if limits.wall_clock_minutes is None or estimate is None or cost is None or jobs_in_flight:
         return None
     left = limits.wall_clock_minutes * 60 - usage.wall_s
-    node_s = estimate.seconds * math.ceil(configs / max(1, slots))
+    node_s = estimate.wall_s(configs, slots)
     if left - node_s >= final_reserve(limits, node_s):
         return None
     return timed(limits, cost, left * TIME_FIT_MARGIN - 2 * cost.fixed_s)
@@ -246,7 +250,7 @@ def search_seconds(
     wall-clock limit, or nothing measured yet)."""
     if limits.wall_clock_minutes is None or estimate is None:
         return None
-    node_s = estimate.seconds * math.ceil(configs / max(1, slots))
+    node_s = estimate.wall_s(configs, slots)
     return max(0.0, limits.wall_clock_minutes * 60 - usage.wall_s - final_reserve(limits, node_s))
 
 
@@ -258,7 +262,7 @@ def cannot_finish(
     if estimate is None:
         return None
     if limits.wall_clock_minutes is not None:
-        needed = estimate.seconds * math.ceil((jobs_in_flight + configs) / max(1, slots))
+        needed = estimate.wall_s(jobs_in_flight + configs, slots)
         left = limits.wall_clock_minutes * 60 - usage.wall_s
         if needed > left:
             sentence = f"the wall clock left ({left:.0f} s) cannot finish another node (~{needed:.0f} s)"
