@@ -130,7 +130,7 @@ def test_the_last_node_keeps_two_thirds_of_the_budget_up_to_what_one_job_may_tra
     assert final_reserve(demo, node_s=160.0) == 600.0  # two thirds of 900 s
     assert final_reserve(demo, node_s=700.0) == 700.0  # never less than one node's time
     long = Limits(wall_clock_minutes=480, job_timeout_minutes=30)
-    assert final_reserve(long, node_s=300.0) == 1440.0  # 80% of the timeout: what one job may train
+    assert final_reserve(long, node_s=300.0) == 1530.0  # 85% of the timeout (TRAIN_SHARE): what one job may train
     # what a search node may take: the time left less the reserve
     estimate = JobEstimate(seconds=80.0, gpus=0.0)
     assert search_seconds(demo, _usage(wall_s=200.0), estimate, 2, 1) == 100.0
@@ -155,7 +155,7 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     tree = store.load_tree()
     assert summary.stopped_by == "wall_clock_minutes" and not store.events("job_cancelled")
-    assert store.events("calibrated")[0]["data"]["one_run"] is None  # the root (1.2 s) fits a third of the time left
+    assert store.events("calibrated")[0]["data"]["one_run"] is None  # the root (1.2 s) fits an eighth of the time left
     last = store.events("selection")[-1]
     assert last["data"]["policy"] == "last-node-best" and len(tree) >= 3
     last_node = max(tree.nodes)
@@ -169,19 +169,32 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     store.close()
 
 
-def test_one_run_when_the_root_would_take_more_than_a_third_of_the_time_left() -> None:
+def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left() -> None:
     limits, cost = Limits(wall_clock_minutes=15), StepCost(fixed_s=40.0, step_s=6.0)
-    # the demo task on a slow 2-core day, the base-model job done: 2 x (40 + 32 x 6) s = 464 s > 800 / 3
+    # the demo task on a slow 2-core day, the base-model job done: 2 x (40 + 32 x 6) s = 464 s > 800 / 8
     run = one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1)
     assert run == TimedRun(steps=math.ceil(120 * 1.25), seconds=720.0)  # 800 x 0.95 - 40 = 720 s: 120 steps
-    fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 2 x 26 s, a search fits
+    fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 2 x 26 s, at most 100 s: a search fits
     assert one_run(limits, _usage(wall_s=100.0), fast, configs=2, default_steps=32, slots=1) is None
-    assert one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is None  # 232 s
+    assert one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is not None  # 232 s
+    hour = Limits(wall_clock_minutes=60, job_timeout_minutes=60)
+    assert one_run(hour, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is None  # 232 <= 437 s
+    # the demo on a fast day (this VM, 2026-12-06): 2 x (20 + 32 x 2) s = 168 s, more than 865 / 8: one run, which
+    # trains up to 85% of the 15-minute job timeout less one fixed cost (765 - 20 s), not the 95% of 865 s left
+    day = one_run(
+        Limits(wall_clock_minutes=15, job_timeout_minutes=15),
+        _usage(wall_s=35.0),
+        StepCost(fixed_s=20.0, step_s=2.0),
+        2,
+        32,
+        1,
+    )
+    assert day == TimedRun(steps=math.ceil(372 * 1.25), seconds=745.0)
     assert one_run(Limits(), _usage(), cost, configs=2, default_steps=32, slots=1) is None  # no wall clock
     assert one_run(limits, _usage(), None, configs=2, default_steps=32, slots=1) is None  # nothing measured
     assert one_run(limits, _usage(wall_s=880.0), cost, configs=2, default_steps=32, slots=1) is None  # no room
-    capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 80% of the timeout less the fixed cost
-    assert one_run(capped, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1).seconds == 440.0
+    capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 85% of the timeout less the fixed cost
+    assert one_run(capped, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1).seconds == 470.0
 
 
 def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:

@@ -28,8 +28,12 @@ A wall-clock budget too small for a search gets one run instead (``one_run``). B
 run, its base-model job also times a few steps of the task's default config (``trex.calibration``),
 charged to the budget. When the root's configs as usually planned (``configs``
 jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
-time left, the search has no room to learn from its root before the budget ends (measured on the demo
-task at 15 minutes on 2 cores: the root took 60% and trex lost to one plain run, docs/benchmarks.md).
+time left, the search cannot pay for itself before the budget ends: the root's losing configs and every
+job's fixed cost are steps the final model never sees, while the score still climbs with steps. Measured on
+the demo task at 15 minutes on 2 cores (docs/benchmarks.md, "Equal wall-clock budget"): with a root of a
+sixth of the time left the search lost to one plain run on 3 of 3 seeds (test 0.850 against 0.880), and the
+learning rates it chose between scored alike at the full length (one run of lr 5e-4, 1e-3, 2e-3: validation
+0.875, 0.870, 0.860), so nothing the search could find paid for the steps it cost.
 The root is then one config per slot that trains for all the time left, less one fixed job cost (the
 base-model job's fixed part holds a model load and the scoring of both splits: what the run's own fixed
 cost and its test scoring add up to, but one load) and a ``TIME_FIT_MARGIN``; the worker fits its steps
@@ -44,6 +48,7 @@ import time
 from pydantic import BaseModel
 
 from trex.agents.plan import TimedRun
+from trex.runtime.job import TRAIN_SHARE
 from trex.store import Store
 from trex.task import Limits
 
@@ -168,7 +173,10 @@ def step_cost(store: Store) -> StepCost | None:
     return StepCost(fixed_s=fixed, step_s=sum(train for _, train, _ in rows) / sum(steps for _, _, steps in rows))
 
 
-ROOT_SHARE = 1 / 3  # a root that takes more of the time left leaves the search no room to use it
+# A root that takes more of the time left costs the final model more steps than a search of its size can win
+# back: at 1/3 (and a measured sixth) trex lost to one plain run at 15 minutes on 2 cores; at 1/8 a search loses
+# at most about a sixteenth of the final model's steps to the root's losing configs (two configs a plan).
+ROOT_SHARE = 1 / 8
 TIME_FIT_MARGIN = 0.95  # timed runs fit their steps to the time: only the fixed costs' error needs a margin
 
 
@@ -192,16 +200,16 @@ MIN_FINAL_STEPS = 4
 # The last node's continuation trains for about this share of a wall-clock budget, or the most one job may: on a
 # budget of a few hundred steps a model's score still rises steeply with steps (the demo task at 15 minutes on 2
 # cores: 0.59-0.71 at 32 steps, 0.84-0.885 at 400-480), so the final model must see most of them; the search
-# gets the other third, as the root does before the one-run rule takes over (``ROOT_SHARE``; docs/benchmarks.md,
+# gets the other third (a search runs at all only when its root takes at most ``ROOT_SHARE``; docs/benchmarks.md,
 # "Equal wall-clock budget").
 FINAL_SHARE = 2 / 3
 
 
 def timed(limits: Limits, cost: StepCost, seconds: float) -> TimedRun | None:
-    """``seconds`` of training (never into 80% of the job timeout), at most a quarter more steps than the measured
-    pace fits in them (the pace may be faster than timed; the worker's own timing decides); None below
-    ``MIN_FINAL_STEPS``."""
-    seconds = min(seconds, limits.job_timeout_minutes * 60 * 0.8 - cost.fixed_s)
+    """``seconds`` of training (never past ``TRAIN_SHARE`` of the job timeout, less a fixed cost), at most a
+    quarter more steps than the measured pace fits in them (the pace may be faster than timed; the worker's own
+    timing decides); None below ``MIN_FINAL_STEPS``."""
+    seconds = min(seconds, limits.job_timeout_minutes * 60 * TRAIN_SHARE - cost.fixed_s)
     steps = math.floor(seconds / cost.step_s) if cost.step_s > 0 else 0
     if steps < MIN_FINAL_STEPS:
         return None
@@ -237,9 +245,9 @@ def final_run(
 
 def final_reserve(limits: Limits, node_s: float) -> float:
     """Seconds of a wall-clock budget kept for its last node: one node's time (``node_s``), or ``FINAL_SHARE`` of
-    the budget, up to what one job may train (80% of its timeout), whichever is more."""
+    the budget, up to what one job may train (``TRAIN_SHARE`` of its timeout), whichever is more."""
     assert limits.wall_clock_minutes is not None
-    longest = limits.job_timeout_minutes * 60 * 0.8
+    longest = limits.job_timeout_minutes * 60 * TRAIN_SHARE
     return max(node_s, min(FINAL_SHARE * limits.wall_clock_minutes * 60, longest))
 
 

@@ -33,15 +33,12 @@ from pathlib import Path
 from typing import Protocol
 
 from trex.runtime import warm as warm_process
-from trex.runtime.job import JobRequest, JobResult
+from trex.runtime.job import TRAIN_SHARE, JobRequest, JobResult
 from trex.runtime.worker import RESULT_FILE, die_with_parent, write_atomic
 
 JOB_FILE = "job.json"
 LOG_FILE = "log.txt"
 RUNNING_FILE = "running.json"  # {"gpu": CUDA_VISIBLE_DEVICES or null, "started": epoch seconds}
-# training ends by this share of the job timeout; the rest is for scoring and saving (the planner caps a config
-# at 80% of the timeout at the measured pace, so a job fitted to it trains whole unless the machine slowed)
-TRAIN_SHARE = 0.85
 OnDone = Callable[[JobRequest, JobResult], None]
 Finished = list[tuple[JobRequest, JobResult]]
 

@@ -22,6 +22,13 @@ from trex.train.sft import TrainLog
 JOB_VERSION = 1
 
 
+# A job's training ends by this share of its timeout; the rest is for scoring and saving. The worker enforces it
+# (``trex.runtime.base.run_worker``) and a time-fitted run is planned to it (``trex.budget.timed``); a config
+# planned in steps is capped at 80% at the measured pace (``BudgetLeft.steps_within_timeout``), so a job fitted to
+# it trains whole unless the machine slowed.
+TRAIN_SHARE = 0.85
+
+
 class Job(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
