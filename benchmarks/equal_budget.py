@@ -42,10 +42,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trex.agents.heuristic import base_recipe
 from trex.budget import TIME_FIT_MARGIN
 from trex.loop import summarize
-from trex.runtime.executor import decontaminated
+from trex.runtime.executor import default_job
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
 from trex.store import Store
@@ -83,15 +82,7 @@ def run_job(
     task: TaskSpec, train: TrainConfig, balanced: bool, seed: int, workdir: Path, timeout_s: float, score_test: bool
 ) -> tuple[JobResult, float, Job]:
     """One trex Job (standard recipe, optionally label-balanced) through the worker; (result, wall seconds, job)."""
-    rows = train.max_steps * train.batch_size * train.gradient_accumulation_steps
-    job = Job(
-        base_model=task.base_model,
-        recipe=decontaminated(base_recipe(task, rows, seed=seed, stratify=balanced), task),
-        train=train,
-        eval=task.eval,
-        seed=seed,
-        max_train_samples=task.limits.max_train_samples,
-    )
+    job = default_job(task, seed, train, balanced)
     result, wall_s = run_request(JobRequest(job=job, workdir=str(workdir), score_test=score_test), timeout_s)
     return result, wall_s, job
 

@@ -5,8 +5,8 @@
 Both sides start a fresh Python process and do the same work on the tiny task (2-layer Qwen2,
 Rotten Tomatoes slice): load the model and data, train LoRA for ``--steps`` steps (batch 16,
 length 96), merge, and score validation and test. The plain side is ``benchmarks/plain_job.py``
-(transformers, TRL, PEFT, datasets; no trex). The trex side is a Job planned as a search would
-plan it (heuristic root plan, decontamination included) and run through the LocalScheduler:
+(transformers, TRL, PEFT, datasets; no trex). The trex side is the root's first config as trex plans
+it (``default_job``, decontamination included), run through the LocalScheduler:
 worker subprocess, data recipe, training, evaluation with intervals and bad cases, result.json.
 Runs alternate (plain, trex, plain, trex, ...); each side's figure is its fastest run. The plain
 script uses the same settings as the Job, gradient checkpointing off included (TRL turns it on by
@@ -25,9 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from trex.agents.heuristic import HeuristicResearcher
 from trex.assets import resolve_data, resolve_model
-from trex.runtime.executor import plan_jobs
+from trex.runtime.executor import default_job
 from trex.runtime.job import JobRequest
 from trex.runtime.local import LocalScheduler
 from trex.task import load_task
@@ -45,9 +44,7 @@ def main() -> None:
     base = load_task(ROOT / "examples" / "tasks" / "tiny.yaml")
     training = base.training.model_copy(update={"max_steps": args.steps, "batch_size": 16, "max_length": 96})
     task = base.model_copy(update={"training": training})
-    plan = HeuristicResearcher(task).root_plan()
-    plan = plan.model_copy(update={"configs": plan.configs[:1]})
-    ((_, job),) = plan_jobs(task, plan, seed=0, with_baseline=False)
+    job = default_job(task, seed=0)
 
     work = Path(tempfile.mkdtemp(prefix="trex-overhead-"))
     spec = {

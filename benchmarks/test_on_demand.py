@@ -22,8 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trex.agents.heuristic import HeuristicResearcher
-from trex.runtime.executor import plan_jobs
+from trex.runtime.executor import default_job
 from trex.runtime.job import JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
 from trex.task import load_task
@@ -52,8 +51,7 @@ def main() -> None:
 
     task = load_task(args.task)
     task = task.model_copy(update={"training": task.training.model_copy(update={"max_steps": args.steps})})
-    plan = HeuristicResearcher(task).root_plan()
-    ((_, job),) = plan_jobs(task, plan.model_copy(update={"configs": plan.configs[:1]}), seed=0, with_baseline=False)
+    job = default_job(task, seed=0)
     with_test, without_test, on_demand = [], [], []
     with tempfile.TemporaryDirectory(prefix="trex-test-on-demand-") as tmp:
         for repeat in range(args.repeats):

@@ -10,7 +10,7 @@ from trex.agents.verdict import diagnose_node
 from trex.aidp.recipe import StepStats, run_recipe
 from trex.evaluation.metrics import Score
 from trex.evaluation.run import SplitResult
-from trex.runtime.executor import plan_jobs
+from trex.runtime.executor import default_job, plan_jobs
 from trex.runtime.job import JobResult
 
 
@@ -23,6 +23,17 @@ def test_every_training_job_is_decontaminated_unless_turned_off(tiny_task) -> No
         assert guard.args["against"] == [tiny_task.eval.validation, tiny_task.eval.test]
     off = tiny_task.model_copy(update={"decontaminate": False})
     assert all(s.op != "decontaminate" for _, job in plan_jobs(off, plan, 0, False) for s in job.recipe.steps)
+
+
+def test_the_benchmarks_default_job_is_the_roots_first_config(tiny_task) -> None:
+    (_, first), *_ = plan_jobs(
+        tiny_task, HeuristicResearcher(tiny_task, seed=3).root_plan(), seed=3, with_baseline=False
+    )
+    assert default_job(tiny_task, seed=3).content_hash() == first.content_hash()  # decontaminated, same sample
+    other = tiny_task.training.model_copy(update={"learning_rate": 0.01})
+    balanced = default_job(tiny_task, seed=3, train=other, balanced=True)
+    assert balanced.train == other and balanced.content_hash() != first.content_hash()
+    assert any(s.args.get("stratify_by") for s in balanced.recipe.steps)
 
 
 def test_training_rows_copied_from_the_test_split_are_dropped(tiny_task, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.agents.probes import probe_config
+from trex.agents.recipes import base_recipe, rows_needed
 from trex.aidp.recipe import Recipe, Step
 from trex.runtime.base import RUNNING_FILE, Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
@@ -30,6 +31,7 @@ from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
 from trex.task import TaskSpec
 from trex.tracking import Tracker
+from trex.train.config import TrainConfig
 
 BASELINE = "base-model"
 
@@ -48,14 +50,27 @@ def decontaminated(recipe: Recipe, task: TaskSpec) -> Recipe:
 
 def config_job(task: TaskSpec, plan: Plan, config: ConfigSpec, seed: int) -> Job:
     """The Job that trains and evaluates one config of a plan."""
+    return recipe_job(task, plan.recipe_for(config), config.train, seed)
+
+
+def recipe_job(task: TaskSpec, recipe: Recipe, train: TrainConfig, seed: int) -> Job:
+    """The Job that trains ``train`` on ``recipe`` (decontaminated against the evaluation splits) and evaluates."""
     return Job(
         base_model=task.base_model,
-        recipe=decontaminated(plan.recipe_for(config), task),
-        train=config.train,
+        recipe=decontaminated(recipe, task),
+        train=train,
         eval=task.eval,
         seed=seed,
         max_train_samples=task.limits.max_train_samples,
     )
+
+
+def default_job(task: TaskSpec, seed: int, train: TrainConfig | None = None, balanced: bool = False) -> Job:
+    """The task's default training config (or ``train``) as one job on the standard first recipe, a seeded sample
+    of the rows it needs (label-balanced when asked): the root's first config as trex plans it, and what the
+    benchmarks run beside trex (a plain run, an Optuna trial, a timed job)."""
+    train = train or task.training
+    return recipe_job(task, base_recipe(task, rows_needed(train), seed=seed, stratify=balanced), train, seed)
 
 
 def baseline_job(task: TaskSpec, seed: int, calibrate: Plan | None = None) -> Job:
