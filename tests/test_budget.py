@@ -28,6 +28,7 @@ from trex.llm.client import LLMReply
 from trex.runtime.job import JobResult
 from trex.store import Store
 from trex.task import Limits
+from trex.train.config import TrainConfig
 
 
 def _usage(**changes: float) -> Usage:
@@ -165,8 +166,31 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     assert len(jobs) == 1  # one slot: one config takes all the time left
     assert jobs[0].train.init_from_job == best_job and jobs[0].train.max_steps >= 4
     assert jobs[0].train.max_seconds is not None and jobs[0].train.max_seconds > 0  # the worker fits it to the time
-    assert jobs[0].train.learning_rate == store.job(best_job).job.train.learning_rate
+    # it starts where one linear schedule over the parent's steps and its own would be: lr x more / (done + more)
+    parent = store.job(best_job)
+    done, more = parent.result.train.steps, jobs[0].train.max_steps * 4 // 5
+    assert jobs[0].train.learning_rate == pytest.approx(parent.job.train.learning_rate * more / (done + more))
     store.close()
+
+
+def test_a_schedule_gives_the_trainers_rate_and_a_continuation_starts_at_its_lineages_tail() -> None:
+    from trex.agents.moves import fill_budget
+    from trex.agents.plan import ConfigOutcome
+
+    linear = TrainConfig(learning_rate=1e-3, warmup_ratio=0.1)
+    assert [linear.rate_at(s, 100) for s in (0, 5, 10, 55, 100)] == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
+    cosine = linear.model_copy(update={"lr_scheduler": "cosine", "warmup_ratio": 0.0})
+    assert [cosine.rate_at(s, 100) for s in (0, 50, 100)] == pytest.approx([1.0, 0.5, 0.0])
+    assert TrainConfig(lr_scheduler="constant").rate_at(90, 100) == 1.0
+    # a one-run root of 300 steps, 8 more steps of time left: a gentle tail, not a restart at lr 1e-3
+    root = ConfigOutcome(name="run", job_hash="h", status="ok", train=TrainConfig(learning_rate=1e-3), val_score=0.87)
+    tail = fill_budget(root.model_copy(update={"steps": 300}), TimedRun(steps=10, seconds=20.0), 1)
+    ((name, train),) = tail.configs
+    assert name == "finish" and train.learning_rate == pytest.approx(1e-3 * 8 / 308)
+    assert train.init_from_job == "h" and train.max_seconds == 20.0
+    # a 32-step probe continued for about 240 steps starts near its own rate, a second slot at half that
+    long = fill_budget(root.model_copy(update={"steps": 32}), TimedRun(steps=300, seconds=600.0), 2)
+    assert [t.learning_rate for _, t in long.configs] == pytest.approx([1e-3 * 240 / 272, 1e-3 * 120 / 272])
 
 
 def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left() -> None:

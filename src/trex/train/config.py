@@ -6,6 +6,7 @@ train the same way must serialize the same way, so every field has a concrete de
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -65,6 +66,17 @@ class TrainConfig(BaseModel):
     @property
     def dpo(self) -> bool:
         return self.method.endswith("dpo")
+
+    def rate_at(self, step: int, total: int) -> float:
+        """The share of ``learning_rate`` this config's schedule gives at ``step`` of a run of ``total`` steps
+        (warmup included), as the trainer's scheduler does."""
+        warmup = self.warmup_ratio * total
+        if step < warmup:
+            return step / warmup
+        if self.lr_scheduler == "constant" or total <= warmup:
+            return 1.0
+        progress = min(1.0, (step - warmup) / (total - warmup))
+        return 1.0 - progress if self.lr_scheduler == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
 
     @model_validator(mode="after")
     def _quantized_needs_lora(self) -> TrainConfig:
