@@ -42,6 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trex.agents.plan import STEP_CEILING
 from trex.budget import TIME_FIT_MARGIN
 from trex.loop import summarize
 from trex.runtime.executor import default_job
@@ -134,7 +135,7 @@ def plain_arm(task: TaskSpec, seed: int, budget_s: float, timing: Timing, work: 
     seconds = budget_s * TIME_FIT_MARGIN - timing.fixed_s - timing.test_s
     # a ceiling well above the estimate: the timing run's pace is a cold first process's, slower than the run's
     # (2026-12-05: 2.55 s a step timed, 1.88 s in the run), and the worker's time fit only ever shortens a run
-    steps = max(1, math.ceil(2.0 * max(1.0, seconds) / timing.step_s)) if timing.step_s > 0 else 1
+    steps = max(1, math.ceil(STEP_CEILING * max(1.0, seconds) / timing.step_s)) if timing.step_s > 0 else 1
     train = task.training.model_copy(update={"max_steps": steps, "max_seconds": max(1.0, seconds)})
     result, wall_s, _ = run_job(task, train, False, seed, work / "plain", budget_s * 2, score_test=True)
     if result.status != "ok":

@@ -52,6 +52,7 @@ def rerun(workspace: Path, work: Path) -> dict:
     outcome = ConfigOutcome(
         name="parent", job_hash=parent.hash, status="ok", train=parent.job.train, steps=parent.result.train.steps
     )
+    # the runs this reruns (before 2026-12-06's STEP_CEILING of 2) planned a quarter's headroom over the pace
     lr = tail_rate(outcome, stored.job.train.max_steps * 4 // 5)
     job = stored.job.model_copy(update={"train": stored.job.train.model_copy(update={"learning_rate": lr})})
     request = JobRequest(job=job, workdir=str(work / "tail"), init_from=parent.workdir, score_test=True)

@@ -75,6 +75,7 @@ class FakeScheduler(ThreadedScheduler):
             self._free.put(slot)
         self.runs: list[tuple[str, str | None, float, float]] = []
         self.test_runs: list[str] = []  # jobs whose test split was scored on demand
+        self.requests: list[JobRequest] = []  # every request submitted, in order
         self._lock = threading.Lock()
 
     @property
@@ -82,6 +83,8 @@ class FakeScheduler(ThreadedScheduler):
         return self.n_slots
 
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
+        with self._lock:
+            self.requests.append(request)
         if request.test_only:  # scoring a finished job's test split: instant, and not a run of the job
             self.test_runs.append(request.job.content_hash())
             result = canned_result(request.job, self.score(request.job), 0.0, None, test=True)

@@ -3,18 +3,18 @@ of a wall-clock budget."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import pytest
 
-from trex.agents.plan import BudgetLeft
+from trex.agents.plan import STEP_CEILING, BudgetLeft
 from trex.budget import (
     JobEstimate,
     StepCost,
     TimedRun,
     Usage,
+    after_train_s,
     exhausted,
     final_reserve,
     final_run,
@@ -25,7 +25,7 @@ from trex.budget import (
 )
 from trex.calibration import CALIBRATION_STEPS
 from trex.llm.client import LLMReply
-from trex.runtime.job import JobResult
+from trex.runtime.job import JobResult, train_reserve
 from trex.store import Store
 from trex.task import Limits
 from trex.train.config import TrainConfig
@@ -116,8 +116,9 @@ def test_the_last_node_gets_the_steps_the_wall_clock_left_pays_for() -> None:
     assert final_run(limits, _usage(wall_s=0.0), estimate, cost, 2, 1, 0) is None
     assert final_run(limits, _usage(wall_s=1.0), estimate, cost, 2, 1, 0) is not None
     # 300 s left: the last node; 300 x 0.95 less the job's and the test scoring's fixed cost: 245 s, 122 steps at
-    # 2 s a step, with a quarter's headroom in case the pace is faster (the worker fits the steps to the seconds)
-    assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0) == TimedRun(steps=153, seconds=245.0)
+    # 2 s a step, up to twice that in case the pace is faster (the worker fits the steps to the seconds)
+    last = final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, 0)
+    assert last == TimedRun(steps=244, seconds=245.0) and last.paced_steps == 122
     assert final_run(limits, _usage(wall_s=300.0), estimate, cost, 2, 1, jobs_in_flight=1) is None
     # 2 slots: a node is 100 s; one node more leaves the reserve with 500 s left
     assert final_run(limits, _usage(wall_s=100.0), estimate, cost, 2, 2, 0) is None
@@ -168,7 +169,7 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
     assert jobs[0].train.max_seconds is not None and jobs[0].train.max_seconds > 0  # the worker fits it to the time
     # it starts where one linear schedule over the parent's steps and its own would be: lr x more / (done + more)
     parent = store.job(best_job)
-    done, more = parent.result.train.steps, jobs[0].train.max_steps * 4 // 5
+    done, more = parent.result.train.steps, jobs[0].train.max_steps // STEP_CEILING
     assert jobs[0].train.learning_rate == pytest.approx(parent.job.train.learning_rate * more / (done + more))
     store.close()
 
@@ -184,12 +185,12 @@ def test_a_schedule_gives_the_trainers_rate_and_a_continuation_starts_at_its_lin
     assert TrainConfig(lr_scheduler="constant").rate_at(90, 100) == 1.0
     # a one-run root of 300 steps, 8 more steps of time left: a gentle tail, not a restart at lr 1e-3
     root = ConfigOutcome(name="run", job_hash="h", status="ok", train=TrainConfig(learning_rate=1e-3), val_score=0.87)
-    tail = fill_budget(root.model_copy(update={"steps": 300}), TimedRun(steps=10, seconds=20.0), 1)
+    tail = fill_budget(root.model_copy(update={"steps": 300}), TimedRun(steps=16, seconds=20.0), 1)
     ((name, train),) = tail.configs
     assert name == "finish" and train.learning_rate == pytest.approx(1e-3 * 8 / 308)
     assert train.init_from_job == "h" and train.max_seconds == 20.0
     # a 32-step probe continued for about 240 steps starts near its own rate, a second slot at half that
-    long = fill_budget(root.model_copy(update={"steps": 32}), TimedRun(steps=300, seconds=600.0), 2)
+    long = fill_budget(root.model_copy(update={"steps": 32}), TimedRun(steps=480, seconds=600.0), 2)
     assert [t.learning_rate for _, t in long.configs] == pytest.approx([1e-3 * 240 / 272, 1e-3 * 120 / 272])
 
 
@@ -197,14 +198,15 @@ def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left()
     limits, cost = Limits(wall_clock_minutes=15), StepCost(fixed_s=40.0, step_s=6.0)
     # the demo task on a slow 2-core day, the base-model job done: 2 x (40 + 32 x 6) s = 464 s > 800 / 8
     run = one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1)
-    assert run == TimedRun(steps=math.ceil(120 * 1.25), seconds=720.0)  # 800 x 0.95 - 40 = 720 s: 120 steps
+    assert run == TimedRun(steps=120 * 2, seconds=720.0)  # 800 x 0.95 - 40 = 720 s: 120 steps, up to twice that
     fast = StepCost(fixed_s=10.0, step_s=0.5)  # a GPU: the root is 2 x 26 s, at most 100 s: a search fits
     assert one_run(limits, _usage(wall_s=100.0), fast, configs=2, default_steps=32, slots=1) is None
     assert one_run(limits, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is not None  # 232 s
     hour = Limits(wall_clock_minutes=60, job_timeout_minutes=60)
     assert one_run(hour, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=2) is None  # 232 <= 437 s
     # the demo on a fast day (this VM, 2026-12-06): 2 x (20 + 32 x 2) s = 168 s, more than 865 / 8: one run, which
-    # trains up to 85% of the 15-minute job timeout less one fixed cost (765 - 20 s), not the 95% of 865 s left
+    # trains for 95% of the 865 s left less a fixed cost: the 15-minute job timeout allows 900 s less a fixed cost
+    # before training and twice one after it (840 s), not 85% of it less a fixed cost (745 s, before 2026-12-06)
     day = one_run(
         Limits(wall_clock_minutes=15, job_timeout_minutes=15),
         _usage(wall_s=35.0),
@@ -213,12 +215,14 @@ def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left()
         32,
         1,
     )
-    assert day == TimedRun(steps=math.ceil(372 * 1.25), seconds=745.0)
+    assert day == TimedRun(steps=400 * 2, seconds=801.8)
     assert one_run(Limits(), _usage(), cost, configs=2, default_steps=32, slots=1) is None  # no wall clock
     assert one_run(limits, _usage(), None, configs=2, default_steps=32, slots=1) is None  # nothing measured
     assert one_run(limits, _usage(wall_s=880.0), cost, configs=2, default_steps=32, slots=1) is None  # no room
-    capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 85% of the timeout less the fixed cost
-    assert one_run(capped, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1).seconds == 470.0
+    capped = Limits(wall_clock_minutes=15, job_timeout_minutes=10)  # 600 s less 40 before training, 80 after
+    assert one_run(capped, _usage(wall_s=100.0), cost, configs=2, default_steps=32, slots=1).seconds == 480.0
+    slow = StepCost(fixed_s=100.0, step_s=6.0)  # twice the fixed cost is more than 15% of the timeout: the share holds
+    assert one_run(capped, _usage(wall_s=100.0), slow, configs=2, default_steps=32, slots=1).seconds == 410.0
 
 
 def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:
@@ -241,6 +245,14 @@ def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Pa
     assert train.learning_rate == tiny_task.training.learning_rate and train.max_steps > tiny_task.training.max_steps
     assert summary.best_node == 1 and summary.best_test is not None and not store.events("job_cancelled")
     assert len(scheduler.runs) == 2  # the base-model job ran once, before the root was planned, and the one run
+    # the one run keeps what the base-model job measured, twice over, for its scoring after training (not 15% of
+    # the job timeout); the base-model job itself, before anything was measured, kept the share
+    # (the fake's jobs cost nothing but their training: the floor)
+    assert [r.after_train_s for r in scheduler.requests[:2]] == [None, 10.0]
+    assert after_train_s(StepCost(fixed_s=22.0, step_s=2.3)) == 44.0 and after_train_s(None) is None
+    assert after_train_s(StepCost(fixed_s=0.1, step_s=0.25)) == 10.0  # a floor for what the fixed cost misses
+    assert train_reserve(900, 44.0) == 44.0 and train_reserve(900, None) == pytest.approx(135.0)
+    assert train_reserve(60, 44.0) == pytest.approx(9.0)  # never more than the unmeasured share
     runs = len(scheduler.runs)  # a resume plans nothing again: every job is reused by hash
     SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     assert len(scheduler.runs) == runs

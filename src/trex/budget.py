@@ -36,8 +36,11 @@ learning rates it chose between scored alike at the full length (one run of lr 5
 0.875, 0.870, 0.860), so nothing the search could find paid for the steps it cost.
 The root is then one config per slot that trains for all the time left, less one fixed job cost (the
 base-model job's fixed part holds a model load and the scoring of both splits: what the run's own fixed
-cost and its test scoring add up to, but one load) and a ``TIME_FIT_MARGIN``; the worker fits its steps
-and its schedule into those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing.
+cost and its test scoring add up to, but one load) and a ``TIME_FIT_MARGIN``, up to what one job may train
+(``longest_train_s``: the job timeout less a fixed cost before training and ``AFTER_TRAIN_FACTOR`` fixed costs
+after it, which the run's jobs are told to keep, ``after_train_s``, instead of the unmeasured 15% of the
+timeout); the worker fits its steps and its schedule into those seconds (``TrainConfig.max_seconds``), so an
+estimate that is off wastes nothing.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ import time
 
 from pydantic import BaseModel
 
-from trex.agents.plan import TimedRun
-from trex.runtime.job import TRAIN_SHARE
+from trex.agents.plan import STEP_CEILING, TimedRun
+from trex.runtime.job import TRAIN_SHARE, train_reserve
 from trex.store import Store
 from trex.task import Limits
 
@@ -205,15 +208,35 @@ MIN_FINAL_STEPS = 4
 FINAL_SHARE = 2 / 3
 
 
+# What a job keeps back after its training, as a multiple of the run's measured fixed cost per job (which holds a
+# model load and the scoring of both splits, more than a trained job does after training): scoring and saving
+# take about half of it, so twice it leaves room for a machine that slows by a factor of four.
+AFTER_TRAIN_FACTOR = 2.0
+MIN_AFTER_TRAIN_S = 10.0  # and never less than this (a process exit, a checkpoint write on a slow disk)
+
+
+def after_train_s(cost: StepCost | None) -> float | None:
+    """Seconds a job of this run keeps after its training for scoring and saving (``JobRequest.after_train_s``);
+    None before anything is measured (the worker then keeps ``1 - TRAIN_SHARE`` of the timeout)."""
+    return None if cost is None else max(MIN_AFTER_TRAIN_S, AFTER_TRAIN_FACTOR * cost.fixed_s)
+
+
+def longest_train_s(limits: Limits, cost: StepCost) -> float:
+    """The most seconds one job of this run may train: its timeout less a fixed cost before training and what it
+    keeps after (``train_reserve``)."""
+    timeout_s = limits.job_timeout_minutes * 60
+    return timeout_s - cost.fixed_s - train_reserve(timeout_s, after_train_s(cost))
+
+
 def timed(limits: Limits, cost: StepCost, seconds: float) -> TimedRun | None:
-    """``seconds`` of training (never past ``TRAIN_SHARE`` of the job timeout, less a fixed cost), at most a
-    quarter more steps than the measured pace fits in them (the pace may be faster than timed; the worker's own
-    timing decides); None below ``MIN_FINAL_STEPS``."""
-    seconds = min(seconds, limits.job_timeout_minutes * 60 * TRAIN_SHARE - cost.fixed_s)
+    """``seconds`` of training (never past what one job may train, ``longest_train_s``), at most
+    ``STEP_CEILING`` times the steps the measured pace fits in them (the pace may be faster than timed; the worker's
+    own timing decides); None below ``MIN_FINAL_STEPS``."""
+    seconds = min(seconds, longest_train_s(limits, cost))
     steps = math.floor(seconds / cost.step_s) if cost.step_s > 0 else 0
     if steps < MIN_FINAL_STEPS:
         return None
-    return TimedRun(steps=math.ceil(steps * 1.25), seconds=round(seconds, 1))
+    return TimedRun(steps=steps * STEP_CEILING, seconds=round(seconds, 1))
 
 
 def final_run(

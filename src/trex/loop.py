@@ -53,6 +53,7 @@ from trex.agents.random_researcher import RandomResearcher
 from trex.budget import (
     TimedRun,
     Usage,
+    after_train_s,
     cannot_finish,
     exhausted,
     final_run,
@@ -143,7 +144,7 @@ class SearchLoop:
         return train_deadline(self.task.limits, self.usage(0), gpus, step_cost(self.store))
 
     def _submit(self, node_id: int) -> None:
-        self.executor.start_node(node_id, self._deadline, self._train_by)
+        self.executor.start_node(node_id, self._deadline, self._train_by, after_train_s(step_cost(self.store)))
 
     # steps ----------------------------------------------------------------------------------
     def _store_node(self, parent: int | None, depth: int, plan: Plan, jobs: list[tuple[str, Job]]) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from trex.agents.heuristic import base_recipe
-from trex.runtime.base import JOB_FILE, TRAIN_SHARE, run_worker
-from trex.runtime.job import Job, JobRequest
+from trex.runtime.base import JOB_FILE, run_worker
+from trex.runtime.job import TRAIN_SHARE, Job, JobRequest
 from trex.runtime.local import LocalScheduler
 from trex.runtime.worker import BADCASES_FILE, START_MARKER, warm_start
 
@@ -55,8 +55,12 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
 
     # test on demand: the first job's saved adapter scores the test split, in a worker of its own
     again = JobRequest(job=job, workdir=str(tmp_path / "j" / "test"), init_from=str(tmp_path / "j"), test_only=True)
+    again.after_train_s = 10.0  # what the run measured its jobs need after training: less than 15% of the timeout
+    before = time.time()
     tested = run_worker(again, gpu=None, timeout_s=300)
     assert tested.status == "ok" and tested.validation is None and tested.test.score.value == result.test.score.value
+    until = JobRequest.model_validate_json((tmp_path / "j" / "test" / JOB_FILE).read_text()).train_until
+    assert before + 290 <= until <= before + 290 + 30
 
 
 def test_failing_job_becomes_failed_result_with_error(tiny_task, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ class Researcher:
             name = lr_name(train) + (f"-{len(configs) + 1}" if any(c.name == lr_name(train) for c in configs) else "")
             configs.append(config.model_copy(update={"name": name, "train": train, "recipe": own}))
         rationale = (
-            f"The wall clock left pays for about {one_run.steps * 4 // 5} training steps, too few for a search to "
+            f"The wall clock left pays for about {one_run.paced_steps} training steps, too few for a search to "
             f"learn from a first round before the budget ends: train for all of it ({one_run.seconds:.0f} s), one "
             "run per slot, steps and schedule fitted to the time."
         )

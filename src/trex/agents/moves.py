@@ -154,7 +154,7 @@ def fill_budget(best: ConfigOutcome, final: TimedRun, n: int) -> Moves:
     cfg = variant(
         best.train, init_from_job=best.job_hash, max_steps=final.steps, max_seconds=final.seconds, epochs=None
     )
-    steps = final.steps * 4 // 5  # what the measured pace fits (``final.steps`` has a quarter's headroom)
+    steps = final.paced_steps
     lr = tail_rate(best, steps)
     rates = [("finish", lr), ("finish-lr/2", lr / 2), ("finish-lr/4", lr / 4), ("finish-lr/8", lr / 8)]
     rates += [("finish-lr/16", lr / 16)]

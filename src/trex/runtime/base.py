@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from trex.runtime import warm as warm_process
-from trex.runtime.job import TRAIN_SHARE, JobRequest, JobResult
+from trex.runtime.job import JobRequest, JobResult, train_reserve
 from trex.runtime.worker import RESULT_FILE, die_with_parent, write_atomic
 
 JOB_FILE = "job.json"
@@ -164,7 +164,8 @@ def run_worker(
 
     The job is killed after ``timeout_s`` (a ``timeout`` failure) or at the epoch time ``deadline``
     of the run's budget, whichever comes first (a ``cancelled`` result, which callers do not record).
-    Its training is told to end by ``TRAIN_SHARE`` of the timeout (``JobRequest.train_until``), or by the request's
+    Its training is told to end by ``TRAIN_SHARE`` of the timeout, or what the run measured its scoring and saving
+    to need before the timeout (``JobRequest.after_train_s``, ``train_reserve``), or by the request's
     own ``train_until`` when that is sooner (the run's budget): a machine slower than planned gives a shorter run,
     which still scores and saves, instead of a timeout or a cancellation.
     """
@@ -175,7 +176,7 @@ def run_worker(
         return JobResult.failure(request.job.content_hash(), "cancelled before it started: budget spent", "cancelled")
     workdir = Path(request.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    until = time.time() + TRAIN_SHARE * timeout_s
+    until = time.time() + timeout_s - train_reserve(timeout_s, request.after_train_s)
     if request.train_until is not None:  # the run's budget may end first (trex.budget.train_deadline)
         until = min(until, request.train_until)
     request = request.model_copy(update={"train_until": until})

@@ -173,11 +173,13 @@ class Executor:
         node_id: int,
         deadline: Callable[[int], float | None] | None = None,
         train_by: Callable[[int], float | None] | None = None,
+        after_train_s: float | None = None,
     ) -> None:
         """Submit the node's unfinished jobs (a hash already in flight is waited for, not submitted again).
 
         ``deadline(n)`` is the epoch time at which a job is cancelled when n jobs are in flight with it;
-        ``train_by(n)`` the one by which its training must end (``JobRequest.train_until``).
+        ``train_by(n)`` the one by which its training must end (``JobRequest.train_until``); ``after_train_s`` what
+        each job keeps of its timeout after training, as the run measured it (``JobRequest.after_train_s``).
         """
         waiting = self.waiting.setdefault(node_id, set())
         for stored in self.store.jobs_of(node_id):
@@ -187,6 +189,7 @@ class Executor:
             if stored.hash in self.in_flight:
                 continue
             request = self._request(stored.job, job_workdir(self.store.workspace, node_id, stored.hash))
+            request = request.model_copy(update={"after_train_s": after_train_s})
             finished = _result_on_disk(request)
             if finished is not None:  # the worker finished but the run died before recording it
                 self._record(node_id, request, finished)

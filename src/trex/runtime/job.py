@@ -25,8 +25,18 @@ JOB_VERSION = 1
 # A job's training ends by this share of its timeout; the rest is for scoring and saving. The worker enforces it
 # (``trex.runtime.base.run_worker``) and a time-fitted run is planned to it (``trex.budget.timed``); a config
 # planned in steps is capped at 80% at the measured pace (``BudgetLeft.steps_within_timeout``), so a job fitted to
-# it trains whole unless the machine slowed.
+# it trains whole unless the machine slowed. A run that has measured what its jobs cost after training keeps
+# less back (``JobRequest.after_train_s``, ``train_reserve``).
 TRAIN_SHARE = 0.85
+
+
+def train_reserve(timeout_s: float, after_train_s: float | None) -> float:
+    """Seconds at the end of a job's timeout that its training leaves for scoring and saving: what the run
+    measured (``after_train_s``, already with its margin), never more than the unmeasured ``1 - TRAIN_SHARE`` of
+    the timeout. On the demo task's 15-minute job timeout the share keeps 135 s back for about 25 s of scoring
+    and saving; the one run a small wall-clock budget gets would lose those seconds of training."""
+    share = (1 - TRAIN_SHARE) * timeout_s
+    return share if after_train_s is None else min(share, after_train_s)
 
 
 class Job(BaseModel):
@@ -67,6 +77,9 @@ class JobRequest(BaseModel):
     # ``run_worker``) and the run's budget (set by the loop, ``trex.budget.train_deadline``; the sooner holds): a
     # slower machine shortens the training (steps and schedule fitted) instead of timing out
     train_until: float | None = None
+    # seconds this job needs after its training (scoring, saving), as the run measured them with a margin
+    # (``trex.budget.after_train_s``); None: ``1 - TRAIN_SHARE`` of the timeout (``train_reserve``)
+    after_train_s: float | None = None
 
 
 ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]
