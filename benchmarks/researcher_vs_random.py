@@ -4,7 +4,8 @@
         [--researchers heuristic random] [--workspace DIR] [--json]
 
 For each seed, two complete ``trex run`` searches on the same task, policy (MCTS) and number of
-nodes: one with ``--researcher heuristic``, one with ``--researcher random``, which draws the
+nodes, without the task's wall-clock budget (``--no-wall-clock``: on 2 cores the demo task's makes any
+researcher train one run): one with ``--researcher heuristic``, one with ``--researcher random``, which draws the
 strategy and every config at random from the heuristic's own space (``trex.agents.random_researcher``).
 Each run is a real search in its own workspace, in its own process: recipes, training, evaluation.
 The figure is each run's best validation score (the search's objective); the test score of the
@@ -40,7 +41,7 @@ RESEARCHERS = ("heuristic", "random")
 def run_search(task: Path, workspace: Path, researcher: str, seed: int, iterations: int | None) -> dict:
     """One complete search in a fresh process; returns its best validation and test scores."""
     command = [sys.executable, "-m", "trex", "run", str(task), "--workspace", str(workspace)]
-    command += ["--researcher", researcher, "--seed", str(seed)]
+    command += ["--researcher", researcher, "--seed", str(seed), "--no-wall-clock"]
     if iterations is not None:
         command += ["--iterations", str(iterations)]
     start = time.perf_counter()

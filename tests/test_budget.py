@@ -308,3 +308,36 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
     assert all(results[job_hash] is not None and results[job_hash].status == "ok" for job_hash, *_ in slow)
     assert summary.stopped_by == "wall_clock_minutes"
     store.close()
+
+
+def test_the_demo_task_fits_its_twenty_minutes_as_one_run_on_two_cores_and_searches_where_steps_are_cheap() -> None:
+    """`make demo` (and ../shared/acceptance/e2e-demo) must end within 1200 s whatever the machine's pace: the task
+    file's wall-clock budget decides between a search and one run from the measured step cost."""
+    from trex.task import load_task
+
+    task = load_task(Path(__file__).resolve().parents[1] / "examples" / "tasks" / "rotten_tomatoes.yaml")
+    limits, steps = task.limits, task.training.max_steps
+    assert limits.wall_clock_minutes is not None and limits.wall_clock_minutes * 60 <= 1200 - 60  # process start
+    after_base = _usage(wall_s=50.0)  # the base-model job with its calibration steps
+    for step_s in (1.7, 2.4, 3.0, 9.0):  # the paces measured on this 2-core VM on different days
+        run = one_run(limits, after_base, StepCost(fixed_s=20.0, step_s=step_s), limits.configs_per_plan, steps, 1)
+        assert run is not None  # a root of two 32-step configs takes more than an eighth of the time left
+        # the run ends with its scoring (one fixed cost) before the budget
+        assert 50.0 + run.seconds + 20.0 < limits.wall_clock_minutes * 60
+        assert run.seconds > 0.8 * (limits.wall_clock_minutes * 60 - 50.0 - 20.0)  # not cut short by the timeout
+    gpu = StepCost(fixed_s=15.0, step_s=0.1)
+    assert one_run(limits, after_base, gpu, limits.configs_per_plan, steps, 1) is None  # there, a search
+
+
+def test_no_wall_clock_drops_the_task_s_budget(tiny_task) -> None:
+    from pydantic import ValidationError
+
+    from trex.options import RunOptions
+
+    task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"wall_clock_minutes": 18})})
+    assert RunOptions().apply_limits(task).limits.wall_clock_minutes == 18
+    assert RunOptions(wall_clock_minutes=5).apply_limits(task).limits.wall_clock_minutes == 5
+    dropped = RunOptions(no_wall_clock=True).apply_limits(task).limits
+    assert dropped.wall_clock_minutes is None and dropped.max_iterations == task.limits.max_iterations
+    with pytest.raises(ValidationError, match="--no-wall-clock and --wall-clock-minutes"):
+        RunOptions(no_wall_clock=True, wall_clock_minutes=5)

@@ -1,7 +1,9 @@
 """The options of a run (``RunOptions``: what ``trex run`` and ``trex resume`` accept) and its outcome.
 
-Limits given here override the task file's (``apply_limits``). ``parallel_nodes`` is how many nodes
-of the tree are in flight at once; the default fills the scheduler's slots (about ``default_parallel_nodes``).
+Limits given here override the task file's (``apply_limits``); ``no_wall_clock`` drops the task's wall-clock
+budget (a search of its node count, however long it takes: what ``benchmarks/researcher_vs_random.py``
+compares). ``parallel_nodes`` is how many nodes of the tree are in flight at once; the default fills the
+scheduler's slots (about ``default_parallel_nodes``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class RunOptions(BaseModel):
     # overrides of the task file's limits (None: the task's value)
     max_train_samples: int | None = Field(default=None, ge=1)
     wall_clock_minutes: float | None = Field(default=None, gt=0)
+    no_wall_clock: bool = False  # run without the task's wall-clock budget
     gpu_hours: float | None = Field(default=None, gt=0)
     llm_usd: float | None = Field(default=None, gt=0)
 
@@ -50,7 +53,15 @@ class RunOptions(BaseModel):
         """The task with this run's limit overrides applied."""
         names = ("max_train_samples", "wall_clock_minutes", "gpu_hours", "llm_usd")
         changes = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        if self.no_wall_clock:
+            changes["wall_clock_minutes"] = None
         return task.model_copy(update={"limits": task.limits.model_copy(update=changes)}) if changes else task
+
+    @model_validator(mode="after")
+    def _one_wall_clock(self) -> RunOptions:
+        if self.no_wall_clock and self.wall_clock_minutes is not None:
+            raise ValueError("--no-wall-clock and --wall-clock-minutes: give one of them")
+        return self
 
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> RunOptions:

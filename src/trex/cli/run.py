@@ -107,6 +107,9 @@ ParallelNodes = Annotated[
 ]
 MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per experiment (task: max_train_samples)")]
 WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
+NoWallClock = Annotated[
+    bool, typer.Option("--no-wall-clock", help="ignore the task's wall-clock budget: all its nodes, however long")
+]
 GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
 LlmUsd = Annotated[float | None, typer.Option(min=0.0001, help="LLM budget in USD (researcher calls)")]
 Track = Annotated[
@@ -162,6 +165,7 @@ def run(
     parallel_nodes: ParallelNodes = None,
     max_train_samples: MaxSamples = None,
     wall_clock_minutes: WallClock = None,
+    no_wall_clock: NoWallClock = False,
     gpu_hours: GpuHours = None,
     llm_usd: LlmUsd = None,
     track: Track = None,
@@ -177,6 +181,7 @@ def run(
         "eval_backend": eval_backend,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,
+        "no_wall_clock": no_wall_clock,
         "gpu_hours": gpu_hours,
         "llm_usd": llm_usd,
         "iterations": iterations,
@@ -228,6 +233,7 @@ def resume(
         "parallel_nodes": parallel_nodes,
         "max_train_samples": max_train_samples,
         "wall_clock_minutes": wall_clock_minutes,
+        "no_wall_clock": False if wall_clock_minutes is not None else None,  # a new budget replaces a stored "none"
         "gpu_hours": gpu_hours,
         "llm_usd": llm_usd,
     }
