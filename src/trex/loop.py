@@ -70,8 +70,8 @@ from trex.options import RunOptions, RunSummary, default_parallel_nodes
 from trex.runtime import Scheduler, make_scheduler
 from trex.runtime.executor import Executor, plan_jobs
 from trex.runtime.job import Job
-from trex.search.memory import memory_context
-from trex.search.policies import expandable, make_policy
+from trex.search.memory import Intervals, memory_context
+from trex.search.policies import DEFAULT_FLOOR, expandable, make_policy, standard_error
 from trex.search.tree import RUNNING, Tree
 from trex.search.virtual_loss import with_virtual_loss
 from trex.store import Store
@@ -120,7 +120,6 @@ class SearchLoop:
         tracker = make_tracker(options.track, task.name, store.workspace) if options.track else None
         self.executor = Executor(store, scheduler, tracker, options.eval_backend)
         self.researcher = researcher or make_researcher(task, options, store)
-        self.policy = make_policy(options.policy, task.exploration_c)
         self.say = listener or (lambda message: None)
         self.parallel_nodes = options.parallel_nodes or default_parallel_nodes(
             scheduler.slots, task.limits.configs_per_plan
@@ -160,22 +159,33 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, seed, with_baseline=True, calibrate=calibrate)
         return self._store_node(None, 0, plan, jobs)
 
+    def _noise_floor(self, tree: Tree, intervals: Intervals) -> float:
+        """One standard error of the validation score on the reward's scale, from the best node's 95% interval
+        (the scale MCTS counts in; ``DEFAULT_FLOOR`` before any node has one)."""
+        best = tree.best()
+        interval = intervals.get(best.id) if best is not None else None
+        if interval is None:
+            return DEFAULT_FLOOR
+        return standard_error(self.task.normalize(interval[0]), self.task.normalize(interval[1]))
+
     def _create_child(self, tree: Tree, last: TimedRun | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
         candidates = expandable(shadow, self.task.limits.max_children)
         if not candidates:
             return None
         best = tree.best()
+        intervals = node_intervals(self.store, tree)
+        floor = self._noise_floor(tree, intervals)
         if last and best is not None and best.id in {c.id for c in candidates}:  # the last node exploits
             node_id, policy, scores = best.id, "last-node-best", {str(best.id): best.val_score}
         else:
             rng = random.Random(f"{self.options.seed}:{len(tree)}")
-            selection = self.policy.select(shadow, candidates, rng)
+            chooser = make_policy(self.options.policy, self.task.exploration_c, floor)
+            selection = chooser.select(shadow, candidates, rng)
             node_id, policy = selection.node_id, selection.policy
             scores = {str(k): (v if v != float("inf") else "inf") for k, v in selection.scores.items()}
         pending = sorted(self.running)
-        self.store.event("selection", node_id, policy=policy, scores=scores, pending=pending)
-        intervals = node_intervals(self.store, tree)
+        self.store.event("selection", node_id, policy=policy, scores=scores, pending=pending, floor=round(floor, 6))
         memory = memory_context(shadow, node_id, self.options.memory_tokens, intervals)
         node_seed = self.options.seed * 100_003 + len(tree)
         budget = self._budget_left(len(tree)).model_copy(update={"final": last})

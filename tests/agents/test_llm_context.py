@@ -10,7 +10,7 @@ from tests.agents.test_researcher import _record
 from trex.agents.heuristic import HeuristicResearcher
 from trex.agents.plan import BudgetLeft, PlanContext
 from trex.agents.proposals import TRUST_UNTIL, observation_of, propose_configs, total_steps
-from trex.agents.render import config_text, sample_bad_cases
+from trex.agents.render import LABELS_SHOWN, config_text, diagnosis_text, node_text, sample_bad_cases
 from trex.agents.researcher import LLMResearcher
 from trex.aidp.recipe import StepStats
 from trex.evaluation.diagnostics import Diagnosis
@@ -210,3 +210,31 @@ def test_few_observations_keep_proposals_in_a_trust_region_around_the_best_confi
     many = _observations(tiny_task, TRUST_UNTIL)  # past the region: the whole space, as before
     wide = propose_configs(tiny_task, many, best.train, 8, seed=2, fixed={"warm_start": False})
     assert any(not lr / 4 <= c.learning_rate <= lr * 4 or not done / 2 <= c.max_steps <= done * 4 for c in wide)
+
+
+def test_a_generate_task_shows_its_lowest_scored_cases_groups_and_a_bounded_diagnosis(tiny_task) -> None:
+    record = _parent(tiny_task)
+    answers = [f"answer {i}" for i in range(300)]  # a generate task: almost every reference is its own label
+    diagnosis = Diagnosis(
+        n=300, error_rate_by_label={a: 1.0 for a in answers}, support_by_label={a: 1 for a in answers},
+        predicted_share={a: 1 / 300 for a in answers}, confusion={a: {"answer 0": 1} for a in answers},
+        error_rate_by_length={"short": 0.9, "medium": 0.9, "long": 0.9},
+    )  # fmt: skip
+    for outcome in record.outcomes:
+        outcome.diagnosis, outcome.val_groups = diagnosis, {"civil": 0.61, "criminal": 0.44}
+        outcome.sample_labels = {"fresh": 50, "rotten": 46}
+        outcome.bad_cases = [
+            BadCase(input=f"q{i}", expected=f"gold {i}", predicted="wrong", score=s, group="civil")
+            for i, s in enumerate([0.8, 0.05, 0.6, 0.0, 0.3, 0.9, 0.7, 0.2])
+        ]
+    text = node_text(record, "generate")
+    cases = [line for line in text.splitlines() if line.startswith("  - input")]
+    assert [c.split("score ")[1].split(",")[0] for c in cases] == ["0.00", "0.05", "0.20", "0.30", "0.60", "0.70"]
+    assert all("group civil" in c for c in cases)
+    assert "score by group: civil 0.61, criminal 0.44" in text
+    assert "trained on 10000 rows (completions: {'fresh': 50, 'rotten': 46})" in text
+    lines = diagnosis_text(diagnosis)
+    assert len(lines) == 5 and max(len(line) for line in lines) < 700  # 300 answers, a bounded text
+    assert (
+        f"(+{300 - LABELS_SHOWN} more labels)" in lines[0] and "most frequent confusions (of 300 labels)" in lines[4]
+    )

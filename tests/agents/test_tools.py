@@ -119,6 +119,7 @@ def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path)
     assert result.change == "dedup harder"
     assert "Deduplication Makes Fine-Tuning Data Go Further" in client.sent[1][-1]["content"]  # shown to the LLM
     assert "Looked up before this choice" in client.sent[2][-1]["content"]  # and kept for the strategy step
+    assert "Deduplication Makes Fine-Tuning Data Go Further" in client.sent[3][-1]["content"]  # and the plan
     (event,) = store.events("tool_call")
     assert event["data"]["tool"] == "search_arxiv" and "Deduplication" in event["data"]["answer"]
     store.close()

@@ -162,3 +162,15 @@ def test_the_gpu_hour_deadline_counts_every_slurm_job_in_flight(tmp_path: Path, 
     loop = SearchLoop(Store(tmp_path / "ws"), task, RunOptions(gpu_hours=0.1), scheduler=scheduler)
     # 0.1 GPU-hours left, three one-GPU jobs in flight: 120 s, not the 360 s of one GPU
     assert loop._deadline(3) == pytest.approx(time.time() + 120, abs=5)
+
+
+def test_selection_counts_in_standard_errors_of_the_measured_validation_interval(tmp_path: Path, tiny_task) -> None:
+    from trex.search.policies import standard_error
+
+    scheduler = FakeScheduler()  # canned validation intervals: the score +-0.02
+    loop = _loop(tmp_path, tiny_task, scheduler, iterations=4)
+    loop.run()
+    floors = [e["data"]["floor"] for e in loop.store.events("selection")]
+    assert len(floors) == 3
+    low, high = tiny_task.eval.metric_range
+    assert floors == [pytest.approx(standard_error(0.0, 0.04 / (high - low)), abs=1e-6)] * 3

@@ -38,6 +38,8 @@ def test_training_job_produces_scores_adapter_and_badcases(tiny_task, tmp_path: 
     assert before + TRAIN_SHARE * 300 <= until <= before + TRAIN_SHARE * 300 + 30
     assert result.job_hash == job.content_hash()
     assert result.train.steps == 2 and result.train.train_rows == 12  # the sample cap held
+    labels = result.train.sample_labels  # the trained sample's label distribution, for the researcher
+    assert sum(labels.values()) == 12 and all(labels) and "(other)" not in labels
     assert 0.0 <= result.val_score <= 1.0 and result.test.score.n == 48
     assert result.test.bad_cases == [] and result.test.diagnosis is None  # nothing of the test split leaks
     assert (tmp_path / "j" / "adapter" / "adapter_config.json").exists()

@@ -18,6 +18,7 @@ from trex.search.policies import (
     expandable,
     failure_value,
     make_policy,
+    standard_error,
     uct,
     value_bounds,
 )
@@ -217,3 +218,18 @@ def test_the_noise_scale_counts_standard_errors_below_the_best_mean() -> None:
     assert selection.scores[2] == pytest.approx(1.0 + 2.0 * math.sqrt(math.log(4) / 2))
     assert selection.scores[3] == pytest.approx(0.25 + 2.0 * math.sqrt(math.log(4)))
     assert selection.node_id == 2
+
+
+def test_the_floor_is_one_standard_error_of_the_measured_interval() -> None:
+    # an accuracy of 0.85 on 200 rows: 95% interval about 0.80-0.90, one standard error 0.1 / 3.92
+    assert standard_error(0.80, 0.90) == pytest.approx(0.0255, abs=1e-4)
+    assert standard_error(1.0, 1.0) == DEFAULT_FLOOR  # a bootstrap that measured no spread: the default
+    tree = _tree()
+    for node_id, reward in [(1, 0.70), (2, 0.85), (3, 0.84)]:
+        backpropagate(tree, node_id, reward)
+    # node 3 is 0.01 below the best: within the noise of 200 rows it still competes on its visits ...
+    wide = MCTS(c=2.0, floor=standard_error(0.80, 0.90)).select(tree, expandable(tree, 4), random.Random(0))
+    assert wide.scores[3] == pytest.approx(1 - 0.01 / 0.0255 + 2.0 * math.sqrt(math.log(3)), abs=1e-3)
+    # ... on 20,000 rows (a tenth of the standard error) it is ten standard errors below and left alone
+    narrow = MCTS(c=2.0, floor=standard_error(0.845, 0.855)).select(tree, expandable(tree, 4), random.Random(0))
+    assert narrow.scores[3] < narrow.scores[2] - 1.0

@@ -106,7 +106,7 @@ def _recipe(answer: Any, llm: dict[str, Any] | None) -> Recipe:
     for step in answer.steps:
         args = step.args.model_dump(exclude_unset=True)
         field = OPERATORS[step.op].params.model_fields.get("llm")
-        if llm is not None and field is not None and field.is_required():
+        if llm is not None and field is not None:  # required or optional: the researcher cannot know it
             args["llm"] = dict(llm)
         steps.append(Step(op=step.op, args=args))
     return Recipe(steps=steps)

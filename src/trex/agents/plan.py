@@ -76,6 +76,7 @@ class ConfigOutcome(BaseModel):
     last_loss: float | None = None
     losses: list[tuple[int, float]] = []
     train_rows: int | None = None
+    sample_labels: dict[str, int] = {}  # the trained rows' completions (labels), bounded: see TrainLog
     steps: int | None = None
     seconds: float | None = None
     data_stats: list[StepStats] = []

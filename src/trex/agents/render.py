@@ -65,20 +65,37 @@ def sample_bad_cases(cases: list[BadCase], mode: str, n: int = BAD_CASES, seed: 
     return picked
 
 
-def _rates(values: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in values.items()) or "n/a"
+LABELS_SHOWN = 12  # per-label lines list at most this many labels (a generate task has an answer per row)
+
+
+def _rates(values: dict[str, float], order: list[str] | None = None) -> str:
+    """``label rate`` pairs, in ``order`` (the most frequent labels first) and at most ``LABELS_SHOWN`` of them."""
+    keys = [k for k in (order or list(values)) if k in values]
+    shown = ", ".join(f"{k} {values[k]:.2f}" for k in keys[:LABELS_SHOWN]) or "n/a"
+    return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
 
 
 def diagnosis_text(d: Diagnosis, groups: dict[str, float] | None = None) -> list[str]:
+    """The validation diagnosis in a bounded number of lines and labels, whatever the number of distinct answers."""
+    by_support = sorted(d.support_by_label, key=lambda k: (-d.support_by_label[k], k))
+    support = ", ".join(f"{k} {d.support_by_label[k]}" for k in by_support[:LABELS_SHOWN])
+    if len(by_support) > LABELS_SHOWN:
+        support += f" (+{len(by_support) - LABELS_SHOWN} more labels)"
+    predicted = sorted(d.predicted_share, key=lambda k: (-d.predicted_share[k], k))
     lines = [
-        f"validation rows {d.n}; support by label: {', '.join(f'{k} {v}' for k, v in d.support_by_label.items())}",
-        f"error rate by label: {_rates(d.error_rate_by_label)}",
+        f"validation rows {d.n}; support by label: {support}",
+        f"error rate by label: {_rates(d.error_rate_by_label, by_support)}",
         f"error rate by input length (terciles): {_rates(d.error_rate_by_length)}",
-        f"predicted share: {_rates(d.predicted_share)}",
+        f"predicted share: {_rates(d.predicted_share, predicted)}",
     ]
-    if len(d.confusion) <= 12:
+    if len(d.confusion) <= LABELS_SHOWN:
         cells = "; ".join(f"{ref} -> {dict(sorted(row.items()))}" for ref, row in sorted(d.confusion.items()))
         lines.append(f"confusion (reference -> predicted counts): {cells}")
+    else:
+        errors = [(n, ref, pred) for ref, row in d.confusion.items() for pred, n in row.items() if pred != ref]
+        top = sorted(errors, key=lambda e: (-e[0], e[1], e[2]))[:8]
+        cells = "; ".join(f"{ref[:60]!r} -> {pred[:60]!r} {n}" for n, ref, pred in top)
+        lines.append(f"most frequent confusions (of {len(d.confusion)} labels): {cells or 'none'}")
     if groups:
         lines.append(f"score by group: {_rates(groups)}")
     return lines
@@ -102,7 +119,8 @@ def data_text(outcome: ConfigOutcome) -> list[str]:
         for s in outcome.data_stats
     )
     pool = outcome.data_stats[0].rows_out
-    return [f"data: pool {pool} rows, trained on {outcome.train_rows} rows; steps (rows in->out): {steps}"]
+    labels = f" (completions: {outcome.sample_labels})" if outcome.sample_labels else ""
+    return [f"data: pool {pool} rows, trained on {outcome.train_rows} rows{labels}; steps (rows in->out): {steps}"]
 
 
 def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:

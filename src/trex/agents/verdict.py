@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from trex.agents.render import score_text
 from trex.evaluation.ranking import best_config
 from trex.runtime.executor import BASELINE
 from trex.runtime.job import JobResult
@@ -44,13 +45,13 @@ def diagnose_node(
         )
     name, best = best_config(ok, lambda item: item[1].val_score, lambda item: _last_loss(item[1]))
     val = best.val_score or 0.0
-    lines = [f"best config {name}: val {val:.4f} [{best.validation.score.low:.3f}, {best.validation.score.high:.3f}]"]
+    lines = [f"best config {name}: val {_scored(best)}"]
     for other, r in sorted(ok, key=lambda item: -(item[1].val_score or 0.0))[1:]:
-        lines.append(f"config {other}: val {r.val_score:.4f} ({(r.val_score or 0.0) - val:+.4f} vs best)")
+        lines.append(f"config {other}: val {_scored(r)} ({(r.val_score or 0.0) - val:+.3f} vs best)")
     if parent_val is not None:
-        lines.append(f"vs parent: {val - parent_val:+.4f}")
+        lines.append(f"vs parent: {val - parent_val:+.3f}")
     if base and base.get("val") is not None:
-        lines.append(f"vs base model: {val - base['val']:+.4f}")
+        lines.append(f"vs base model: {val - base['val']:+.3f}")
     diagnosis = best.validation.diagnosis if best.validation else None
     if diagnosis is not None:
         rates = ", ".join(f"{k} {v:.2f}" for k, v in diagnosis.error_rate_by_label.items())
@@ -74,6 +75,12 @@ def diagnose_node(
         headline=f"val {val:.3f} by {name}{delta}" + (f", {len(failed)} failed" if failed else ""),
         insights="\n".join(lines),
     )
+
+
+def _scored(result: JobResult) -> str:
+    """A validation score as a person reads it: 3 decimals and its 95% interval."""
+    score = result.validation.score if result.validation else None
+    return score_text(score.value, score.low, score.high) if score else "no score"
 
 
 def _last_loss(result: JobResult) -> float | None:

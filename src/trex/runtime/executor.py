@@ -285,6 +285,7 @@ def outcome(name: str, job: Job, result: JobResult, workdir: str | None = None) 
         last_loss=losses[-1][1] if losses else None,
         losses=losses,
         train_rows=result.train.train_rows if result.train else None,
+        sample_labels=result.train.sample_labels if result.train else {},
         steps=result.train.steps if result.train else None,
         seconds=result.seconds,
         data_stats=result.data_stats,

@@ -181,6 +181,7 @@ def train_on_recipe(
     the training must end by (its steps and schedule are fitted to it when the pace would overrun)."""
     from trex.aidp.operators import CapParams, cap_samples
     from trex.aidp.recipe import run_recipe
+    from trex.train.common import sample_labels
     from trex.train.dpo import train_dpo
     from trex.train.sft import train_sft
 
@@ -188,6 +189,8 @@ def train_on_recipe(
     dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
     train = train_dpo if cfg.dpo else train_sft
     model, log = train(model, tokenizer, dataset, cfg, out, seed=job.seed, init_adapter=init_adapter, until=until)
+    if "completion" in dataset.column_names:
+        log = log.model_copy(update={"sample_labels": sample_labels([str(c) for c in dataset["completion"]])})
     return model, log, stats
 
 

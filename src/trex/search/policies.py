@@ -10,7 +10,8 @@
   over the tree's means, at least ``floor`` wide, widened around its middle so a plateau maps to 0.5)
   lets the tree's worst node set the scale: the root's poor first configs squeeze the top nodes
   together. On the simulator the noise scale with c=2 beat the range scale and GBFS (docs/benchmarks.md).
-  Failed nodes stay out of the scale on both (one failure would stretch it to [0, best]).
+  Failed nodes stay out of the scale on both (one failure would stretch it to [0, best]). The loop
+  measures ``floor``: ``standard_error`` of the best node's 95% validation interval, on the reward's scale.
 - ``UCTDescent``: textbook UCT, descending from the root through each child's UCT against its
   parent's visits until a node that can still be expanded (measured against ``MCTS``; see
   docs/benchmarks.md).
@@ -35,9 +36,11 @@ from trex.search.tree import DONE, FAILED, Node, Tree
 # Exploration constant for UCT on the noise scale (a unit is one standard error), chosen with
 # benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); see docs/benchmarks.md.
 DEFAULT_C = 2.0
-# Least width of the normalization range: about one standard error of an accuracy near 0.85 on a few
-# hundred validation rows (sqrt(p(1-p)/n)); a loop that knows n_val can pass its own.
+# Least width of the normalization range when nothing was measured yet: about one standard error of an
+# accuracy near 0.85 on a few hundred validation rows (sqrt(p(1-p)/n)). The loop passes the measured one
+# (``standard_error`` of the best node's validation interval).
 DEFAULT_FLOOR = 0.02
+Z95 = 1.959964  # a 95% interval is this many standard errors either side
 # What a failed node backpropagates: "lowest" (the lowest finished reward of the tree) or "zero".
 FAILURE_REWARD = "lowest"
 # How MCTS maps mean values to UCT's scale: "noise" (one standard error below the best mean) or "range" (min-max).
@@ -51,6 +54,13 @@ def uct(value: float, visits: int, parent_visits: int, c: float, bounds: tuple[f
     low, high = bounds
     mean = (value / visits - low) / (high - low) if high > low else 0.5
     return mean + c * math.sqrt(math.log(max(parent_visits, 1)) / visits)
+
+
+def standard_error(low: float, high: float) -> float:
+    """One standard error of a score whose 95% interval is (low, high); ``DEFAULT_FLOOR`` for an interval of no
+    width (a bootstrap of a perfect or constant score measures no noise, which is not the same as none)."""
+    width = (high - low) / (2 * Z95)
+    return width if width > 0 else DEFAULT_FLOOR
 
 
 def value_bounds(tree: Tree, floor: float = DEFAULT_FLOOR, scale: str = "range") -> tuple[float, float]:

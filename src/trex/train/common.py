@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class TrainLog(BaseModel):
     train_rows: int
     seconds: float
     trainable_params: int
+    # the trained rows' completions (for a classification task: their labels), the 20 most common and "(other)"
+    sample_labels: dict[str, int] = {}
 
 
 def peft_model(model: PreTrainedModel, cfg: TrainConfig, init_adapter: Path | None) -> PeftModel:
@@ -170,6 +173,15 @@ def callbacks(cfg: TrainConfig, out_dir: Path, until: float | None = None) -> li
     if limits:
         listed.append(TimeFitCallback(max(0.0, min(limits))))
     return listed
+
+
+def sample_labels(completions: list[str], most: int = 20) -> dict[str, int]:
+    """Counts of the trained rows' completions, the ``most`` most common and the rest as "(other)": the sample's
+    label distribution for a classification task, bounded for a generate task."""
+    counts = Counter(text.strip() for text in completions)
+    top = dict(counts.most_common(most))
+    rest = sum(counts.values()) - sum(top.values())
+    return top | ({"(other)": rest} if rest else {})
 
 
 def train_and_log(trainer: Any, model: PreTrainedModel, rows: int) -> TrainLog:
