@@ -74,3 +74,13 @@ def test_budget_is_respected_and_output_deterministic() -> None:
     assert full.startswith(small.splitlines()[0])
     assert memory_context(tree, 2, budget_tokens=30, intervals=INTERVALS) == small
     assert len(small) < len(full)
+
+
+def test_a_critical_ancestor_on_the_path_keeps_its_insights_and_the_node_itself_is_not_repeated() -> None:
+    tree = _tree()
+    tree.nodes[2].insights = "best config a: val 0.800 [0.750, 0.850]\ntraining loss 2.000 -> 0.500 over 64 steps"
+    below = memory_context(tree, 4, budget_tokens=2000, intervals=INTERVALS)  # node 2 is node 4's parent
+    assert below.splitlines()[2].startswith("- node 2 ")  # its path line ...
+    assert "    training loss 2.000 -> 0.500 over 64 steps" in below  # ... and its insights among the critical
+    itself = memory_context(tree, 2, budget_tokens=2000, intervals=INTERVALS)
+    assert "training loss 2.000" not in itself  # planning from node 2: the prompt shows it whole already

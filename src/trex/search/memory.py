@@ -4,7 +4,8 @@ M(i) = path(root..i) + siblings(i) + critical(T): each node's stored one-line su
 change, validation result). Critical nodes are the gains and regressions over their parents that
 are beyond the noise (the node's 95% validation interval and its parent's do not overlap), largest
 first, and the failures anywhere in the tree; each comes with its whole insight text (error rates,
-loss curve, data notes) or its error. Parts are added in priority order (the node itself and its
+loss curve, data notes) or its error, also when it is on the path (whose lines carry no insights); only the
+node being planned from is left out there, since the prompt shows it whole. Parts are added in priority order (the node itself and its
 path newest first, then siblings, then critical nodes), each node's block whole or not at all, until
 the budget, estimated at 4 characters a token, is spent; the output is deterministic for a given tree.
 Without intervals (``intervals`` None or a node missing from it) no gain or regression is critical:
@@ -61,10 +62,9 @@ def memory_context(tree: Tree, node_id: int, budget_tokens: int, intervals: Inte
     ]  # fmt: skip
     out: list[str] = []
     used = 0
-    seen: set[int] = set()
     for title, nodes, describe in sections:
-        blocks = [describe(n) for n in nodes if n.id not in seen]
-        seen.update(n.id for n in nodes)
+        # a critical ancestor keeps its insights (its path line is one line); the node itself is shown whole elsewhere
+        blocks = [describe(n) for n in nodes if describe is not _with_insights or n.id != node_id]
         if not blocks or used + len(title) + 2 > budget:
             continue
         kept = [b for b in blocks if len(b) + 1 <= budget - used - len(title) - 2]
