@@ -4,9 +4,10 @@ M(i) = path(root..i) + siblings(i) + critical(T): each node's stored one-line su
 change, validation result). Critical nodes are the gains and regressions over their parents that
 are beyond the noise (the node's 95% validation interval and its parent's do not overlap), largest
 first, and the failures anywhere in the tree; each comes with its whole insight text (error rates,
-loss curve, data notes) or its error, also when it is on the path (whose lines carry no insights); only the
-node being planned from is left out there, since the prompt shows it whole. Parts are added in priority order (the node itself and its
-path newest first, then siblings, then critical nodes), each node's block whole or not at all, until
+loss curve, data notes) or its error, also when it is on the path (whose lines carry no insights);
+only the node being planned from is left out there, since the prompt shows it whole. Parts are added
+in priority order (the node itself and its path newest first, then siblings, then critical nodes),
+each node's block whole or not at all, until
 the budget, estimated at 4 characters a token, is spent; the output is deterministic for a given tree.
 Without intervals (``intervals`` None or a node missing from it) no gain or regression is critical:
 a difference that cannot be told from noise is not evidence.
