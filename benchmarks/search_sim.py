@@ -18,6 +18,7 @@ seeds, reach90 (share of runs reaching 90% of the optimum); ``trex`` adds ``diff
 ``mcts`` adds ``diff_ci95`` against gbfs, ses and random (95% intervals of the paired per-seed differences).
 
     .venv/bin/python benchmarks/search_sim.py --seeds 200 --iterations 20 --budget configs [--json]
+    .venv/bin/python benchmarks/search_sim.py --seeds 2000 --methods mcts,gbfs,ses,random   # the policies only
     .venv/bin/python benchmarks/search_sim.py --tune  # c, scale, surrogate-off, TPE, failure, no-probe; seeds 10000+
     .venv/bin/python benchmarks/search_sim.py --tune --variants mcts~noprobe   # one variant against mcts
 """
@@ -175,12 +176,24 @@ def default_policy() -> str:
         return "mcts"
 
 
-def compare(seeds: list[int], iterations: int, budget: str, c: float, workers: int) -> dict[str, dict]:
-    runs = measure(seeds, iterations, budget, c, (*POLICIES, *FLAT), workers)
+def compare(
+    seeds: list[int],
+    iterations: int,
+    budget: str,
+    c: float,
+    workers: int,
+    methods: tuple[str, ...] = (*POLICIES, *FLAT),
+) -> dict[str, dict]:
+    """Every method's row; ``trex`` (the default policy's row) with its difference to TPE, ``mcts`` with its
+    differences to the other policies (those of ``methods`` only)."""
+    methods = tuple(dict.fromkeys((default_policy(), *methods)))
+    runs = measure(seeds, iterations, budget, c, methods, workers)
     table = {"trex": summarize(runs[default_policy()])}
-    table["trex"]["diff_vs_tpe_ci95"] = ci95(runs[default_policy()], runs["tpe"])
+    if "tpe" in runs:
+        table["trex"]["diff_vs_tpe_ci95"] = ci95(runs[default_policy()], runs["tpe"])
     table.update({m: summarize(v) for m, v in runs.items()})
-    table["mcts"]["diff_ci95"] = {p: ci95(runs["mcts"], runs[p]) for p in ("gbfs", "ses", "random")}
+    if "mcts" in runs:
+        table["mcts"]["diff_ci95"] = {p: ci95(runs["mcts"], runs[p]) for p in ("gbfs", "ses", "random") if p in runs}
     return table
 
 
@@ -207,6 +220,10 @@ def tune(iterations: int, n: int, budget: str, workers: int, only: tuple[str, ..
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--first-seed", type=int, default=0, help="landscapes first-seed .. first-seed + seeds - 1")
+    parser.add_argument(
+        "--methods", default=",".join((*POLICIES, *FLAT)), help="comma-separated subset (default: every method)"
+    )
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--budget", choices=("configs", "compute"), default="configs")
     parser.add_argument("--c", type=float, default=None, help="MCTS exploration constant (default: trex's default)")
@@ -221,7 +238,14 @@ def main() -> None:
     from trex.task import TaskSpec
 
     c = args.c if args.c is not None else TaskSpec.model_fields["exploration_c"].default
-    table = compare(list(range(args.seeds)), args.iterations, args.budget, c, args.workers)
+    if args.first_seed + args.seeds > TUNING_SEED_OFFSET:
+        parser.error(f"reported seeds stay below {TUNING_SEED_OFFSET} (the tuning seeds)")
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = [m for m in methods if m not in (*POLICIES, *FLAT)]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}: choose from {', '.join((*POLICIES, *FLAT))}")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    table = compare(seeds, args.iterations, args.budget, c, args.workers, methods)
     if args.json:
         print(json.dumps(table))
         return
@@ -229,7 +253,7 @@ def main() -> None:
     print(f"{'method':14} {'mean':>7} {'median':>7} {'std':>7} {'reach90':>8}")
     for method, row in table.items():
         print(f"{method:14} {row['mean']:7.3f} {row['median']:7.3f} {row['std']:7.3f} {row['reach90']:8.3f}")
-    print(f"trex - tpe: {table['trex']['diff_vs_tpe_ci95']}; mcts - others: {table['mcts']['diff_ci95']}")
+    print(f"trex - tpe: {table['trex'].get('diff_vs_tpe_ci95')}; mcts - others: {table['mcts'].get('diff_ci95')}")
 
 
 if __name__ == "__main__":
