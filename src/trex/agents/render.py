@@ -66,21 +66,31 @@ def sample_bad_cases(cases: list[BadCase], mode: str, n: int = BAD_CASES, seed: 
 
 
 LABELS_SHOWN = 12  # per-label lines list at most this many labels (a generate task has an answer per row)
+LABEL_CHARS = 60  # and each label to this many characters
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 3] + "..."
+
+
+def _counts(counts: dict[str, int]) -> str:
+    """``label count`` pairs, most frequent first, bounded as the rates are."""
+    keys = sorted(counts, key=lambda k: (-counts[k], k))
+    shown = ", ".join(f"{_label(k)} {counts[k]}" for k in keys[:LABELS_SHOWN])
+    return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
 
 
 def _rates(values: dict[str, float], order: list[str] | None = None) -> str:
     """``label rate`` pairs, in ``order`` (the most frequent labels first) and at most ``LABELS_SHOWN`` of them."""
     keys = [k for k in (order or list(values)) if k in values]
-    shown = ", ".join(f"{k} {values[k]:.2f}" for k in keys[:LABELS_SHOWN]) or "n/a"
+    shown = ", ".join(f"{_label(k)} {values[k]:.2f}" for k in keys[:LABELS_SHOWN]) or "n/a"
     return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
 
 
 def diagnosis_text(d: Diagnosis, groups: dict[str, float] | None = None) -> list[str]:
     """The validation diagnosis in a bounded number of lines and labels, whatever the number of distinct answers."""
     by_support = sorted(d.support_by_label, key=lambda k: (-d.support_by_label[k], k))
-    support = ", ".join(f"{k} {d.support_by_label[k]}" for k in by_support[:LABELS_SHOWN])
-    if len(by_support) > LABELS_SHOWN:
-        support += f" (+{len(by_support) - LABELS_SHOWN} more labels)"
+    support = _counts(d.support_by_label)
     predicted = sorted(d.predicted_share, key=lambda k: (-d.predicted_share[k], k))
     lines = [
         f"validation rows {d.n}; support by label: {support}",
@@ -94,7 +104,7 @@ def diagnosis_text(d: Diagnosis, groups: dict[str, float] | None = None) -> list
     else:
         errors = [(n, ref, pred) for ref, row in d.confusion.items() for pred, n in row.items() if pred != ref]
         top = sorted(errors, key=lambda e: (-e[0], e[1], e[2]))[:8]
-        cells = "; ".join(f"{ref[:60]!r} -> {pred[:60]!r} {n}" for n, ref, pred in top)
+        cells = "; ".join(f"{_label(ref)!r} -> {_label(pred)!r} {n}" for n, ref, pred in top)
         lines.append(f"most frequent confusions (of {len(d.confusion)} labels): {cells or 'none'}")
     if groups:
         lines.append(f"score by group: {_rates(groups)}")
@@ -119,7 +129,7 @@ def data_text(outcome: ConfigOutcome) -> list[str]:
         for s in outcome.data_stats
     )
     pool = outcome.data_stats[0].rows_out
-    labels = f" (completions: {outcome.sample_labels})" if outcome.sample_labels else ""
+    labels = f" (completions: {_counts(outcome.sample_labels)})" if outcome.sample_labels else ""
     return [f"data: pool {pool} rows, trained on {outcome.train_rows} rows{labels}; steps (rows in->out): {steps}"]
 
 
