@@ -10,7 +10,8 @@ strategy and every config at random from the heuristic's own space (``trex.agent
 Each run is a real search in its own workspace, in its own process: recipes, training, evaluation.
 The figure is each run's best validation score (the search's objective); the test score of the
 node it picked is shown beside it. Prints a row per seed, the means and standard deviations, and
-the heuristic's wins; ``--json`` prints ``{"heuristic": {"mean", "std", "val", "test"}, "random":
+the heuristic's wins, and the training steps each search spent (the compute behind its score; the researchers
+differ in it); ``--json`` prints ``{"heuristic": {"mean", "std", "val", "test", "steps"}, "random":
 {...}, "seeds": N, ...}``.
 
 The default task is ``examples/tasks/support_tickets.yaml`` (a 2-layer model trained from scratch
@@ -53,9 +54,23 @@ def run_search(task: Path, workspace: Path, researcher: str, seed: int, iteratio
     store = Store.open_existing(workspace, read_only=True)
     try:
         summary = summarize(store)
+        steps = trained_steps(store)
     finally:
         store.close()
-    return {"val": summary.best_val, "test": summary.best_test, "nodes": summary.nodes, "seconds": seconds}
+    return {
+        "val": summary.best_val,
+        "test": summary.best_test,
+        "nodes": summary.nodes,
+        "seconds": seconds,
+        "steps": steps,
+    }
+
+
+def trained_steps(store: Store) -> int:
+    """Training steps the search spent, every job of every node (probes, continuations and failures' partial runs
+    that reported steps included): what it cost in compute, beside what it scored."""
+    jobs = (job for node in store.load_tree().nodes for job in store.jobs_of(node))
+    return sum(job.result.train.steps for job in jobs if job.result is not None and job.result.train is not None)
 
 
 def _stats(runs: list[dict]) -> dict:
@@ -68,6 +83,7 @@ def _stats(runs: list[dict]) -> dict:
         "val": val,
         "test": test,
         "seconds": sum(r["seconds"] for r in runs),
+        "steps": [r["steps"] for r in runs],
     }
 
 
@@ -100,7 +116,7 @@ def main() -> None:
                 if not args.json:
                     print(
                         f"seed {seed} {name:9s} best val {result['val']:.3f}  test {result['test']:.3f}  "
-                        f"({result['nodes']} nodes, {result['seconds']:.0f} s)",
+                        f"({result['nodes']} nodes, {result['steps']} training steps, {result['seconds']:.0f} s)",
                         flush=True,
                     )
     both = len(runs) == len(RESEARCHERS)

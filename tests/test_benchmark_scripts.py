@@ -65,7 +65,7 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert report["seeds"] == 1 and report["iterations"] == 2 and report["task"] == "examples/tasks/tiny.yaml"
     for name in ("heuristic", "random"):
-        assert {"mean", "std", "val", "test"} <= set(report[name]) and len(report[name]["val"]) == 1
+        assert {"mean", "std", "val", "test", "steps"} <= set(report[name]) and len(report[name]["val"]) == 1
         assert 0.0 <= report[name]["mean"] <= 1.0
     # the random run really planned by chance: its child node says so
     from trex.store import Store
@@ -73,8 +73,10 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
     store = Store.open_existing(tmp_path / "seed0-random", read_only=True)
     try:
         plans = [store.node_plan(node_id) for node_id in (1, 2)]
+        jobs = [job for node_id in (1, 2) for job in store.jobs_of(node_id) if job.result and job.result.train]
     finally:
         store.close()
+    assert report["random"]["steps"] == [sum(job.result.train.steps for job in jobs)] and jobs  # every job's steps
     assert all("Random control" in plan.rationale for plan in plans)
 
 
