@@ -341,3 +341,40 @@ def test_no_wall_clock_drops_the_task_s_budget(tiny_task) -> None:
     assert dropped.wall_clock_minutes is None and dropped.max_iterations == task.limits.max_iterations
     with pytest.raises(ValidationError, match="--no-wall-clock and --wall-clock-minutes"):
         RunOptions(no_wall_clock=True, wall_clock_minutes=5)
+
+
+def test_step_cost_knows_the_rows_of_a_measured_step_and_a_bigger_batch_gets_fewer_steps(tmp_path, tiny_task) -> None:
+    """A config of batch 16 costs about twice a batch-8 step: the timeout's cap counts its steps at that price (the
+    2026-12-06 heuristic search planned a batch-16 surrogate config as if it were batch 8, and it had to be cut)."""
+    import json
+
+    from trex.agents.heuristic import HeuristicResearcher
+    from trex.agents.plan import BudgetLeft, ConfigSpec, PlanContext
+    from trex.budget import step_cost
+    from trex.store import Store
+
+    store = Store(tmp_path / "ws")
+    for job_hash, batch, accumulation, steps in (("a", 8, 1, 30), ("b", 4, 2, 10)):
+        store.add_job(
+            job_hash, json.dumps({"train": {"batch_size": batch, "gradient_accumulation_steps": accumulation}})
+        )
+        result = {"status": "ok", "seconds": 10.0 + 2.0 * steps, "train": {"seconds": 2.0 * steps, "steps": steps}}
+        store.finish_job(job_hash, "ok", json.dumps(result), str(tmp_path))
+    cost = step_cost(store)
+    assert cost is not None and cost.step_s == pytest.approx(2.0) and cost.rows_per_step == pytest.approx(8.0)
+    store.close()
+
+    class TwoBatches(HeuristicResearcher):
+        def _plan(self, context):
+            plan = super()._plan(context)
+            train = plan.configs[0].train.model_copy(update={"max_steps": 400})
+            configs = [ConfigSpec(name=f"b{b}", train=train.model_copy(update={"batch_size": b})) for b in (8, 16, 4)]
+            return plan.model_copy(update={"configs": configs})
+
+    from tests.agents.test_llm_context import _parent
+    from tests.agents.test_researcher import _record
+
+    budget = BudgetLeft(step_s=5.0, job_fixed_s=5.0, job_timeout_s=900.0, step_rows=8.0)  # 143 batch-8 steps
+    context = PlanContext(parent=_parent(tiny_task), grandparent=_record(tiny_task, 0, 0.6), seed=2, budget=budget)
+    plan = TwoBatches(tiny_task).plan(context)
+    assert [c.train.max_steps for c in plan.configs] == [143, 71, 143]  # a smaller batch keeps the plain cap

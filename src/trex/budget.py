@@ -70,6 +70,7 @@ class StepCost(BaseModel):
 
     fixed_s: float
     step_s: float
+    rows_per_step: float = 0.0  # the mean rows a measured step took (batch x accumulation; 0: not known)
 
     def steps_in(self, seconds: float) -> int:
         return max(0, math.floor((seconds - self.fixed_s) / self.step_s)) if self.step_s > 0 else 0
@@ -167,13 +168,22 @@ def step_cost(store: Store) -> StepCost | None:
     base-model job included (its fixed part then also holds the base model's scoring: an overestimate, on the
     safe side); None before any has."""
     trained = "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.{0}.seconds'),"
-    trained += " json_extract(result, '$.{0}.steps') FROM jobs WHERE result IS NOT NULL"
-    trained += " AND json_extract(result, '$.status') = 'ok' AND json_extract(result, '$.{0}.steps') > 0"
-    rows = store.conn.execute(f"{trained.format('train')} UNION ALL {trained.format('calibration')}").fetchall()
+    trained += " json_extract(result, '$.{0}.steps'),"
+    trained += " COALESCE(json_extract(spec, '$.{1}.batch_size'), 8)"
+    trained += " * COALESCE(json_extract(spec, '$.{1}.gradient_accumulation_steps'), 1) FROM jobs"
+    trained += " WHERE result IS NOT NULL AND json_extract(result, '$.status') = 'ok'"
+    trained += " AND json_extract(result, '$.{0}.steps') > 0"
+    query = f"{trained.format('train', 'train')} UNION ALL {trained.format('calibration', 'calibrate')}"
+    rows = store.conn.execute(query).fetchall()
     if not rows:
         return None
-    fixed = sum(max(0.0, total - train) for total, train, _ in rows) / len(rows)
-    return StepCost(fixed_s=fixed, step_s=sum(train for _, train, _ in rows) / sum(steps for _, _, steps in rows))
+    fixed = sum(max(0.0, total - train) for total, train, _, _ in rows) / len(rows)
+    steps = sum(n for _, _, n, _ in rows)
+    return StepCost(
+        fixed_s=fixed,
+        step_s=sum(train for _, train, _, _ in rows) / steps,
+        rows_per_step=sum(n * batch for _, _, n, batch in rows) / steps,
+    )
 
 
 # A root that takes more of the time left costs the final model more steps than a search of its size can win

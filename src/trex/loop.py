@@ -205,6 +205,7 @@ class SearchLoop:
             seconds=wall,
             slots=slots,
             step_s=cost.step_s if cost else None,
+            step_rows=(cost.rows_per_step or None) if cost else None,
             job_fixed_s=cost.fixed_s if cost else None,
             job_timeout_s=limits.job_timeout_minutes * 60,
             search_s=search_seconds(limits, usage, estimate, limits.configs_per_plan, slots),

@@ -24,7 +24,7 @@ configs of the researcher's own root, one per slot, each training for all the ti
 from __future__ import annotations
 
 from trex.agents.moves import fill_budget, lr_name
-from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
+from trex.agents.plan import BudgetLeft, ConfigSpec, Plan, PlanContext, check_warm_starts
 from trex.agents.recipes import resampled, rows_needed
 from trex.agents.repair import repair_config
 from trex.budget import TimedRun
@@ -73,11 +73,12 @@ class Researcher:
     def plan(self, context: PlanContext) -> Plan:
         """A child plan of ``context.parent``, checked before it is returned."""
         last = self._last_plan(context)
+        budget = context.budget
         if last is not None:
-            plan = _within_timeout(last, context.budget.steps_within_timeout())
+            plan = _within_timeout(last, budget.steps_within_timeout(), budget)
         else:
-            caps = (context.budget.steps_within_timeout(), context.budget.steps_for_search(self.k))
-            plan = _within_timeout(self._plan(context), min((c for c in caps if c is not None), default=None))
+            caps = (budget.steps_within_timeout(), budget.steps_for_search(self.k))
+            plan = _within_timeout(self._plan(context), min((c for c in caps if c is not None), default=None), budget)
         check_warm_starts(plan, context.known_trains())
         return plan
 
@@ -106,12 +107,16 @@ class Researcher:
         return repaired.model_copy(update={"source": "repair"}), change
 
 
-def _within_timeout(plan: Plan, most: int | None) -> Plan:
-    """The plan with every config's steps capped at ``most`` (None: unchanged)."""
-    if most is None or all(c.train.max_steps <= most for c in plan.configs):
+def _within_timeout(plan: Plan, most: int | None, budget: BudgetLeft) -> Plan:
+    """The plan with every config's steps capped at ``most`` steps of the measured kind (None: unchanged); a config
+    whose step takes more rows than the measured ones gets proportionally fewer (``BudgetLeft.steps_at``)."""
+    if most is None:
+        return plan
+    caps = [budget.steps_at(most, c.train) for c in plan.configs]
+    if all(c.train.max_steps <= cap for c, cap in zip(plan.configs, caps, strict=True)):
         return plan
     configs = [
-        c.model_copy(update={"train": c.train.model_copy(update={"max_steps": min(c.train.max_steps, most)})})
-        for c in plan.configs
+        c.model_copy(update={"train": c.train.model_copy(update={"max_steps": min(c.train.max_steps, cap)})})
+        for c, cap in zip(plan.configs, caps, strict=True)
     ]
     return plan.model_copy(update={"configs": configs})

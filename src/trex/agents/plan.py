@@ -140,6 +140,7 @@ class BudgetLeft(BaseModel):
     final: TimedRun | None = None  # the run's last node: continue the best config for this training time
     slots: int = 1  # jobs the scheduler runs at once
     step_s: float | None = None  # measured seconds per training step (None: no job has trained yet)
+    step_rows: float | None = None  # the rows (batch x accumulation) a measured step took, on the mean
     job_fixed_s: float | None = None  # measured seconds per job besides its steps (process, model, scoring)
     job_timeout_s: float | None = None  # a job running longer is killed
     search_s: float | None = None  # what a search node may take and leave the last node its reserve (trex.budget)
@@ -157,6 +158,14 @@ class BudgetLeft(BaseModel):
             return None
         waves = math.ceil(configs / max(1, self.slots))
         return max(1, int((self.search_s / waves - (self.job_fixed_s or 0.0)) / self.step_s))
+
+    def steps_at(self, steps: int, train: TrainConfig) -> int:
+        """``steps`` counted at the measured step's rows, as steps of ``train``: a step of twice the rows (batch x
+        accumulation) costs about twice the seconds on a compute-bound machine, so it gets half the steps."""
+        rows = train.batch_size * train.gradient_accumulation_steps
+        if not self.step_rows or rows <= self.step_rows:
+            return steps
+        return max(1, int(steps * self.step_rows / rows))
 
 
 class PlanContext(BaseModel):
