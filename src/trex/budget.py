@@ -54,6 +54,11 @@ from trex.agents.plan import STEP_CEILING, TimedRun
 from trex.runtime.job import TRAIN_SHARE, train_reserve
 from trex.store import Store
 from trex.task import Limits
+from trex.train.config import TrainConfig
+
+# what a stored spec without these fields trained with: TrainConfig's own defaults
+_DEFAULT_BATCH = TrainConfig.model_fields["batch_size"].default
+_DEFAULT_ACCUMULATION = TrainConfig.model_fields["gradient_accumulation_steps"].default
 
 
 class Usage(BaseModel):
@@ -169,8 +174,9 @@ def step_cost(store: Store) -> StepCost | None:
     safe side); None before any has."""
     trained = "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.{0}.seconds'),"
     trained += " json_extract(result, '$.{0}.steps'),"
-    trained += " COALESCE(json_extract(spec, '$.{1}.batch_size'), 8)"
-    trained += " * COALESCE(json_extract(spec, '$.{1}.gradient_accumulation_steps'), 1) FROM jobs"
+    trained += f" COALESCE(json_extract(spec, '$.{{1}}.batch_size'), {_DEFAULT_BATCH})"
+    trained += f" * COALESCE(json_extract(spec, '$.{{1}}.gradient_accumulation_steps'), {_DEFAULT_ACCUMULATION})"
+    trained += " FROM jobs"
     trained += " WHERE result IS NOT NULL AND json_extract(result, '$.status') = 'ok'"
     trained += " AND json_extract(result, '$.{0}.steps') > 0"
     query = f"{trained.format('train', 'train')} UNION ALL {trained.format('calibration', 'calibrate')}"
