@@ -49,6 +49,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return f"pid {pid}"
+
+
 def test_sigkill_mid_job_then_resume(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     proc = subprocess.Popen(
@@ -71,7 +78,8 @@ def test_sigkill_mid_job_then_resume(tmp_path: Path) -> None:
     finished_at_kill = (victim / RESULT_FILE).exists()  # rare: the job ended just before the kill
     time.sleep(2)
     assert finished_at_kill or workers, "no worker was running at the kill"
-    assert not any(_alive(pid) for pid in workers), "a worker outlived the killed run"
+    survivors = [_cmdline(pid) for pid in workers if _alive(pid)]
+    assert not survivors, f"outlived the killed run by 2 s: {survivors}"
     done_before = {p.parent.name for p in ws.glob(f"nodes/*/jobs/*/{RESULT_FILE}")}
     starts_before = job_starts(ws)
 
