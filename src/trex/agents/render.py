@@ -73,30 +73,36 @@ def _label(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 3] + "..."
 
 
+def _most_first(values: dict[str, int] | dict[str, float]) -> list[str]:
+    return sorted(values, key=lambda k: (-values[k], k))
+
+
+def _listed(values: dict[str, int] | dict[str, float], spec: str, order: list[str] | None = None) -> str:
+    """``label value`` pairs (value formatted by ``spec``) in ``order``, at most ``LABELS_SHOWN`` of them, labels cut
+    to ``LABEL_CHARS``; "" for none."""
+    keys = [k for k in (order or list(values)) if k in values]
+    shown = ", ".join(f"{_label(k)} {values[k]:{spec}}" for k in keys[:LABELS_SHOWN])
+    return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
+
+
 def _counts(counts: dict[str, int]) -> str:
     """``label count`` pairs, most frequent first, bounded as the rates are."""
-    keys = sorted(counts, key=lambda k: (-counts[k], k))
-    shown = ", ".join(f"{_label(k)} {counts[k]}" for k in keys[:LABELS_SHOWN])
-    return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
+    return _listed(counts, "", _most_first(counts))
 
 
 def _rates(values: dict[str, float], order: list[str] | None = None) -> str:
     """``label rate`` pairs, in ``order`` (the most frequent labels first) and at most ``LABELS_SHOWN`` of them."""
-    keys = [k for k in (order or list(values)) if k in values]
-    shown = ", ".join(f"{_label(k)} {values[k]:.2f}" for k in keys[:LABELS_SHOWN]) or "n/a"
-    return shown + (f" (+{len(keys) - LABELS_SHOWN} more labels)" if len(keys) > LABELS_SHOWN else "")
+    return _listed(values, ".2f", order) or "n/a"
 
 
 def diagnosis_text(d: Diagnosis, groups: dict[str, float] | None = None) -> list[str]:
     """The validation diagnosis in a bounded number of lines and labels, whatever the number of distinct answers."""
-    by_support = sorted(d.support_by_label, key=lambda k: (-d.support_by_label[k], k))
-    support = _counts(d.support_by_label)
-    predicted = sorted(d.predicted_share, key=lambda k: (-d.predicted_share[k], k))
+    by_support = _most_first(d.support_by_label)
     lines = [
-        f"validation rows {d.n}; support by label: {support}",
+        f"validation rows {d.n}; support by label: {_listed(d.support_by_label, '', by_support)}",
         f"error rate by label: {_rates(d.error_rate_by_label, by_support)}",
         f"error rate by input length (terciles): {_rates(d.error_rate_by_length)}",
-        f"predicted share: {_rates(d.predicted_share, predicted)}",
+        f"predicted share: {_rates(d.predicted_share, _most_first(d.predicted_share))}",
     ]
     if len(d.confusion) <= LABELS_SHOWN:
         cells = "; ".join(f"{ref} -> {dict(sorted(row.items()))}" for ref, row in sorted(d.confusion.items()))
