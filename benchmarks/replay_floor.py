@@ -4,7 +4,7 @@
 
 For each finished search (a workspace holding ``trex.db``, searched recursively) and each node after the root, the
 tree as it stood before that node was planned (the earlier nodes, their rewards backpropagated in order) is given
-to ``MCTS`` twice: with ``DEFAULT_FLOOR`` and with ``standard_error`` of the then-best node's 95% validation
+to ``MCTS`` twice: with ``DEFAULT_FLOOR`` and with ``measured_floor`` of the then-best node's 95% validation
 interval (what the loop passes since 71f8db5). Prints the parent each floor picks beside the parent the run took.
 It replays one node at a time (``parallel_nodes`` 1) and MCTS (the default policy); other runs are not replayed
 faithfully. The interval is taken as stored: right for a metric in [0, 1] (the loop maps it by the task's
@@ -19,7 +19,7 @@ import random
 from pathlib import Path
 
 from trex.agents.history import node_intervals
-from trex.search.policies import DEFAULT_FLOOR, MCTS, backpropagate, expandable, standard_error
+from trex.search.policies import DEFAULT_FLOOR, MCTS, backpropagate, expandable, measured_floor
 from trex.search.tree import Node, Tree
 from trex.store import Store
 
@@ -36,7 +36,7 @@ def replay(workspace: Path) -> list[dict]:
                 tree.add(Node(n.id, n.parent, n.depth, n.strategy, n.status, val_score=n.val_score, reward=n.reward))
                 backpropagate(tree, i, n.reward or 0.0)
             best, candidates = tree.best(), expandable(tree, 4)
-            floor = standard_error(*intervals[best.id]) if best is not None and best.id in intervals else DEFAULT_FLOOR
+            floor = measured_floor(best, intervals)
             old = MCTS(floor=DEFAULT_FLOOR).select(tree, candidates, random.Random(0)).node_id
             measured = MCTS(floor=floor).select(tree, candidates, random.Random(0)).node_id
             rows.append({"node": new, "taken": full.nodes[new].parent, "fixed": old, "measured": measured,

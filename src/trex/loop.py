@@ -70,8 +70,8 @@ from trex.options import RunOptions, RunSummary, default_parallel_nodes
 from trex.runtime import Scheduler, make_scheduler
 from trex.runtime.executor import Executor, plan_jobs
 from trex.runtime.job import Job
-from trex.search.memory import Intervals, memory_context
-from trex.search.policies import DEFAULT_FLOOR, expandable, make_policy, standard_error
+from trex.search.memory import memory_context
+from trex.search.policies import expandable, make_policy, measured_floor
 from trex.search.tree import RUNNING, Tree
 from trex.search.virtual_loss import with_virtual_loss
 from trex.store import Store
@@ -159,15 +159,6 @@ class SearchLoop:
         jobs = plan_jobs(self.task, plan, seed, with_baseline=True, calibrate=calibrate)
         return self._store_node(None, 0, plan, jobs)
 
-    def _noise_floor(self, tree: Tree, intervals: Intervals) -> float:
-        """One standard error of the validation score on the reward's scale, from the best node's 95% interval
-        (the scale MCTS counts in; ``DEFAULT_FLOOR`` before any node has one)."""
-        best = tree.best()
-        interval = intervals.get(best.id) if best is not None else None
-        if interval is None:
-            return DEFAULT_FLOOR
-        return standard_error(self.task.normalize(interval[0]), self.task.normalize(interval[1]))
-
     def _create_child(self, tree: Tree, last: TimedRun | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
         candidates = expandable(shadow, self.task.limits.max_children)
@@ -175,7 +166,7 @@ class SearchLoop:
             return None
         best = tree.best()
         intervals = node_intervals(self.store, tree)
-        floor = self._noise_floor(tree, intervals)
+        floor = measured_floor(best, intervals, self.task.normalize)
         if last and best is not None and best.id in {c.id for c in candidates}:  # the last node exploits
             node_id, policy, scores = best.id, "last-node-best", {str(best.id): best.val_score}
         else:

@@ -11,7 +11,8 @@
   lets the tree's worst node set the scale: the root's poor first configs squeeze the top nodes
   together. On the simulator the noise scale with c=2 beat the range scale and GBFS (docs/benchmarks.md).
   Failed nodes stay out of the scale on both (one failure would stretch it to [0, best]). The loop
-  measures ``floor``: ``standard_error`` of the best node's 95% validation interval, on the reward's scale.
+  measures ``floor``: ``measured_floor``, one standard error of the best node's 95% validation interval on the
+  reward's scale.
 - ``UCTDescent``: textbook UCT, descending from the root through each child's UCT against its
   parent's visits until a node that can still be expanded (measured against ``MCTS``; see
   docs/benchmarks.md).
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from trex.search.tree import DONE, FAILED, Node, Tree
@@ -61,6 +63,18 @@ def standard_error(low: float, high: float) -> float:
     width (a bootstrap of a perfect or constant score measures no noise, which is not the same as none)."""
     width = (high - low) / (2 * Z95)
     return width if width > 0 else DEFAULT_FLOOR
+
+
+def measured_floor(
+    best: Node | None, intervals: Mapping[int, tuple[float, float]], scale: Callable[[float], float] = float
+) -> float:
+    """The floor MCTS counts in: one standard error of the ``best`` node's validation score, from its 95% interval
+    in ``intervals``, on the reward's scale (``scale`` maps a metric value onto it); ``DEFAULT_FLOOR`` before any
+    node has an interval."""
+    interval = intervals.get(best.id) if best is not None else None
+    if interval is None:
+        return DEFAULT_FLOOR
+    return standard_error(scale(interval[0]), scale(interval[1]))
 
 
 def value_bounds(tree: Tree, floor: float = DEFAULT_FLOOR, scale: str = "range") -> tuple[float, float]:
