@@ -1,4 +1,4 @@
-"""Time of the data check (trex.datacheck) on the demo's data and on a generated 1M-row CSV.
+"""Time of the data check (trex.task.datacheck) on the demo's data and on a generated 1M-row CSV.
 
 Run: .venv/bin/python benchmarks/datacheck_time.py   (writes /tmp/dc1m/*.csv once, ~110 MB)
 """
@@ -9,8 +9,8 @@ import csv
 import random
 from pathlib import Path
 
-from trex.datacheck import check_task_data
-from trex.task import load_task
+from trex.task.datacheck import check_task_data
+from trex.task.spec import load_task
 
 DEMO = "examples/tasks/rotten_tomatoes.yaml"
 

@@ -42,14 +42,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trex.agents.plan import STEP_CEILING
-from trex.budget import TIME_FIT_MARGIN
-from trex.loop import summarize
-from trex.runtime.executor import default_job
+from trex.plan import STEP_CEILING
+from trex.run.budget import TIME_FIT_MARGIN
+from trex.run.executor import default_job
+from trex.run.loop import summarize
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
 from trex.store import Store
-from trex.task import TaskSpec, load_task
+from trex.task.spec import TaskSpec, load_task
 from trex.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/final_tail.py WORKSPACE [WORKSPACE ...] [--json]
 
 For each trex workspace (a finished ``trex run`` under ``--wall-clock-minutes``), it takes the last node's
-``finish`` job (the continuation of the run's best config for the time left, ``trex.agents.moves.fill_budget``)
+``finish`` job (the continuation of the run's best config for the time left, ``moves.fill_budget``)
 and runs it again with one change: the learning rate it starts from is ``moves.tail_rate`` (where one schedule
 over the parent's trained steps and the continuation's would be) instead of the parent's own rate. Everything
 else is the stored job: the parent's adapter, the recipe and its rows, the seconds the worker fits the steps
@@ -20,8 +20,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from trex.agents.moves import tail_rate
-from trex.agents.plan import ConfigOutcome
+from trex.agents.heuristic.moves import tail_rate
+from trex.plan import ConfigOutcome
 from trex.runtime.job import JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
 from trex.store import Store

@@ -15,11 +15,11 @@ $PY benchmarks/gpu_check.py --batch 4 --seq 2048 --json | tee "$OUT/throughput_l
 # a real trex job on the GPU: the tiny task, one config, through the worker (bf16, CUDA_VISIBLE_DEVICES)
 $PY - <<'PY' | tee "$OUT/job.json"
 import json, tempfile
-from trex.runtime.executor import plan_jobs
-from trex.agents.heuristic import HeuristicResearcher
+from trex.run.executor import plan_jobs
+from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.runtime.job import JobRequest
 from trex.runtime.local import LocalScheduler
-from trex.task import load_task
+from trex.task.spec import load_task
 task = load_task("examples/tasks/tiny.yaml")
 plan = HeuristicResearcher(task).root_plan()
 plan = plan.model_copy(update={"configs": plan.configs[:1]})

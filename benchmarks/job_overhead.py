@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 from trex.assets import resolve_data, resolve_model
-from trex.runtime.executor import default_job
+from trex.run.executor import default_job
 from trex.runtime.job import JobRequest
 from trex.runtime.local import LocalScheduler
-from trex.task import load_task
+from trex.task.spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 

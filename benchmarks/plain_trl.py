@@ -18,10 +18,10 @@ import time
 
 from transformers import TrainerCallback
 
-from trex.agents.heuristic import base_recipe
+from trex.agents.heuristic.researcher import base_recipe
 from trex.aidp.recipe import run_recipe
 from trex.evaluation.run import evaluate_split
-from trex.task import load_task
+from trex.task.spec import load_task
 from trex.train.model import load_model, seed_everything
 
 

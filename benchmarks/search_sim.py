@@ -169,7 +169,7 @@ def measure(seeds: list[int], iterations: int, budget: str, c: float, methods: t
 
 def default_policy() -> str:
     try:
-        from trex.loop import RunOptions
+        from trex.run.loop import RunOptions
 
         return RunOptions.model_fields["policy"].default
     except ImportError:  # the loop's dependencies are missing: the default as last documented
@@ -235,7 +235,7 @@ def main() -> None:
     if args.tune:
         tune(args.iterations, args.seeds, args.budget, args.workers, tuple(v for v in args.variants.split(",") if v))
         return
-    from trex.task import TaskSpec
+    from trex.task.spec import TaskSpec
 
     c = args.c if args.c is not None else TaskSpec.model_fields["exploration_c"].default
     if args.first_seed + args.seeds > TUNING_SEED_OFFSET:

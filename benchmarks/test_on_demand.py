@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from trex.runtime.executor import default_job
+from trex.run.executor import default_job
 from trex.runtime.job import JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
-from trex.task import load_task
+from trex.task.spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 

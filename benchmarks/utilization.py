@@ -61,7 +61,7 @@ from simulator import root_configs as sim_root_configs
 
 from trex.evaluation.metrics import Score
 from trex.evaluation.run import SplitResult
-from trex.options import RunOptions, default_parallel_nodes
+from trex.run.options import RunOptions, default_parallel_nodes
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.ray import RayScheduler
 from trex.search.policies import DEFAULT_C, backpropagate, expandable, make_policy
@@ -147,9 +147,9 @@ def canned(job: Job, score: float | None, seconds: float, gpu: str) -> JobResult
 
 
 def loop_run(gpus: int, configs: int, nodes: int, parallel: int | None, unit_s: float, seed: int) -> dict:
-    from trex.loop import SearchLoop
+    from trex.run.loop import SearchLoop
     from trex.store import Store
-    from trex.task import load_task
+    from trex.task.spec import load_task
 
     task = load_task(TINY_TASK)
     training = task.training.model_copy(update={"learning_rate": 1e-4, "max_steps": ROOT_STEPS})

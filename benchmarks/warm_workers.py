@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from trex.run.executor import default_job
 from trex.runtime.base import run_worker
-from trex.runtime.executor import default_job
 from trex.runtime.job import JobRequest, JobResult
-from trex.task import load_task
+from trex.task.spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,7 +35,7 @@ def asset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_task():
-    from trex.task import load_task
+    from trex.task.spec import load_task
 
     return load_task(TINY_TASK)
 

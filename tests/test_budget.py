@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from trex.agents.plan import STEP_CEILING, BudgetLeft
-from trex.budget import (
+from trex.llm.client import LLMReply
+from trex.plan import STEP_CEILING, BudgetLeft
+from trex.run.budget import (
     JobEstimate,
     StepCost,
     TimedRun,
@@ -23,11 +24,10 @@ from trex.budget import (
     search_seconds,
     train_deadline,
 )
-from trex.calibration import CALIBRATION_STEPS
-from trex.llm.client import LLMReply
+from trex.run.calibration import CALIBRATION_STEPS
 from trex.runtime.job import JobResult, train_reserve
 from trex.store import Store
-from trex.task import Limits
+from trex.task.spec import Limits
 from trex.train.config import TrainConfig
 
 
@@ -70,7 +70,7 @@ def test_gpu_hours_sum_recorded_jobs(tmp_path: Path) -> None:
 
 
 def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task) -> None:
-    from trex.agents.researcher import LLMResearcher
+    from trex.agents.llm.researcher import LLMResearcher
     from trex.llm.client import ScriptedClient
 
     store = Store(tmp_path)
@@ -84,7 +84,7 @@ def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task)
 
 def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import RunOptions, SearchLoop, start_run
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0.0})})
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
@@ -148,7 +148,7 @@ def test_the_last_node_keeps_two_thirds_of_the_budget_up_to_what_one_job_may_tra
 
 def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import RunOptions, SearchLoop, start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.3)  # 18 s; the root's two 6-step jobs take 1.2 s
@@ -175,8 +175,8 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
 
 
 def test_a_schedule_gives_the_trainers_rate_and_a_continuation_starts_at_its_lineages_tail() -> None:
-    from trex.agents.moves import fill_budget
-    from trex.agents.plan import ConfigOutcome
+    from trex.agents.heuristic.moves import fill_budget
+    from trex.plan import ConfigOutcome
 
     linear = TrainConfig(learning_rate=1e-3, warmup_ratio=0.1)
     assert [linear.rate_at(s, 100) for s in (0, 5, 10, 55, 100)] == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0])
@@ -227,7 +227,7 @@ def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left()
 
 def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import RunOptions, SearchLoop, start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs would take 3 s
@@ -261,7 +261,7 @@ def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Pa
 
 def test_no_config_is_planned_longer_than_the_job_timeout_allows(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import RunOptions, SearchLoop, start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     limits = tiny_task.limits.model_copy(update={"job_timeout_minutes": 0.01})  # 0.6 s: 80% of it pays 4 steps
@@ -290,7 +290,7 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
     1.9 s a step trained at 4.6 s) ends its training by the run's limit and is recorded; it does not run into the
     grace period, which would be cancelled and leave the run nothing."""
     from tests.fakes import FakeScheduler
-    from trex.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import RunOptions, SearchLoop, start_run
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 1.0})})
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
@@ -313,7 +313,7 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
 def test_the_demo_task_fits_its_twenty_minutes_as_one_run_on_two_cores_and_searches_where_steps_are_cheap() -> None:
     """`make demo` (and ../shared/acceptance/e2e-demo) must end within 1200 s whatever the machine's pace: the task
     file's wall-clock budget decides between a search and one run from the measured step cost."""
-    from trex.task import load_task
+    from trex.task.spec import load_task
 
     task = load_task(Path(__file__).resolve().parents[1] / "examples" / "tasks" / "rotten_tomatoes.yaml")
     limits, steps = task.limits, task.training.max_steps
@@ -332,7 +332,7 @@ def test_the_demo_task_fits_its_twenty_minutes_as_one_run_on_two_cores_and_searc
 def test_no_wall_clock_drops_the_task_s_budget(tiny_task) -> None:
     from pydantic import ValidationError
 
-    from trex.options import RunOptions
+    from trex.run.options import RunOptions
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"wall_clock_minutes": 18})})
     assert RunOptions().apply_limits(task).limits.wall_clock_minutes == 18
@@ -348,9 +348,9 @@ def test_step_cost_knows_the_rows_of_a_measured_step_and_a_bigger_batch_gets_few
     2026-12-06 heuristic search planned a batch-16 surrogate config as if it were batch 8, and it had to be cut)."""
     import json
 
-    from trex.agents.heuristic import HeuristicResearcher
-    from trex.agents.plan import BudgetLeft, ConfigSpec, PlanContext
-    from trex.budget import step_cost
+    from trex.agents.heuristic.researcher import HeuristicResearcher
+    from trex.plan import BudgetLeft, ConfigSpec, PlanContext
+    from trex.run.budget import step_cost
     from trex.store import Store
 
     store = Store(tmp_path / "ws")

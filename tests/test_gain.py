@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trex.bench.gain import GainError, normalized_gain
+from trex.evaluation.gain import GainError, normalized_gain
 
 
 def test_gain_by_hand() -> None:

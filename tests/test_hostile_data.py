@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from trex.cli.app import app
-from trex.datacheck import check_task_data, splits_of
-from trex.task import load_task
+from trex.task.datacheck import check_task_data, splits_of
+from trex.task.spec import load_task
 
 ROWS = [
     ("fresh" if i % 2 else "rotten", f"review number {i} is quite {'good' if i % 2 else 'bad'}") for i in range(60)
@@ -170,7 +170,7 @@ def test_forbidden_filter_syntax_is_refused_before_data_loads(data: Path) -> Non
 
 
 def test_jsonl_line_separators_inside_strings_are_data(tmp_path: Path) -> None:
-    from trex.datafiles import read_rows
+    from trex.task.datafiles import read_rows
 
     path = tmp_path / "rows.jsonl"
     path.write_text('{"text": "a\u2028b", "label": "fresh"}\r\n{"text": "c", "label": "rotten"}\n', encoding="utf-8")

@@ -21,10 +21,10 @@ import pytest
 from typer.testing import CliRunner
 
 from trex.cli.app import app
-from trex.fingerprint import fingerprint
+from trex.run.workspace import LOCK_FILE, WorkspaceError, WorkspaceLock, strip_credentials
 from trex.store import Store
-from trex.task import TaskError, load_task
-from trex.workspace import LOCK_FILE, WorkspaceError, WorkspaceLock, strip_credentials
+from trex.task.fingerprint import fingerprint
+from trex.task.spec import TaskError, load_task
 
 from .test_hostile_data import data, task_file  # noqa: F401 (the data fixture)
 
@@ -56,7 +56,7 @@ def test_second_run_names_the_holders_pid_and_sigkill_leaves_no_stale_lock(data:
     path = task_file(data, "ok")
     ws = started(data, path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from trex.workspace import WorkspaceLock; from pathlib import Path;"
+        [sys.executable, "-c", "import sys; from trex.run.workspace import WorkspaceLock; from pathlib import Path;"
          " WorkspaceLock(Path(sys.argv[1])); print('held', flush=True); import time; time.sleep(60)", str(ws)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

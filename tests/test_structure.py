@@ -1,4 +1,4 @@
-"""The package's shape: no import cycle between modules, and every module imports with the core install alone.
+"""The package's shape: floors with imports pointing down only, no cycle, short modules, core-only imports.
 
 A feature whose extra is missing must fail with a one-line ``pip install 'trex[...]'`` message, at the
 point it is used, never at import. The optional packages are blocked in a fresh interpreter, which is
@@ -48,9 +48,69 @@ def _imports(path: Path, module: str, modules: set[str]) -> set[str]:
     return found
 
 
-def test_no_import_cycle() -> None:
+# Every top-level package and module of trex has a floor; an import (at the top, inside a function or under
+# TYPE_CHECKING) may only point to a lower floor or stay inside its own package. Written once, here.
+FLOORS = {
+    "trex.__main__": 13,
+    "trex.cli": 12,
+    "trex.bench": 11,
+    "trex.report": 10,
+    "trex.run": 9,
+    "trex.agents": 8,
+    "trex.store": 7,
+    "trex.runtime": 6,
+    "trex.plan": 6,
+    "trex.task": 5,
+    "trex.evaluation": 4,
+    "trex.aidp": 3,
+    "trex.train": 2,
+    "trex.sandbox": 2,
+    "trex.llm": 2,
+    "trex.search": 2,
+    "trex.assets": 1,
+    "trex": 0,
+}
+MAX_LINES = 300
+
+
+def _top(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def _graph() -> dict[str, set[str]]:
     paths = {_module_name(p): p for p in (SRC / "trex").rglob("*.py")}
-    graph = {m: _imports(p, m, set(paths)) for m, p in paths.items()}
+    return {m: _imports(p, m, set(paths)) for m, p in paths.items()}
+
+
+def test_every_package_has_a_floor_and_imports_point_down() -> None:
+    graph = _graph()
+    unplaced = sorted({_top(m) for m in graph} - set(FLOORS))
+    assert not unplaced, f"give these a floor in FLOORS: {unplaced}"
+    upward = [
+        f"{m} -> {t}"
+        for m, targets in graph.items()
+        for t in targets
+        if _top(m) != _top(t) and FLOORS[_top(t)] >= FLOORS[_top(m)]
+    ]
+    assert not upward, "imports that do not point down:\n" + "\n".join(sorted(upward))
+
+
+def test_loose_modules_are_few() -> None:
+    loose = sorted(p.name for p in (SRC / "trex").glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert len(loose) <= 4, loose
+
+
+def test_no_module_over_300_lines() -> None:
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in (SRC / "trex").rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these modules (at most {MAX_LINES} lines): {long}"
+
+
+def test_no_import_cycle() -> None:
+    graph = _graph()
     done: set[str] = set()
 
     def visit(module: str, stack: list[str]) -> None:
@@ -74,7 +134,7 @@ for name in {OPTIONAL!r}:
     sys.modules[name] = None
 import trex
 for info in pkgutil.walk_packages(trex.__path__, "trex."):
-    if info.name not in ("trex.__main__", "trex.runtime.sandbox_harness"):  # scripts: they run when imported
+    if info.name not in ("trex.__main__", "trex.sandbox.harness"):  # scripts: they run when imported
         importlib.import_module(info.name)
 """
 
@@ -90,11 +150,11 @@ def message(call):
     return "no error"
 
 from trex.runtime import make_scheduler
-from trex.tracking import make_tracker
+from trex.run.tracking import make_tracker
 from trex.llm.local import LocalLlamaServer
 from trex.bench.chem import _mol
 from trex.aidp.generators import EmbedParams, generate_text_embeddings
-from trex.agents.tools import Tools
+from trex.agents.llm.tools import Tools
 from datasets import Dataset
 
 ws = Path(tempfile.mkdtemp())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from trex.task import TaskError, load_task, parse_task
+from trex.task.spec import TaskError, load_task, parse_task
 
 VALID = """\
 name: t
@@ -103,7 +103,7 @@ eval:
 def test_only_plain_placeholders(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from trex.task import TaskError, parse_task
+    from trex.task.spec import TaskError, parse_task
 
     for template in ("{text.__class__.__mro__}", "{text!r}", "{text:>10}", "{0}", "{text[0]}"):
         with pytest.raises(TaskError, match=r"t.yaml:8: eval.prompt_template: .*only plain"):
@@ -113,7 +113,7 @@ def test_only_plain_placeholders(tmp_path) -> None:  # noqa: ANN001
 def test_data_file_with_encoding(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from trex.task import TaskError, parse_task
+    from trex.task.spec import TaskError, parse_task
 
     task = parse_task(
         HOSTILE.format(train="{path: tr.csv, encoding: latin-1}", template="{text}"), tmp_path / "t.yaml"
@@ -126,7 +126,7 @@ def test_data_file_with_encoding(tmp_path) -> None:  # noqa: ANN001
 def test_split_and_files_are_exclusive(tmp_path) -> None:  # noqa: ANN001
     import pytest
 
-    from trex.task import TaskError, parse_task
+    from trex.task.spec import TaskError, parse_task
 
     text = HOSTILE.format(train="tr.csv", template="{text}").replace(
         "  test: t.csv\n", "  test: t.csv\n  split: {from: all.csv, validation: 5, test: 5}\n"
@@ -136,9 +136,9 @@ def test_split_and_files_are_exclusive(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_one_file_split_is_written_into_the_workspace(tmp_path) -> None:  # noqa: ANN001
-    from trex.datacheck import splits_of
-    from trex.task import parse_task
-    from trex.workspace import prepare_data
+    from trex.run.workspace import prepare_data
+    from trex.task.datacheck import splits_of
+    from trex.task.spec import parse_task
 
     rows = "".join(f"{'a' if i % 2 else 'b'},row {i}\n" for i in range(40))
     (tmp_path / "all.csv").write_text("label,text\n" + rows)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from trex.search.tree import Node, Tree
 
 if TYPE_CHECKING:
-    from trex.agents.plan import Plan
+    from trex.plan import Plan
     from trex.runtime.job import Job, JobResult
 
 SCHEMA = resources.files("trex").joinpath("schema.sql").read_text(encoding="utf-8")
@@ -198,7 +198,7 @@ class Store:
         return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     def node_plan(self, node_id: int) -> Plan:
-        from trex.agents.plan import Plan  # the spec modules import torch: only callers that run jobs pay it
+        from trex.plan import Plan  # the spec modules import torch: only callers that run jobs pay it
 
         return Plan.model_validate_json(self.node_row(node_id)["plan"])
 

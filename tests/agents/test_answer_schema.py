@@ -9,7 +9,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from trex.agents.answer import catalog_text, plan_answer_model, to_plan
+from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan
 from trex.aidp.operators import OPERATORS
 from trex.assets import DATASETS
 

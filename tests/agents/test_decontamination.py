@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.verdict import diagnose_node
 from trex.aidp.recipe import StepStats, run_recipe
 from trex.evaluation.metrics import Score
 from trex.evaluation.run import SplitResult
-from trex.runtime.executor import default_job, plan_jobs
+from trex.run.executor import default_job, plan_jobs
 from trex.runtime.job import JobResult
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import json
 
 from tests.agents.test_researcher import _record
-from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import BudgetLeft, PlanContext
+from trex.agents.heuristic.researcher import HeuristicResearcher
+from trex.agents.llm.render import LABELS_SHOWN, config_text, diagnosis_text, node_text, sample_bad_cases
+from trex.agents.llm.researcher import LLMResearcher
 from trex.agents.proposals import TRUST_UNTIL, observation_of, propose_configs, total_steps
-from trex.agents.render import LABELS_SHOWN, config_text, diagnosis_text, node_text, sample_bad_cases
-from trex.agents.researcher import LLMResearcher
 from trex.aidp.recipe import StepStats
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.run import BadCase
 from trex.llm.client import ScriptedClient
+from trex.plan import BudgetLeft, PlanContext
 
 
 def _parent(task):
@@ -42,7 +42,7 @@ def _parent(task):
 
 
 def _answer(k: int) -> str:
-    from trex.agents.heuristic import base_recipe
+    from trex.agents.heuristic.researcher import base_recipe
 
     recipe = base_recipe(_TASK, 16, 0).model_dump()
     configs = [{"name": f"llm-{i}", "train": {"learning_rate": 1e-3 * (i + 1), "max_steps": 4}} for i in range(k)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.aidp.openai_server import openai_server
-from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.heuristic.researcher import HeuristicResearcher
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,9 @@ from typing import get_args
 import pytest
 from pydantic import BaseModel, Field
 
-from trex.agents.plan import Strategy
 from trex.llm.client import LLMUsage
 from trex.llm.structured import structured
+from trex.plan import Strategy
 
 pytest.importorskip("xllamacpp")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from tests.agents.test_researcher import _record
-from trex.agents.heuristic import HeuristicResearcher, base_recipe
-from trex.agents.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
-from trex.agents.prompts import PromptError, PromptSet
+from trex.agents.heuristic.researcher import HeuristicResearcher, base_recipe
+from trex.agents.llm.prompts import PromptError, PromptSet
+from trex.agents.llm.researcher import PROMPT_FIELDS, LLMResearcher, load_prompts
 from trex.agents.random_researcher import RandomResearcher
-from trex.agents.researcher import PROMPT_FIELDS, LLMResearcher, load_prompts
 from trex.llm.client import ScriptedClient
+from trex.plan import ConfigSpec, Plan, PlanContext, check_warm_starts
 
 
 def _with(task, configs_per_plan: int, **training):

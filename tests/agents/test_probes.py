@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeScheduler, default_score
-from trex.agents.heuristic import HeuristicResearcher, base_recipe
-from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
+from trex.agents.heuristic.researcher import HeuristicResearcher, base_recipe
+from trex.agents.llm.render import config_text
 from trex.agents.probes import ETA, PROBE_MARK, mark_probes, new_direction, promoted
-from trex.agents.render import config_text
-from trex.completion import node_record
-from trex.loop import RunOptions, SearchLoop
+from trex.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
+from trex.run.loop import RunOptions, SearchLoop
+from trex.run.node_end import node_record
 from trex.search.tree import RUNNING
 from trex.store import Store
 from trex.train.config import TrainConfig

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import ConfigOutcome, NodeRecord, PlanContext
+from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.random_researcher import CHILD_STRATEGIES, LR_FACTORS, RandomResearcher
+from trex.plan import ConfigOutcome, NodeRecord, PlanContext
 
 
 def _parent(task, scores: list[float | None]) -> NodeRecord:

@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from trex.agents.heuristic import HeuristicResearcher
-from trex.agents.plan import ConfigOutcome, NodeRecord, PlanContext
-from trex.agents.researcher import LLMResearcher, StrategyChoice
+from trex.agents.heuristic.researcher import HeuristicResearcher
+from trex.agents.llm.researcher import LLMResearcher, StrategyChoice
 from trex.evaluation.diagnostics import Diagnosis
 from trex.llm.client import LLMError, OpenAIClient, ScriptedClient
 from trex.llm.structured import structured
+from trex.plan import ConfigOutcome, NodeRecord, PlanContext
 
 
 def _diagnosis(rates: dict[str, float]) -> Diagnosis:
@@ -230,7 +230,7 @@ def test_openai_client_over_real_http(monkeypatch) -> None:
 
 
 def test_scarce_data_leads_to_synthetic_rows_that_run(tiny_task) -> None:
-    from trex.agents.heuristic import rows_needed
+    from trex.agents.heuristic.researcher import rows_needed
     from trex.aidp.recipe import run_recipe
 
     parent = _record(tiny_task, 1, 0.7)
@@ -307,7 +307,7 @@ def test_at_the_rate_ceiling_the_grid_trains_longer_instead_of_repeating(tiny_ta
 def test_the_one_run_root_is_the_first_configs_filling_the_time(tiny_task) -> None:
     from trex.agents.random_researcher import RandomResearcher
     from trex.agents.recipes import rows_needed
-    from trex.budget import TimedRun
+    from trex.run.budget import TimedRun
 
     run = TimedRun(steps=150, seconds=700.0)
     usual = HeuristicResearcher(tiny_task).root_plan()

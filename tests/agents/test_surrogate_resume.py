@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes import FakeScheduler
-from trex.loop import RunOptions, SearchLoop
+from trex.run.loop import RunOptions, SearchLoop
 from trex.search.tree import RUNNING
 from trex.store import Store
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from trex.agents.tools import ToolCall, Tools
+from trex.agents.llm.tools import ToolCall, Tools
 
 ATOM = """<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"
@@ -98,9 +98,9 @@ def test_tools_fail_soft() -> None:
 
 def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path) -> None:
     from tests.agents.test_researcher import _record
-    from trex.agents.plan import PlanContext
-    from trex.agents.researcher import LLMResearcher
+    from trex.agents.llm.researcher import LLMResearcher
     from trex.llm.client import ScriptedClient
+    from trex.plan import PlanContext
     from trex.store import Store
 
     plan = _record(tiny_task, 1, 0.7).plan.model_dump(exclude={"strategy": True, "configs": {"__all__": {"source"}}})

@@ -36,7 +36,7 @@ def test_ops_lists_every_operator_with_schema_and_doc() -> None:
     assert names >= PAPER_OPERATORS and {"deduplicate_near", "decontaminate", "mix_datasets"} <= names
     for e in entries:
         assert set(e) == {"name", "category", "doc", "schema"} and e["doc"] and e["schema"]["type"] == "object"
-    from trex.agents.answer import catalog_text, visible_operators
+    from trex.agents.llm.answer import catalog_text, visible_operators
 
     catalog = catalog_text(has_llm=True)
     offered = set(visible_operators(True))

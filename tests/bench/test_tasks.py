@@ -14,7 +14,7 @@ from trex.bench.run import prepare_data, task_file
 from trex.bench.spec import fixture_meta, load_bench_task, load_fixture, task_names
 from trex.evaluation.metrics import score_with_interval
 from trex.evaluation.run import load_split
-from trex.task import load_task
+from trex.task.spec import load_task
 
 TABLE_3 = {  # the paper's Table 3: (Qwen3-235B-2507, Qwen3-1.7B)
     "aci-bench": (0.240, 0.205),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from trex.agents.plan import NodeRecord, Plan
 from trex.agents.verdict import diagnose_node
 from trex.evaluation.config import EvalConfig
 from trex.evaluation.metrics import Score
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import SplitResult
+from trex.plan import BASELINE, NodeRecord, Plan
 from trex.report.node_section import _best
-from trex.runtime.executor import BASELINE, outcome
+from trex.run.executor import outcome
 from trex.runtime.job import Job, JobResult
 from trex.train.common import TrainLog
 from trex.train.config import TrainConfig

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trex.agents.heuristic import base_recipe
+from trex.agents.heuristic.researcher import base_recipe
 from trex.assets import resolve_data
 from trex.evaluation.vllm_backend import VLLMError, VLLMServer
 from trex.runtime.base import run_worker

@@ -10,7 +10,7 @@ from datasets import Dataset
 from rich.console import Console
 
 from trex.report.progress import RunProgress, running_jobs
-from trex.runtime.executor import job_workdir
+from trex.run.executor import job_workdir
 from trex.store import Store
 from trex.train.config import TrainConfig
 

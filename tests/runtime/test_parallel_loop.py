@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeScheduler
-from trex.loop import RunOptions, SearchLoop
-from trex.options import default_parallel_nodes
-from trex.runtime.executor import plan_jobs
+from trex.run.executor import plan_jobs
+from trex.run.loop import RunOptions, SearchLoop
+from trex.run.options import default_parallel_nodes
 from trex.search.tree import RUNNING
 from trex.store import Store
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from trex.runtime.sandbox import Sandbox, SandboxError, SandboxLimits, bwrap_available
-from trex.runtime.sandbox_kernel import kernel_walls_available
+from trex.sandbox.kernel import kernel_walls_available
+from trex.sandbox.runner import Sandbox, SandboxError, SandboxLimits, bwrap_available
 
 pytestmark = pytest.mark.slow  # every test starts sandboxed processes (bwrap, Landlock): seconds each
 
@@ -162,7 +162,7 @@ def test_threads_still_work(walled: Sandbox) -> None:
 
 
 def test_weak_mode_is_refused_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trex.runtime.sandbox as sandbox_module
+    import trex.sandbox.runner as sandbox_module
 
     monkeypatch.setattr(sandbox_module, "bwrap_available", lambda: False)
     monkeypatch.setattr(sandbox_module, "kernel_walls_available", lambda: False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from trex.agents.heuristic import base_recipe
+from trex.agents.heuristic.researcher import base_recipe
 from trex.runtime import warm
 from trex.runtime.base import JOB_FILE, LOG_FILE, RUNNING_FILE, run_worker
 from trex.runtime.job import Job, JobRequest

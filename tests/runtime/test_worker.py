@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trex.agents.heuristic import base_recipe
+from trex.agents.heuristic.researcher import base_recipe
 from trex.runtime.base import JOB_FILE, run_worker
 from trex.runtime.job import TRAIN_SHARE, Job, JobRequest
 from trex.runtime.local import LocalScheduler

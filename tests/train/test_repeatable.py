@@ -9,8 +9,8 @@ import pytest
 
 @pytest.mark.slow
 def test_two_identical_tiny_jobs_give_identical_results(tiny_task, tmp_path: Path) -> None:
-    from trex.agents.heuristic import HeuristicResearcher
-    from trex.runtime.executor import plan_jobs
+    from trex.agents.heuristic.researcher import HeuristicResearcher
+    from trex.run.executor import plan_jobs
     from trex.runtime.job import JobRequest, JobResult
     from trex.runtime.local import LocalScheduler
 

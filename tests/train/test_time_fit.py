@@ -95,7 +95,7 @@ def test_a_job_whose_training_would_overrun_its_deadline_trains_less_and_still_s
     ``run_worker`` from the timeout) instead of running into the timeout."""
     import time
 
-    from trex.agents.heuristic import base_recipe
+    from trex.agents.heuristic.researcher import base_recipe
     from trex.runtime.job import Job, JobRequest
     from trex.runtime.worker import execute
 
@@ -128,8 +128,8 @@ def test_a_real_sft_run_stops_when_its_seconds_are_spent(tiny_model, tmp_path: P
 
 @pytest.mark.slow
 def test_the_base_model_job_of_a_wall_clock_run_times_the_default_config(tiny_task, tmp_path: Path) -> None:
-    from trex.calibration import CALIBRATION_STEPS, calibration_plan
-    from trex.runtime.executor import baseline_job
+    from trex.run.calibration import CALIBRATION_STEPS, calibration_plan
+    from trex.run.executor import baseline_job
     from trex.runtime.job import JobRequest, JobResult
     from trex.runtime.local import LocalScheduler
 

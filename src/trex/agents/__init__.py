@@ -1,1 +1,1 @@
-"""The agents: researchers that plan, the executor that runs plans, and the node diagnosis."""
+"""The agents: the researchers that plan (heuristic, LLM, random), repair, probes and the node verdict."""

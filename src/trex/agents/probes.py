@@ -26,9 +26,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.agents.recipes import resampled, rows_needed
 from trex.aidp.recipe import Recipe
+from trex.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.runtime.job import Job
 from trex.train.config import TrainConfig
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from trex.agents.plan import ADAPTER_FIELDS, ConfigOutcome
+from trex.plan import ADAPTER_FIELDS, ConfigOutcome
 from trex.search.surrogate import Choice, Integer, Observation, Real, SearchSpace, Surrogate, Value
-from trex.task import TaskSpec
+from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
 
 MIN_OBSERVATIONS = 4  # TPE leaves its random start-up after this many finished jobs

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import random
 
-from trex.agents.base import Researcher
-from trex.agents.plan import ADAPTER_FIELDS, ConfigSpec, Plan, PlanContext
 from trex.agents.proposals import MAX_LEARNING_RATE
 from trex.agents.recipes import base_recipe, refined_recipes, rows_needed, synthetic_recipes
+from trex.agents.researcher import Researcher
 from trex.aidp.recipe import Recipe
+from trex.plan import ADAPTER_FIELDS, ConfigSpec, Plan, PlanContext
 from trex.train.config import TrainConfig
 
 LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)

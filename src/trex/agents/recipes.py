@@ -9,7 +9,7 @@ recipes, so a comparison of the two measures decisions, not pipelines.
 from __future__ import annotations
 
 from trex.aidp.recipe import Recipe, Step
-from trex.task import TaskSpec
+from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
 
 MIN_INPUT_CHARS = 10

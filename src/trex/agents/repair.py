@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from trex.agents.plan import ConfigSpec, Plan
 from trex.aidp.recipe import Recipe
+from trex.plan import ConfigSpec, Plan
 
 MAX_REPAIR_ROUNDS = 3
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from trex.agents.render import score_text
+from trex.agents.llm.render import score_text
 from trex.evaluation.ranking import best_config
-from trex.runtime.executor import BASELINE
+from trex.plan import BASELINE
 from trex.runtime.job import JobResult
 
 

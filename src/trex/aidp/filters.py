@@ -2,7 +2,7 @@
 
 Every operator here keeps a subset of the input rows in their original order and adds no column.
 ``select_by_filter`` takes an expression of ``trex.aidp.expressions`` (no ``eval``), or code
-defining ``keep(row)`` that runs only in ``trex.runtime.sandbox``. ``select_by_score`` keeps the
+defining ``keep(row)`` that runs only in ``trex.sandbox.runner``. ``select_by_score`` keeps the
 top k, the top fraction, or the rows on one side of a threshold of a numeric column; rows without
 a score (None or NaN) never pass.
 """
@@ -55,7 +55,7 @@ def select_by_filter(ds: Dataset | None, p: FilterParams) -> Dataset:
     keep(row) of custom code is true (that code runs in the sandbox: no network, no files outside it)."""
     ds = need(ds, "select_by_filter")
     if p.code is not None:
-        from trex.runtime.sandbox import Sandbox, SandboxError
+        from trex.sandbox.runner import Sandbox, SandboxError
 
         try:
             kept = Sandbox().map_rows(p.code, "keep", ds.to_list())

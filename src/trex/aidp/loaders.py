@@ -22,7 +22,7 @@ from pydantic import Field
 
 from trex.aidp.registry import OperatorError, Params, operator
 from trex.assets import resolve_data
-from trex.netcheck import hub_dataset_url, offline, url_reachable
+from trex.assets.net import hub_dataset_url, offline, url_reachable
 
 _SUFFIX_FORMAT = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".arrow": "arrow"}
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")

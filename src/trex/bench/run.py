@@ -6,7 +6,7 @@ trex task file is written next to them (``WORKSPACE/TASK/task.yaml``) and the se
 ``WORKSPACE/TASK/run`` (so ``trex status/report/export`` work on it, and a second ``bench run``
 resumes it). The result row holds the paper's reference and base scores, the base model's and the
 best node's test scores measured by the run, and the normalized gain against the paper's
-reference (``trex.bench.gain``). A task that cannot be prepared or run becomes a row with its
+reference (``trex.evaluation.gain``). A task that cannot be prepared or run becomes a row with its
 error; the other tasks go on.
 """
 
@@ -19,13 +19,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from trex.bench.gain import GainError, normalized_gain
 from trex.bench.local import read_local_split
 from trex.bench.prepare import PREPARERS, Rows
 from trex.bench.sources import fetch_split
 from trex.bench.spec import BenchTask, SplitName, fixture_meta, load_fixture
-from trex.loop import RunOptions, RunSummary, SearchLoop, start_run
+from trex.evaluation.gain import GainError, normalized_gain
 from trex.report.html import write_report
+from trex.run.loop import RunOptions, RunSummary, SearchLoop, start_run
 from trex.store import Store
 
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
@@ -144,7 +144,7 @@ def run_task(
 ) -> BenchRow:
     """Prepare, search and score one task. The reference is ``reference_score`` as given, or ``reference_model``
     evaluated as is on the same test split (a job in ``TASK/reference``); without either there is no gain."""
-    from trex.task import load_task
+    from trex.task.spec import load_task
 
     row = _empty_row(task)
     if reference_score is not None:
@@ -233,7 +233,7 @@ def stored_row(task: BenchTask, workspace: Path) -> BenchRow | None:
     folder = workspace / task.name / "run"
     if not (folder / Store.DB_FILE).exists():
         return None
-    from trex.loop import summarize
+    from trex.run.loop import summarize
 
     store = Store.open_existing(folder)
     try:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from trex.assets.net import hub_dataset_url, offline, url_reachable
 from trex.bench.spec import Source, SplitName, SplitSource
-from trex.netcheck import hub_dataset_url, offline, url_reachable
 
 RAW_GITHUB = "https://raw.githubusercontent.com"
 

@@ -55,8 +55,8 @@ def run(
         return
     if out.exists() and any(out.iterdir()):
         fail(f"{out} is not empty: choose a new --out folder", 2)
-    from trex.datacheck import read_data
-    from trex.datafiles import DataError
+    from trex.task.datacheck import read_data
+    from trex.task.datafiles import DataError
 
     for step in parsed.steps:  # the data check: local files read, decoded and parsed before any step runs
         if step.op == "load_local_dataset" and not str(step.args.get("path", "")).startswith("embedded:"):

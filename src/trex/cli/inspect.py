@@ -148,7 +148,7 @@ def replay(
     """Rerun a node's job from its stored specification in a new folder; print old and new scores."""
     import time
 
-    from trex.runtime.executor import Executor
+    from trex.run.executor import Executor
     from trex.runtime.local import LocalScheduler
 
     store = _open(workspace)

@@ -13,21 +13,21 @@ from trex.cli.common import num as _num
 
 
 def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
+    from trex.run.workspace import open_resume, open_run, vet_run
     from trex.store import StoreError
-    from trex.task import TaskError, load_task
-    from trex.workspace import open_resume, open_run, vet_run
+    from trex.task.spec import TaskError, load_task
 
-    try:  # every refusal comes before a model loads or the workspace is written; trex.loop imports for seconds
+    try:  # every refusal comes before a model loads or the workspace is written; trex.run.loop imports for seconds
         if task_path is not None:
             task = load_task(task_path)
             splits = vet_run(workspace, task, task_path)
-            from trex.loop import RunOptions, SearchLoop
+            from trex.run.loop import RunOptions, SearchLoop
 
             options = RunOptions(**overrides)
             store, task = open_run(workspace, task, task_path, options, splits)
         else:
             store, task = open_resume(workspace)
-            from trex.loop import RunOptions, SearchLoop
+            from trex.run.loop import RunOptions, SearchLoop
 
             stored = store.get_meta("options") or {}
             options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
@@ -127,7 +127,7 @@ WeakSandbox = Annotated[
 
 
 def _weak_sandbox(allowed: bool) -> None:
-    """The jobs inherit the choice through the environment (trex.runtime.sandbox reads it)."""
+    """The jobs inherit the choice through the environment (trex.sandbox.runner reads it)."""
     if allowed:
         import os
 

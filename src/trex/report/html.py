@@ -20,7 +20,7 @@ from string import Template
 from typing import Any
 
 from trex import __version__
-from trex.bench.gain import GainError, normalized_gain
+from trex.evaluation.gain import GainError, normalized_gain
 from trex.report.node_section import node_section
 from trex.report.status import STATUS_KEYS, focus_nodes, format_value, run_status, usage_line
 from trex.report.svg import curve_svg, tree_svg

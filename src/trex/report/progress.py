@@ -27,7 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from trex.runtime.executor import job_workdir
+from trex.run.executor import job_workdir
 from trex.search.tree import RUNNING
 from trex.store import Store
 from trex.train.common import PROGRESS_FILE

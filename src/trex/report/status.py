@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from trex.budget import read_usage
 from trex.report.utilization import in_flight
+from trex.run.budget import read_usage
 from trex.store import Store
 
 NODE_KEYS = ("id", "parent", "depth", "strategy", "status", "visits", "value", "reward", "val_score", "test_score")

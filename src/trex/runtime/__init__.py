@@ -1,4 +1,4 @@
-"""Job runtime: the Job spec, the worker process, the executor (plan -> jobs) and the schedulers.
+"""Job runtime: a job's life once planned: the Job spec, the worker process, the warm fork server, the schedulers.
 
 ``make_scheduler`` is the factory: ``local`` (``runtime/local.py``), ``ray`` (``runtime/ray.py``),
 ``slurm`` (``runtime/slurm.py``), all built on ``runtime/base.py``. Ray and submitit are imported

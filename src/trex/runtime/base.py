@@ -177,7 +177,7 @@ def run_worker(
     workdir = Path(request.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     until = time.time() + timeout_s - train_reserve(timeout_s, request.after_train_s)
-    if request.train_until is not None:  # the run's budget may end first (trex.budget.train_deadline)
+    if request.train_until is not None:  # the run's budget may end first (trex.run.budget.train_deadline)
         until = min(until, request.train_until)
     request = request.model_copy(update={"train_until": until})
     result_path = workdir / RESULT_FILE

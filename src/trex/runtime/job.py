@@ -23,7 +23,7 @@ JOB_VERSION = 1
 
 
 # A job's training ends by this share of its timeout; the rest is for scoring and saving. The worker enforces it
-# (``trex.runtime.base.run_worker``) and a time-fitted run is planned to it (``trex.budget.timed``); a config
+# (``trex.runtime.base.run_worker``) and a time-fitted run is planned to it (``trex.run.budget.timed``); a config
 # planned in steps is capped at 80% at the measured pace (``BudgetLeft.steps_within_timeout``), so a job fitted to
 # it trains whole unless the machine slowed. A run that has measured what its jobs cost after training keeps
 # less back (``JobRequest.after_train_s``, ``train_reserve``).
@@ -74,11 +74,11 @@ class JobRequest(BaseModel):
     # score only the test split of a job that already finished, with the model it saved in ``init_from``
     test_only: bool = False
     # epoch time by which training must end so the job can still score and save inside its timeout (set by
-    # ``run_worker``) and the run's budget (set by the loop, ``trex.budget.train_deadline``; the sooner holds): a
+    # ``run_worker``) and the run's budget (set by the loop, ``trex.run.budget.train_deadline``; the sooner holds): a
     # slower machine shortens the training (steps and schedule fitted) instead of timing out
     train_until: float | None = None
     # seconds this job needs after its training (scoring, saving), as the run measured them with a margin
-    # (``trex.budget.after_train_s``); None: ``1 - TRAIN_SHARE`` of the timeout (``train_reserve``)
+    # (``trex.run.budget.after_train_s``); None: ``1 - TRAIN_SHARE`` of the timeout (``train_reserve``)
     after_train_s: float | None = None
 
 

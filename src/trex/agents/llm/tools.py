@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trex.netcheck import offline
+from trex.assets.net import offline
 
 ToolName = Literal["search_arxiv", "search_hub_datasets", "search_hub_models", "history", "operators"]
 TOOL_HELP = (

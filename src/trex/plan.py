@@ -27,6 +27,7 @@ from trex.train.config import TrainConfig
 Strategy = Literal["establish_baseline", "refine_data", "synthetic_data", "adjust_training"]
 Source = Literal["researcher", "surrogate", "repair"]
 # what a warm start keeps from the job it continues: the adapter's shape must be the same
+BASELINE = "base-model"  # the name of the base-model job among a node's configs
 ADAPTER_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_targets", "lora_top_layers")
 
 
@@ -143,7 +144,7 @@ class BudgetLeft(BaseModel):
     step_rows: float | None = None  # the rows (batch x accumulation) a measured step took, on the mean
     job_fixed_s: float | None = None  # measured seconds per job besides its steps (process, model, scoring)
     job_timeout_s: float | None = None  # a job running longer is killed
-    search_s: float | None = None  # what a search node may take and leave the last node its reserve (trex.budget)
+    search_s: float | None = None  # what a search node may take and leave the last node its reserve (trex.run.budget)
 
     def steps_within_timeout(self, share: float = 0.8) -> int | None:
         """The most steps a job can train in ``share`` of the job timeout, by the measured costs (None: unknown)."""

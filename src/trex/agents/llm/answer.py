@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from trex.agents.plan import ConfigSpec, Plan, Strategy
 from trex.aidp.operators import OPERATORS
 from trex.aidp.recipe import Recipe, Step
+from trex.plan import ConfigSpec, Plan, Strategy
 from trex.train.config import TrainConfig
 
 APPENDED_BY_TREX = ("decontaminate", "cap_samples")  # trex adds these to every training recipe itself

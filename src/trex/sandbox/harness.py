@@ -1,8 +1,8 @@
 """Runs inside the sandbox (standard library only): load the seccomp filter, install the audit hook, run the entry.
 
-Usage: python -I -S sandbox_harness.py WORKDIR ENTRY [SECCOMP_BPF]. With a filter file (the
+Usage: python -I -S harness.py WORKDIR ENTRY [SECCOMP_BPF]. With a filter file (the
 ``landlock`` and ``bwrap`` modes) the kernel refuses exec, fork and Internet sockets from here on
-(see ``sandbox_kernel``). The audit hook then refuses: opening a file for writing outside WORKDIR,
+(see ``trex.sandbox.kernel``). The audit hook then refuses: opening a file for writing outside WORKDIR,
 reading files or listing folders outside WORKDIR and the interpreter's folders, links, renames and
 symlinks that touch anything outside WORKDIR, FIFOs and device nodes, socket connections and
 binds, starting programs (subprocess, os.system, exec*, posix_spawn, fork), and loading native

@@ -14,7 +14,7 @@ the first this machine has:
   - when trex runs as root, the code runs as ``nobody`` (uid 65534) with the system ``/usr/bin/python3``,
     so the process limit holds (the kernel exempts root from it) and nothing of root's is readable.
 
-``landlock`` (no bubblewrap; a kernel with Landlock and libseccomp, no root needed; ``sandbox_kernel``):
+``landlock`` (no bubblewrap; a kernel with Landlock and libseccomp, no root needed; ``trex.sandbox.kernel``):
   - protects: files (Landlock: read and execute only the interpreter's folders, read and write only
     inside the working folder; no links, renames or symlinks out of it, no FIFOs or devices;
     ``/etc/passwd`` and other workspaces are unreadable), programs and processes (seccomp: no exec,
@@ -53,7 +53,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from trex.runtime.sandbox_kernel import (
+from trex.sandbox.kernel import (
     apply_landlock,
     kernel_walls_available,
     landlock_ruleset,
@@ -251,7 +251,7 @@ class Sandbox:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, files: dict[str, str], entry: str, folder: Path) -> SandboxResult:
-        harness = resources.files("trex.runtime").joinpath("sandbox_harness.py").read_text(encoding="utf-8")
+        harness = resources.files("trex.sandbox").joinpath("harness.py").read_text(encoding="utf-8")
         for name, text in {**files, HARNESS: harness}.items():
             (folder / name).write_text(text, encoding="utf-8")
         if self.seccomp is not None:

@@ -281,7 +281,7 @@ def _resolve_metrics(task: TaskSpec, path: Path, root: yaml.Node | None, base_di
 
 def load_task(path: str | Path, base_dir: Path | None = None) -> TaskSpec:
     """Read and validate a task file (relative paths resolved against ``base_dir`` or its folder)."""
-    from trex.datafiles import DataError, decode
+    from trex.task.datafiles import DataError, decode
 
     path = Path(path)
     try:

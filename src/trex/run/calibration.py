@@ -5,7 +5,7 @@ config: after scoring the base model it trains ``CALIBRATION_STEPS`` steps of th
 on the standard first dataset, timed, and discards them (``trex.runtime.worker.calibrate``). The loop
 runs that job before it plans the root (``one_run_root``; the job is then the root's baseline, found
 by content hash, never run twice, and a resumed run finds it too), so the root is planned knowing what a
-step and a job cost here: ``trex.budget.one_run`` says whether the budget is too small for a search. The
+step and a job cost here: ``trex.run.budget.one_run`` says whether the budget is too small for a search. The
 ``calibrated`` event records the measured cost and the decision. Without a wall-clock limit or training
 data nothing changes. A failed base-model job is recorded as the root's baseline, as without a budget,
 and the root is planned as usual.
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from trex.agents.plan import ConfigSpec, Plan
 from trex.agents.recipes import base_recipe, rows_needed
-from trex.budget import TimedRun, Usage, one_run, step_cost
-from trex.runtime.executor import Executor, baseline_job
+from trex.plan import ConfigSpec, Plan
+from trex.run.budget import TimedRun, Usage, one_run, step_cost
+from trex.run.executor import Executor, baseline_job
 from trex.store import Store
-from trex.task import TaskSpec
+from trex.task.spec import TaskSpec
 
 CALIBRATION_STEPS = 6  # the first step pays one-off costs; the worker's time fit times steps 2-4 the same way
 

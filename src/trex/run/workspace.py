@@ -4,10 +4,10 @@
 anything is written they check, in this order, and raise ``WorkspaceError`` (exit 2) or
 ``DataError`` (exit 2) naming the file:
 
-1. the data (``trex.datacheck``), so a broken task leaves an existing workspace byte-identical;
+1. the data (``trex.task.datacheck``), so a broken task leaves an existing workspace byte-identical;
 2. the folder: not a file, writable, and either empty, new, or a trex workspace (a folder with
    other files is never written into);
-3. the task: a workspace belongs to one task. Its fingerprint (``trex.fingerprint``: every field but
+3. the task: a workspace belongs to one task. Its fingerprint (``trex.task.fingerprint``: every field but
    ``limits``, plus the size and SHA-256 of each data file) is stored with the first run; a run with another task
    names the first difference. ``open_resume`` uses the stored task and refuses changed data files;
 4. the lock: an exclusive ``flock`` on ``<workspace>/trex.lock``, held until the process exits.
@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from trex.datacheck import check_rows, splits_of
-from trex.datafiles import Rows
-from trex.fingerprint import fingerprint, first_difference
 from trex.store import Store, StoreError
-from trex.task import TaskSpec, load_task
+from trex.task.datacheck import check_rows, splits_of
+from trex.task.datafiles import Rows
+from trex.task.fingerprint import fingerprint, first_difference
+from trex.task.spec import TaskSpec, load_task
 
 if TYPE_CHECKING:
-    from trex.options import RunOptions
+    from trex.run.options import RunOptions
 
 LOCK_FILE = "trex.lock"
 DATA_DIR = "data"

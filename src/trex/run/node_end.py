@@ -18,18 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from trex.agents.base import Researcher
-from trex.agents.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
 from trex.agents.probes import PROBE_MARK, continuation, continues_own_probe, promoted
 from trex.agents.proposals import observation_of
 from trex.agents.repair import MAX_REPAIR_ROUNDS
+from trex.agents.researcher import Researcher
 from trex.agents.verdict import diagnose_node
-from trex.runtime.executor import BASELINE, config_job, outcome
+from trex.plan import BASELINE, BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
+from trex.run.executor import config_job, outcome
 from trex.runtime.job import JobResult
 from trex.search.policies import backpropagate
 from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
 from trex.store import Store, StoredJob
-from trex.task import TaskSpec
+from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
 
 REPAIR_MARK = "~repair"

@@ -1,7 +1,7 @@
 """Executor: turns a Plan into Jobs, runs the ones not yet finished, and gathers their outcomes.
 
 Every config becomes one Job (the root also gets an evaluation-only Job of the base model); a config marked
-``probe`` first becomes its probe's Job, and its promotion is added to the node later (``trex.completion``). Each
+``probe`` first becomes its probe's Job, and its promotion is added to the node later (``trex.run.node_end``). Each
 training recipe gets a decontamination step against the task's validation and test inputs (the
 task's ``decontaminate: false`` turns it off); the rows it drops show in the job's data statistics
 and in the node's insights.
@@ -21,19 +21,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan
 from trex.agents.probes import probe_config
 from trex.agents.recipes import base_recipe, rows_needed
 from trex.aidp.recipe import Recipe, Step
+from trex.plan import BASELINE, ConfigOutcome, ConfigSpec, Plan
+from trex.run.tracking import Tracker
 from trex.runtime.base import RUNNING_FILE, Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.worker import RESULT_FILE
 from trex.store import Store
-from trex.task import TaskSpec
-from trex.tracking import Tracker
+from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
-
-BASELINE = "base-model"
 
 
 def decontaminated(recipe: Recipe, task: TaskSpec) -> Recipe:
@@ -75,7 +73,7 @@ def default_job(task: TaskSpec, seed: int, train: TrainConfig | None = None, bal
 
 def baseline_job(task: TaskSpec, seed: int, calibrate: Plan | None = None) -> Job:
     """The evaluation of the base model as is; with ``calibrate`` (a one-config plan) it also times that config's
-    training on the plan's recipe (the first job of a wall-clock run, ``trex.calibration``)."""
+    training on the plan's recipe (the first job of a wall-clock run, ``trex.run.calibration``)."""
     if calibrate is None:
         return Job(base_model=task.base_model, eval=task.eval, seed=seed)
     (config,) = calibrate.configs
@@ -148,7 +146,7 @@ class Executor:
         return results[0]
 
     def calibrate(self, job: Job) -> JobResult:
-        """Run a job before its node exists (the base-model job that times the default config, ``trex.calibration``)
+        """Run a job before its node exists (the base-model job that times the default config, ``calibration``)
         and record it; a finished one is not run again. Call it with nothing in flight."""
         job_hash = job.content_hash()
         stored = self.store.job(job_hash)
@@ -265,7 +263,7 @@ def _result_on_disk(request: JobRequest) -> JobResult | None:
 
 def outcome(name: str, job: Job, result: JobResult, workdir: str | None = None) -> ConfigOutcome:
     """What a researcher may see of a job: validation only (all bad cases from the job folder when it is given)."""
-    from trex.agents.render import read_bad_cases
+    from trex.agents.llm.render import read_bad_cases
 
     losses = result.train.losses if result.train else []
     validation = result.validation

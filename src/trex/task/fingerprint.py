@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trex.task import TaskSpec
+from trex.task.spec import TaskSpec
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:

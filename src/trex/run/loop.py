@@ -1,6 +1,6 @@
 """The search loop: select nodes, plan them, run their jobs, diagnose, backpropagate, persist, report.
 
-``SearchLoop.run`` grows the tree until a limit of ``trex.budget`` is reached (nodes, the root
+``SearchLoop.run`` grows the tree until a limit of ``trex.run.budget`` is reached (nodes, the root
 baseline included and the nodes in flight counted; wall clock; GPU-hours; LLM USD) or no node is
 expandable, and returns why it stopped and which limit stopped it. Limits come from the task file;
 the command line overrides them (``RunOptions``).
@@ -15,18 +15,18 @@ A child plan's new directions (a scheme switch, a learning-rate jump beyond half
 recipe) run first as cheap probes and go on to full length when ASHA's rule promotes them
 (``trex.agents.probes``); a node is settled once its repairs and promotions have run.
 Jobs are recorded as they finish, whichever node they belong to; a node whose jobs are all done
-gets its repair rounds (``trex.completion``), then its verdict and backpropagation. With P = 1 the
+gets its repair rounds (``trex.run.node_end``), then its verdict and backpropagation. With P = 1 the
 loop is the sequential one, node after node: the same seeded choices, the same tree.
 
 Budgets: wall clock and GPU-hours count every running job. No node is started that the remaining
 budget cannot finish (its cost estimated from the finished jobs). When the wall clock left pays
 for one more node only, that last node goes to the best node (greedy: no later choice can use
 what exploring would learn) and continues its best config for the steps the time left pays for
-(``trex.budget.final_run``). A wall-clock budget too small for a search gets one run per slot
+(``trex.run.budget.final_run``). A wall-clock budget too small for a search gets one run per slot
 that fills it: the root's base-model job, run before the root is planned, times a few steps of the
-default config, and the root's configs train for all the time left (``trex.calibration``,
-``trex.budget.one_run``). Every job's training is fitted to end early enough for the job, and the test
-scoring of the run's best node, to finish before the limit (``trex.budget.train_deadline``), so a machine
+default config, and the root's configs train for all the time left (``trex.run.calibration``,
+``trex.run.budget.one_run``). Every job's training is fitted to end early enough for the job, and the test
+scoring of the run's best node, to finish before the limit (``trex.run.budget.train_deadline``), so a machine
 slower than the plan trains fewer steps instead of overrunning. Jobs still running when the wall-clock or
 GPU-hour limit passes get the task's grace period, then are cancelled; their nodes stay unfinished for a resume.
 
@@ -44,13 +44,13 @@ import random
 import time
 from collections.abc import Callable
 
-from trex.agents.base import Researcher
-from trex.agents.heuristic import HeuristicResearcher
+from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.history import node_intervals
-from trex.agents.plan import BudgetLeft, Plan
 from trex.agents.probes import mark_probes
 from trex.agents.random_researcher import RandomResearcher
-from trex.budget import (
+from trex.agents.researcher import Researcher
+from trex.plan import BudgetLeft, Plan
+from trex.run.budget import (
     TimedRun,
     Usage,
     after_train_s,
@@ -64,20 +64,20 @@ from trex.budget import (
     step_cost,
     train_deadline,
 )
-from trex.calibration import calibration_plan, one_run_root
-from trex.completion import REPAIR_MARK, NodeCompletion, plan_context
-from trex.options import RunOptions, RunSummary, default_parallel_nodes
+from trex.run.calibration import calibration_plan, one_run_root
+from trex.run.executor import Executor, plan_jobs
+from trex.run.node_end import REPAIR_MARK, NodeCompletion, plan_context
+from trex.run.options import RunOptions, RunSummary, default_parallel_nodes
+from trex.run.tracking import make_tracker
+from trex.run.workspace import start_run  # noqa: F401 (it lives in trex.run.workspace; importable from here too)
 from trex.runtime import Scheduler, make_scheduler
-from trex.runtime.executor import Executor, plan_jobs
 from trex.runtime.job import Job
 from trex.search.memory import memory_context
 from trex.search.policies import expandable, make_policy, measured_floor
 from trex.search.tree import RUNNING, Tree
 from trex.search.virtual_loss import with_virtual_loss
 from trex.store import Store
-from trex.task import TaskSpec
-from trex.tracking import make_tracker
-from trex.workspace import start_run  # noqa: F401 (it lives in trex.workspace; importable from here too)
+from trex.task.spec import TaskSpec
 
 __all__ = ["REPAIR_MARK", "RunOptions", "RunSummary", "SearchLoop", "make_researcher", "start_run", "summarize"]
 
@@ -87,7 +87,7 @@ Stop = tuple[str | None, str]  # (limit name or None, sentence)
 
 def make_researcher(task: TaskSpec, options: RunOptions, store: Store) -> Researcher:
     if options.researcher == "llm":
-        from trex.agents.researcher import LLMResearcher
+        from trex.agents.llm.researcher import LLMResearcher
 
         return LLMResearcher.from_options(task, options, store)
     if options.researcher == "random":

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from trex.task import TaskSpec
-from trex.tracking import TrackBackend
+from trex.run.tracking import TrackBackend
+from trex.task.spec import TaskSpec
 
 
 def default_parallel_nodes(slots: int, configs: int) -> int:

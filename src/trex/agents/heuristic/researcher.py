@@ -31,11 +31,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from trex.agents.base import Researcher
-from trex.agents.moves import Moves, continue_harder, continue_training, lr_name, train_harder, widen
-from trex.agents.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
+from trex.agents.heuristic.moves import Moves, continue_harder, continue_training, lr_name, train_harder, widen
 from trex.agents.proposals import MAX_LEARNING_RATE, propose_configs
 from trex.agents.recipes import base_recipe, refined_recipes, rows_needed, synthetic_recipes
+from trex.agents.researcher import Researcher
+from trex.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
 from trex.search.tree import RUNNING
 from trex.train.config import TrainConfig
 

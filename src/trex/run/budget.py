@@ -18,14 +18,14 @@ of the budget up to what one job may train), so the node about to start is the l
 wave of configs can then train, from the run's measured ``StepCost`` (fixed seconds per job, seconds
 per step), keeping back the test scoring of the run's best node and a 5% margin; the worker fits the
 steps and schedule into those seconds, as for a one-run root. The loop then expands the best node
-and the researcher continues its best config for that time (``trex.agents.base``): compute that would
+and the researcher continues its best config for that time (``trex.agents.researcher``): compute that would
 have gone to a node cut off by the budget, or to no node at all, trains the incumbent further. A search
 node's configs are capped at what leaves that reserve intact (``search_seconds``): a long from-scratch
 proposal cannot eat the time of the final model.
 Wall-clock budgets only: a node count or GPU-hours leave the tree as it is.
 
 A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
-run, its base-model job also times a few steps of the task's default config (``trex.calibration``),
+run, its base-model job also times a few steps of the task's default config (``trex.run.calibration``),
 charged to the budget. When the root's configs as usually planned (``configs``
 jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
 time left, the search cannot pay for itself before the budget ends: the root's losing configs and every
@@ -50,10 +50,10 @@ import time
 
 from pydantic import BaseModel
 
-from trex.agents.plan import STEP_CEILING, TimedRun
+from trex.plan import STEP_CEILING, TimedRun
 from trex.runtime.job import TRAIN_SHARE, train_reserve
 from trex.store import Store
-from trex.task import Limits
+from trex.task.spec import Limits
 from trex.train.config import TrainConfig
 
 # what a stored spec without these fields trained with: TrainConfig's own defaults

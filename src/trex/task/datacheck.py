@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trex.datafiles import DataError, Rows, read_rows, split_rows
+from trex.task.datafiles import DataError, Rows, read_rows, split_rows
 
 if TYPE_CHECKING:
-    from trex.task import TaskSpec
+    from trex.task.spec import TaskSpec
 
 OVERLAP_LIMIT = 0.01  # shared inputs above this fraction of the smaller split are refused
 

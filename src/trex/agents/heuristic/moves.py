@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from trex.agents.plan import ConfigOutcome, NodeRecord, TimedRun
 from trex.agents.proposals import MAX_LEARNING_RATE
+from trex.plan import ConfigOutcome, NodeRecord, TimedRun
 from trex.train.config import TrainConfig
 
 

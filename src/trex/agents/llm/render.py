@@ -15,10 +15,10 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from trex.agents.plan import BudgetLeft, ConfigOutcome, NodeRecord
 from trex.agents.probes import PROBE_MARK, continues_own_probe
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.run import BadCase
+from trex.plan import BudgetLeft, ConfigOutcome, NodeRecord
 from trex.runtime.worker import BADCASES_FILE  # the worker writes every validation error there
 
 BAD_CASES = 6

@@ -1,0 +1,1 @@
+"""The offline heuristic researcher: plans like a careful engineer, without an LLM."""

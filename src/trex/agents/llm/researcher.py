@@ -1,0 +1,298 @@
+"""LLMResearcher: plans nodes with an LLM, coarse to fine, checked as strictly as the schema allows.
+
+The root: the LLM writes the first plan (a dataset and a grid around the defaults) from the task, the
+training data's profile and the operator catalog; the heuristic's baseline is the fallback. A child:
+the LLM may look things up (tools), then picks a strategy, then writes a Plan. Both prompts get the
+memory context, the tool results and the parent node whole (``render``: scores with intervals, all
+settings, costs, data statistics, the full diagnosis, sampled bad cases) and the budget left. The plan
+answer schema is exact (``answer``: k configs, per-operator arguments); one slot of every child plan
+is the surrogate's best proposal (Optuna TPE over every finished job of the tree), added by trex and
+recorded as ``source="surrogate"``, and the other proposals are shown as suggestions. An invalid
+answer goes back to the LLM with the error (``structured``); when no valid plan comes, the heuristic
+plans the node and the fallback is recorded as an event. Test scores never reach a prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from trex.agents.heuristic.researcher import HeuristicResearcher
+from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan
+from trex.agents.llm.prompts import PromptSet
+from trex.agents.llm.render import budget_text, node_text
+from trex.agents.llm.tools import TOOL_HELP, ToolCall, Tools
+from trex.agents.proposals import propose_configs
+from trex.agents.repair import MAX_REPAIR_ROUNDS
+from trex.agents.researcher import Researcher
+from trex.llm.client import LLMClient, LLMError, LLMUsage, OpenAIClient
+from trex.llm.local import LocalLlamaClient, is_local_model
+from trex.llm.pricing import require_price
+from trex.llm.structured import structured
+from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_warm_starts
+from trex.store import Store
+from trex.task.spec import TaskSpec
+from trex.train.config import TrainConfig
+
+COMMON = {"name", "objective", "metric", "base_model"}
+PROMPT_FIELDS: dict[str, set[str]] = {
+    "system": set(),
+    "root": COMMON | {"mode", "budget", "data", "defaults", "operators", "k"},
+    "strategy": COMMON | {"mode", "budget", "context", "parent"},
+    "plan": COMMON
+    | {"mode", "budget", "strategy", "rationale", "context", "parent", "data", "operators", "train_schema"}
+    | {"suggestions", "k"},
+    "repair": {"name", "objective", "attempt", "rounds", "error_class", "error", "config", "recipe", "operators"},
+    "research": COMMON | {"parent", "calls", "tools", "found"},
+}
+SUGGESTIONS = 3
+
+
+class Repair(BaseModel):
+    fixable: bool
+    change: str = ""
+    config: ConfigSpec | None = None
+
+
+class StrategyChoice(BaseModel):
+    strategy: Strategy
+    # bounded: under a JSON-schema grammar a small model can otherwise loop inside the string
+    rationale: str = Field(max_length=1000)
+
+
+def load_prompts() -> PromptSet:
+    return PromptSet.load("researcher.yaml", PROMPT_FIELDS)
+
+
+class LLMResearcher(Researcher):
+    name = "llm"
+
+    def __init__(
+        self,
+        task: TaskSpec,
+        client: LLMClient,
+        store: Store | None = None,
+        seed: int = 0,
+        tools: Tools | None = None,
+        max_tool_calls: int = 3,
+        llm_settings: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(task, seed)
+        self.client = client
+        self.store = store
+        self.tools = tools
+        self.max_tool_calls = max_tool_calls
+        self.llm_settings = llm_settings  # the endpoint the LLM data operators use (None: they are not offered)
+        stored = store.get_meta("llm_usage") if store is not None else None
+        self.usage = LLMUsage(**stored) if stored else LLMUsage()  # a resumed run keeps counting
+        self.prompts = load_prompts()
+        self.fallback = HeuristicResearcher(task, seed=seed)
+
+    @classmethod
+    def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
+        if not options.llm_model:
+            raise ValueError("--researcher llm needs --llm-model (and --llm-base-url for a local server)")
+        price = require_price(  # before anything starts: an unknown price under a USD limit is bad input
+            options.llm_model, task.limits.llm_usd, options.llm_base_url, options.llm_price, options.llm_prices
+        )
+        client: LLMClient
+        if options.llm_base_url is None and is_local_model(options.llm_model):
+            client = LocalLlamaClient(options.llm_model)  # offline: llama.cpp in this process
+            settings = None
+        else:
+            client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
+            settings = {"model": options.llm_model, "base_url": options.llm_base_url}
+            settings["api_key_env"] = options.llm_api_key_env
+        tools = (
+            Tools(operators=lambda: catalog_text(settings is not None))
+            if getattr(options, "llm_tools", True)
+            else None
+        )
+        researcher = cls(task, client, store, seed=options.seed, tools=tools, llm_settings=settings)
+        researcher.usage.prices = {options.llm_model: price}
+        return researcher
+
+    # what every prompt says of the task ------------------------------------------------------
+    def _common(self) -> dict[str, Any]:
+        t = self.task
+        return {"name": t.name, "objective": t.objective, "metric": t.eval.metric, "base_model": t.base_model}
+
+    @cached_property
+    def _data(self) -> str:
+        """The training pool as loaded: its size and label distribution (read once)."""
+        from trex.aidp.operators import LoadLocalParams, load_local_dataset
+
+        try:
+            pool = load_local_dataset(None, LoadLocalParams(path=str(self.task.train_data)))
+        except Exception as exc:  # noqa: BLE001 - a profile is context, never a reason to stop
+            return f"{self.task.train_data} (not readable here: {type(exc).__name__})"
+        label = self.task.eval.label_field
+        text = f"{self.task.train_data}: {len(pool)} rows, columns {pool.column_names}"
+        if label in pool.column_names:
+            counts = Counter(str(v) for v in pool[label])
+            if len(counts) <= 20:
+                text += f"; labels {dict(counts.most_common())}"
+            else:
+                text += f"; {len(counts)} distinct {label} values"
+        return text + ". Each config trains on the sample its recipe draws from this pool (max_steps x batch rows)."
+
+    def _budget(self, budget: BudgetLeft | None = None) -> str:
+        if budget is not None:
+            return budget_text(budget)
+        limits = self.task.limits
+        wall = f"{limits.wall_clock_minutes:g} minutes" if limits.wall_clock_minutes else "no time limit"
+        return f"{limits.max_iterations} nodes (this one included) and {wall}"
+
+    def _ask(self, prompt: str, model: type[BaseModel], check: Any = None) -> Any:
+        system = {"role": "system", "content": self.prompts.render("system")}
+        return structured(self.client, [system, {"role": "user", "content": prompt}], model, self.usage, check=check)
+
+    def _finish(self, plan: Plan, known: dict[str, TrainConfig]) -> None:
+        """The checks a plan passes after its schema: unique names, valid recipes, possible warm starts."""
+        names = [c.name for c in plan.configs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"config names must be unique, got {names}")
+        for config in plan.configs:
+            plan.recipe_for(config).validate_steps()
+        check_warm_starts(plan, known)
+
+    # planning --------------------------------------------------------------------------------
+    def _root_plan(self) -> Plan:
+        k = self.k
+        prompt = self.prompts.render(
+            "root", mode=self.task.eval.mode, budget=self._budget(), data=self._data,
+            defaults=self.task.training.model_dump_json(), operators=catalog_text(self.llm_settings is not None),
+            k=k, **self._common(),
+        )  # fmt: skip
+        answer_model = plan_answer_model(k, self.llm_settings is not None)
+
+        def check(answer: Any) -> None:
+            self._finish(to_plan(answer, "establish_baseline", self.llm_settings), {})
+
+        try:
+            answer = self._ask(prompt, answer_model, check)
+        except LLMError as exc:
+            self._event("researcher_fallback", None, error=str(exc)[:1000], during="root")
+            return self.fallback._root_plan()
+        finally:
+            self._save_usage()
+        return to_plan(answer, "establish_baseline", self.llm_settings)
+
+    def _plan(self, context: PlanContext) -> Plan:
+        parent = context.parent
+        described = node_text(parent, self.task.eval.mode, seed=context.seed)
+        memory = context.memory
+        try:
+            found = self._research(context, parent)
+            if found:
+                memory = f"{memory}\n\nLooked up before this choice:\n{found}"
+            common = {**self._common(), "mode": self.task.eval.mode, "budget": self._budget(context.budget)}
+            choice = self._ask(
+                self.prompts.render("strategy", context=memory, parent=described, **common), StrategyChoice
+            )
+            return self._write_plan(context, choice, memory, described, common)
+        except LLMError as exc:
+            self._event("researcher_fallback", parent.id, error=str(exc)[:1000])
+            return self.fallback._plan(context)
+        finally:
+            self._save_usage()
+
+    def _write_plan(
+        self, context: PlanContext, choice: StrategyChoice, memory: str, described: str, common: dict[str, Any]
+    ) -> Plan:
+        best = context.parent.best()
+        known = context.known_trains()
+        proposals = []
+        if best is not None and best.train is not None and self.k > 1:
+            proposals = propose_configs(
+                self.task, context.observations, best.train, SUGGESTIONS, context.seed, warm_from=best, trains=known,
+                pending=context.pending,
+            )  # fmt: skip
+        slot = [ConfigSpec(name="surrogate-1", train=proposals[0], source="surrogate")] if proposals else []
+        k = self.k - len(slot)
+        if proposals:
+            lines = [f"  {i + 1}. {p.model_dump_json(exclude_defaults=True)}" for i, p in enumerate(proposals)]
+            suggestions = (
+                "its proposals for the next configs, best guess first:\n" + "\n".join(lines) + "\n"
+                f"trex adds proposal 1 itself as config 'surrogate-1' (the plan's shared recipe), so write the "
+                f"other {k}; the other proposals are suggestions you may use or not."
+            )
+        else:
+            suggestions = "too few finished jobs for proposals yet."
+        prompt = self.prompts.render(
+            "plan", strategy=choice.strategy, rationale=choice.rationale, context=memory, parent=described,
+            data=self._data, operators=catalog_text(self.llm_settings is not None),
+            train_schema=json.dumps(TrainConfig().model_dump()), suggestions=suggestions, k=k, **common,
+        )  # fmt: skip
+
+        def build(answer: Any) -> Plan:
+            plan = to_plan(answer, choice.strategy, self.llm_settings)
+            return plan.model_copy(update={"configs": [*plan.configs, *slot]})
+
+        answer = self._ask(
+            prompt, plan_answer_model(k, self.llm_settings is not None), lambda a: self._finish(build(a), known)
+        )
+        return build(answer)
+
+    def repair(
+        self, plan: Plan, config: ConfigSpec, error_class: str | None, error: str, attempt: int = 1
+    ) -> tuple[ConfigSpec, str] | None:
+        """Ask the LLM for the smallest fix of a failed config; the heuristic rules when it cannot answer."""
+        prompt = self.prompts.render(
+            "repair", name=self.task.name, objective=self.task.objective, attempt=attempt, rounds=MAX_REPAIR_ROUNDS,
+            error_class=error_class, error=error[:3000], config=config.model_dump_json(),
+            recipe=plan.recipe.model_dump_json(), operators=catalog_text(self.llm_settings is not None),
+        )  # fmt: skip
+
+        def check(answer: Repair) -> None:
+            if answer.fixable and answer.config is None:
+                raise ValueError("a fixable answer needs the changed config")
+            if answer.config is not None:
+                plan.recipe_for(answer.config).validate_steps()
+
+        try:
+            answer = self._ask(prompt, Repair, check)
+        except LLMError as exc:
+            self._event("researcher_fallback", None, error=str(exc)[:1000], during="repair")
+            return super().repair(plan, config, error_class, error, attempt)
+        finally:
+            self._save_usage()
+        if not answer.fixable or answer.config is None:
+            return None
+        return answer.config.model_copy(update={"name": config.name, "source": "repair"}), answer.change
+
+    def _research(self, context: PlanContext, parent: NodeRecord) -> str:
+        """Up to max_tool_calls tool calls chosen by the LLM; each call and its answer is recorded as an event."""
+        if self.tools is None or self.max_tool_calls == 0:
+            return ""
+        self.tools.history = lambda: context.memory
+        found: list[str] = []
+        for _ in range(self.max_tool_calls):
+            prompt = self.prompts.render(
+                "research", parent=f"node {parent.id}: {parent.summary}", calls=self.max_tool_calls, tools=TOOL_HELP,
+                found="\n".join(found) or "nothing", **self._common(),
+            )  # fmt: skip
+            call = self._ask(prompt, ToolCall)
+            if call.done or call.tool is None:
+                break
+            answer = self.tools.run(call)
+            found.append(f"[{call.tool}: {call.query}]\n{answer}")
+            self._event("tool_call", parent.id, tool=call.tool, query=call.query, answer=answer[:2000])
+        return "\n".join(found)
+
+    def _event(self, kind: str, node_id: int | None, **data: Any) -> None:
+        if self.store is not None:
+            self.store.event(kind, node_id, **data)
+
+    def _save_usage(self) -> None:
+        if self.store is not None:
+            usage = {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "usd": self.usage.usd,
+            }
+            self.store.set_meta("llm_usage", usage)
