@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import glob
 import gzip
 import io
 import json
@@ -39,6 +40,16 @@ class Rows:
     columns: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+
+
+def is_pattern(ref: str) -> bool:
+    """Whether a data reference is a glob (``data/*.jsonl``) rather than one file."""
+    return any(c in ref for c in "*?[")
+
+
+def pattern_files(pattern: str) -> list[str]:
+    """The files a glob matches, sorted, so that every machine lists them in the same order."""
+    return sorted(f for f in glob.glob(pattern) if Path(f).is_file())
 
 
 _COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
