@@ -24,8 +24,8 @@ PAPER_OPERATORS = {
 }
 
 
-def trex(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=300)
+def trex(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trex", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
 def test_ops_lists_every_operator_with_schema_and_doc() -> None:
@@ -87,3 +87,38 @@ def test_a_bad_recipe_fails_before_any_work_with_the_step(tmp_path: Path) -> Non
         "step 1: unknown operator 'dedupe_magic'"
         in trex("aidp", "run", str(recipe), "--out", str(tmp_path / "o")).stderr
     )
+
+
+def test_recipe_paths_are_relative_to_the_recipe_file(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "recipes", tmp_path / "elsewhere"
+    (folder / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    (folder / "data" / "rows.jsonl").write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(4)))
+    (folder / "data" / "more.jsonl").write_text("".join(json.dumps({"text": f"more {i}"}) + "\n" for i in range(4)))
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(
+        "- op: load_local_dataset\n  args: {path: data/rows.jsonl}\n"
+        "- op: mix_datasets\n  args: {sources: [{path: data/more.jsonl, ratio: 1, name: more}], n: 4}\n"
+    )
+    for cwd in (folder, elsewhere):  # the same recipe from its own folder and from another one
+        out = trex("aidp", "run", str(recipe), "--out", str(tmp_path / f"out-{cwd.name}"), cwd=cwd)
+        assert out.returncode == 0, out.stderr
+        rows = pq.read_table(tmp_path / f"out-{cwd.name}" / "data.parquet").to_pylist()
+        assert sorted(r["source"] for r in rows) == ["input", "input", "more", "more"]
+
+
+def test_every_source_of_every_step_is_checked_before_any_step_runs(tmp_path: Path) -> None:
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(4)))
+    (tmp_path / "latin.csv").write_bytes("text\ncaf\xe9\n".encode("latin-1"))
+    recipe = tmp_path / "recipe.yaml"
+    for step, named in (
+        ("mix_datasets\n  args: {sources: [{path: missing.jsonl, ratio: 1}]}", "missing.jsonl"),
+        ("mix_datasets\n  args: {sources: [{path: latin.csv, ratio: 1}]}", "latin.csv:2: not valid utf-8"),
+        ("decontaminate\n  args: {against: [gone/*.jsonl]}", "no file matches"),
+    ):
+        recipe.write_text(f"- op: load_local_dataset\n  args: {{path: {data}}}\n- op: {step}\n")
+        out = trex("aidp", "run", str(recipe), "--out", str(tmp_path / "out"))
+        assert out.returncode == 2, out.stderr
+        assert "step 2 (" in out.stderr and named in out.stderr, out.stderr
+        assert not (tmp_path / "out").exists()

@@ -7,14 +7,18 @@ a missing column raises ``RecipeError`` naming the step number and the field bef
 ``run_recipe`` runs the steps in order and returns the dataset with per-step statistics: rows in
 and out, seconds, and why rows were dropped. ``fingerprint`` is equal for equal steps, equal
 input files (by content) and equal seeds. ``load_recipe`` reads a YAML or JSON file (a list of
-steps, or ``{steps: [...]}``).
+steps, or ``{steps: [...]}``); its relative data paths are taken relative to the recipe file's
+folder, as a task file's are, so a recipe runs the same from any folder. ``data_references`` lists
+every local data file every step names (``DATA_FIELDS``), for the data check before a run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,14 @@ DROP_REASONS = {
     "select_by_random": "not drawn in the sample",
     "cap_samples": "over the sample cap",
     "mix_datasets": "not drawn for the mixture",
+}
+
+
+# Where an operator's arguments name local data files: dotted paths into its args, '*' for each item of a list.
+DATA_FIELDS: dict[str, tuple[str, ...]] = {
+    "load_local_dataset": ("path",),
+    "mix_datasets": ("sources.*.path",),
+    "decontaminate": ("against.*",),
 }
 
 
@@ -182,6 +194,41 @@ def fingerprint(recipe: Recipe) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _map_field(value: Any, parts: list[str], fn: Callable[[str], str]) -> Any:
+    """``value`` with ``fn`` applied to the strings at the dotted path ``parts`` (other values kept as they are)."""
+    if not parts:
+        return fn(value) if isinstance(value, str) else value
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        return [_map_field(item, rest, fn) for item in value] if isinstance(value, list) else value
+    if isinstance(value, dict) and head in value:
+        return {**value, head: _map_field(value[head], rest, fn)}
+    return value
+
+
+def _map_data(step: Step, fn: Callable[[str], str]) -> Step:
+    args = step.args
+    for field in DATA_FIELDS.get(step.op, ()):
+        args = _map_field(args, field.split("."), fn)
+    return Step(op=step.op, args=args)
+
+
+def data_references(recipe: Recipe) -> list[tuple[int, Step, str]]:
+    """(step number, step, reference) for every local data file or glob a step names; ``embedded:`` data left out."""
+    found: list[tuple[int, Step, str]] = []
+    for number, step in enumerate(recipe.steps, start=1):
+        refs: list[str] = []
+        _map_data(step, lambda ref, refs=refs: refs.append(ref) or ref)
+        found += [(number, step, ref) for ref in refs if not ref.startswith("embedded:")]
+    return found
+
+
+def _anchor(ref: str, folder: Path) -> str:
+    if ref.startswith("embedded:") or Path(ref).is_absolute():
+        return ref
+    return os.path.normpath(folder.resolve() / ref)
+
+
 def load_recipe(path: Path) -> Recipe:
     """A recipe from YAML or JSON: a list of steps, or a mapping with 'steps'."""
     try:
@@ -201,4 +248,5 @@ def load_recipe(path: Path) -> Recipe:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "(step)"
             raise RecipeError(f"{path}: step {number}: {field}: {err['msg']}") from None
-    return Recipe(steps=parsed)
+    folder = Path(path).parent
+    return Recipe(steps=[_map_data(step, lambda ref: _anchor(ref, folder)) for step in parsed])

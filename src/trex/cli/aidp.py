@@ -45,7 +45,7 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="folder for data.parquet, stats.json and recipe.json")],
 ) -> None:
     """Check every step of RECIPE, run it, and save the dataset and per-step statistics in OUT."""
-    from trex.aidp.recipe import RecipeError, fingerprint, load_recipe, run_recipe
+    from trex.aidp.recipe import RecipeError, data_references, fingerprint, load_recipe, run_recipe
 
     try:
         parsed = load_recipe(recipe)
@@ -58,12 +58,14 @@ def run(
     from trex.task.datacheck import read_data
     from trex.task.datafiles import DataError
 
-    for step in parsed.steps:  # the data check: local files read, decoded and parsed before any step runs
-        if step.op == "load_local_dataset" and not str(step.args.get("path", "")).startswith("embedded:"):
-            try:
-                read_data(str(step.args["path"]), str(step.args.get("encoding", "utf-8")))
-            except (DataError, KeyError) as exc:
-                fail(str(exc), 2)
+    # the data check: every local file of every step (loaders, mixture sources, evaluation files) read, decoded
+    # and parsed before any step runs
+    for number, step, ref in data_references(parsed):
+        encoding = str(step.args.get("encoding", "utf-8")) if step.op == "load_local_dataset" else "utf-8"
+        try:
+            read_data(ref, encoding)
+        except DataError as exc:
+            fail(f"step {number} ({step.op}): {exc}", 2)
     started = time.perf_counter()
     try:
         dataset, stats = run_recipe(parsed)
