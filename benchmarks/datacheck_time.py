@@ -1,12 +1,13 @@
 """Time of the data check (trex.task.datacheck) on the demo's data and on a generated 1M-row CSV.
 
-Run: .venv/bin/python benchmarks/datacheck_time.py   (writes /tmp/dc1m/*.csv once, ~110 MB)
+Run: .venv/bin/python benchmarks/datacheck_time.py   (writes the generated CSVs once, ~110 MB, in the temp folder)
 """
 
 from __future__ import annotations
 
 import csv
 import random
+import tempfile
 from pathlib import Path
 
 from trex.task.datacheck import check_task_data
@@ -36,7 +37,7 @@ def main() -> None:
     check_task_data(demo)  # the first call builds the embedded data once
     summary = check_task_data(demo)
     print(f"demo: {summary.rows} in {summary.seconds:.2f} s")
-    folder = Path("/tmp/dc1m")
+    folder = Path(tempfile.gettempdir()) / "trex-datacheck-1m"
     if not (folder / "train.csv").exists():
         write_million(folder)
     evaluation = demo.eval.model_copy(update={"validation": str(folder / "val.csv"), "test": str(folder / "test.csv")})

@@ -45,7 +45,7 @@ from pathlib import Path
 from trex.plan import STEP_CEILING
 from trex.run.budget import TIME_FIT_MARGIN
 from trex.run.executor import default_job
-from trex.run.loop import summarize
+from trex.run.options import summarize
 from trex.runtime.job import Job, JobRequest, JobResult
 from trex.runtime.local import LocalScheduler
 from trex.store import Store

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import tempfile
 import time
 
 from transformers import TrainerCallback
@@ -73,7 +74,7 @@ def main() -> None:
     dataset, _ = run_recipe(base_recipe(task, args.steps * 8, seed=0))
     callback = Checkpoints({int(s) for s in args.eval_at.split(",")}, task, tokenizer, time.perf_counter())
     config = SFTConfig(
-        output_dir="/tmp/trex-plain-trl",
+        output_dir=tempfile.mkdtemp(prefix="trex-plain-trl-"),
         max_steps=args.steps,
         per_device_train_batch_size=8,
         learning_rate=args.lr,

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trex.run.loop import summarize
+from trex.run.options import summarize
 from trex.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -169,7 +169,7 @@ def measure(seeds: list[int], iterations: int, budget: str, c: float, methods: t
 
 def default_policy() -> str:
     try:
-        from trex.run.loop import RunOptions
+        from trex.run.options import RunOptions
 
         return RunOptions.model_fields["policy"].default
     except ImportError:  # the loop's dependencies are missing: the default as last documented

@@ -59,7 +59,7 @@ from pathlib import Path
 from simulator import MIN_STEPS, ROOT_STEPS, SPACE, STRATEGIES, Landscape, Ledger, Move, Researcher, SimConfig
 from simulator import root_configs as sim_root_configs
 
-from trex.evaluation.metrics import Score
+from trex.evaluation.intervals import Score
 from trex.evaluation.run import SplitResult
 from trex.run.options import RunOptions, default_parallel_nodes
 from trex.runtime.job import Job, JobRequest, JobResult

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from trex.evaluation.metrics import Score
+from trex.evaluation.intervals import Score
 from trex.evaluation.run import SplitResult
 from trex.runtime.base import RUNNING_FILE, ThreadedScheduler
 from trex.runtime.job import Job, JobRequest, JobResult

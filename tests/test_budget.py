@@ -11,8 +11,6 @@ import pytest
 from trex.llm.client import LLMReply
 from trex.plan import STEP_CEILING, BudgetLeft
 from trex.run.budget import (
-    JobEstimate,
-    StepCost,
     TimedRun,
     Usage,
     after_train_s,
@@ -25,6 +23,7 @@ from trex.run.budget import (
     train_deadline,
 )
 from trex.run.calibration import CALIBRATION_STEPS
+from trex.run.costs import JobEstimate, StepCost
 from trex.runtime.job import JobResult, train_reserve
 from trex.store import Store
 from trex.task.spec import Limits
@@ -84,7 +83,9 @@ def test_llm_researcher_keeps_counting_after_a_resume(tmp_path: Path, tiny_task)
 
 def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0.0})})
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
@@ -148,7 +149,9 @@ def test_the_last_node_keeps_two_thirds_of_the_budget_up_to_what_one_job_may_tra
 
 def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.3)  # 18 s; the root's two 6-step jobs take 1.2 s
@@ -227,7 +230,9 @@ def test_one_run_when_the_root_would_take_more_than_an_eighth_of_the_time_left()
 
 def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs would take 3 s
@@ -261,7 +266,9 @@ def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Pa
 
 def test_no_config_is_planned_longer_than_the_job_timeout_allows(tmp_path: Path, tiny_task) -> None:
     from tests.fakes import FakeScheduler
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
     limits = tiny_task.limits.model_copy(update={"job_timeout_minutes": 0.01})  # 0.6 s: 80% of it pays 4 steps
@@ -290,7 +297,9 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
     1.9 s a step trained at 4.6 s) ends its training by the run's limit and is recorded; it does not run into the
     grace period, which would be cancelled and leave the run nothing."""
     from tests.fakes import FakeScheduler
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 1.0})})
     task_file = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tiny.yaml"
@@ -350,7 +359,7 @@ def test_step_cost_knows_the_rows_of_a_measured_step_and_a_bigger_batch_gets_few
 
     from trex.agents.heuristic.researcher import HeuristicResearcher
     from trex.plan import BudgetLeft, ConfigSpec, PlanContext
-    from trex.run.budget import step_cost
+    from trex.run.costs import step_cost
     from trex.store import Store
 
     store = Store(tmp_path / "ws")

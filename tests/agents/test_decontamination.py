@@ -8,7 +8,7 @@ from pathlib import Path
 from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.verdict import diagnose_node
 from trex.aidp.recipe import StepStats, run_recipe
-from trex.evaluation.metrics import Score
+from trex.evaluation.intervals import Score
 from trex.evaluation.run import SplitResult
 from trex.run.executor import default_job, plan_jobs
 from trex.runtime.job import JobResult

@@ -17,8 +17,9 @@ from trex.agents.heuristic.researcher import HeuristicResearcher, base_recipe
 from trex.agents.llm.render import config_text
 from trex.agents.probes import ETA, PROBE_MARK, mark_probes, new_direction, promoted
 from trex.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
-from trex.run.loop import RunOptions, SearchLoop
+from trex.run.loop import SearchLoop
 from trex.run.node_end import node_record
+from trex.run.options import RunOptions
 from trex.search.tree import RUNNING
 from trex.store import Store
 from trex.train.config import TrainConfig

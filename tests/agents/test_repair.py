@@ -68,7 +68,9 @@ def _quality_missing(job) -> str | None:
 
 def test_a_failed_config_is_repaired_in_the_run(tiny_task, tmp_path: Path) -> None:
     from tests.fakes import FakeScheduler, default_score
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"configs_per_plan": 1})})
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes import FakeScheduler
-from trex.run.loop import RunOptions, SearchLoop
+from trex.run.loop import SearchLoop
+from trex.run.options import RunOptions
 from trex.search.tree import RUNNING
 from trex.store import Store
 

@@ -12,7 +12,7 @@ import yaml
 from trex.bench.prepare import PREPARERS, PrepareError
 from trex.bench.run import prepare_data, task_file
 from trex.bench.spec import fixture_meta, load_bench_task, load_fixture, task_names
-from trex.evaluation.metrics import score_with_interval
+from trex.evaluation.intervals import score_with_interval
 from trex.evaluation.run import load_split
 from trex.task.spec import load_task
 

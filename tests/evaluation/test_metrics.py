@@ -152,7 +152,7 @@ def test_generated_answers_map_to_the_choice_named_first() -> None:
 def test_bootstrap_scores_each_example_once() -> None:
     """ROUGE-like metrics (a mean of per-example scores) are scored once per example, not once per resample."""
     from tests.evaluation import metric_counting
-    from trex.evaluation.metrics import score_with_interval
+    from trex.evaluation.intervals import score_with_interval
 
     preds = [f"a b c{i % 7}" for i in range(200)]
     refs = [f"a c{i % 5} d" for i in range(200)]
@@ -167,7 +167,7 @@ def test_bootstrap_scores_each_example_once() -> None:
 def test_rouge_interval_on_600_rows_is_fast() -> None:
     import time
 
-    from trex.evaluation.metrics import score_with_interval
+    from trex.evaluation.intervals import score_with_interval
 
     preds = [f"the patient reports pain in the {w} since {i} days" for i, w in enumerate(["knee", "back"] * 300)]
     refs = [f"patient has {w} pain for {i % 9} days" for i, w in enumerate(["knee", "hip"] * 300)]

@@ -6,7 +6,7 @@ import json
 
 from trex.agents.verdict import diagnose_node
 from trex.evaluation.config import EvalConfig
-from trex.evaluation.metrics import Score
+from trex.evaluation.intervals import Score
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import SplitResult
 from trex.plan import BASELINE, NodeRecord, Plan

@@ -10,8 +10,8 @@ import pytest
 
 from tests.fakes import FakeScheduler
 from trex.run.executor import plan_jobs
-from trex.run.loop import RunOptions, SearchLoop
-from trex.run.options import default_parallel_nodes
+from trex.run.loop import SearchLoop
+from trex.run.options import RunOptions, default_parallel_nodes
 from trex.search.tree import RUNNING
 from trex.store import Store
 

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 def test_parallel_search_on_ray_gives_each_job_its_own_gpu(tiny_task, tmp_path: Path, monkeypatch) -> None:
     ray = pytest.importorskip("ray")
-    from trex.run.loop import RunOptions, SearchLoop
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
     from trex.runtime.ray import RayScheduler
     from trex.store import Store
 

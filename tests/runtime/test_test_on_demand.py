@@ -11,7 +11,9 @@ import pytest
 @pytest.mark.slow
 def test_no_job_but_the_best_scores_the_test_split(tmp_path: Path, tiny_task) -> None:
     from trex.plan import BASELINE
-    from trex.run.loop import RunOptions, SearchLoop, start_run
+    from trex.run.loop import SearchLoop
+    from trex.run.options import RunOptions
+    from trex.run.workspace import start_run
     from trex.runtime.local import LocalScheduler
 
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"

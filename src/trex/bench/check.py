@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from trex.bench.run import SPLITS, prepare_rows
 from trex.bench.spec import BenchTask
-from trex.evaluation.metrics import score_with_interval
+from trex.evaluation.intervals import score_with_interval
 
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 

@@ -25,7 +25,9 @@ from trex.bench.sources import fetch_split
 from trex.bench.spec import BenchTask, SplitName, fixture_meta, load_fixture
 from trex.evaluation.gain import GainError, normalized_gain
 from trex.report.html import write_report
-from trex.run.loop import RunOptions, RunSummary, SearchLoop, start_run
+from trex.run.loop import SearchLoop
+from trex.run.options import RunOptions, RunSummary
+from trex.run.workspace import start_run
 from trex.store import Store
 
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
@@ -146,19 +148,21 @@ def run_task(
     evaluated as is on the same test split (a job in ``TASK/reference``); without either there is no gain."""
     from trex.task.spec import load_task
 
-    row = _empty_row(task)
+    folder = workspace / task.name
+    row = _with_stored_reference(_empty_row(task), folder)
     if reference_score is not None:
         row = row.model_copy(update={"reference": reference_score, "reference_from": "given"})
-    folder = workspace / task.name
     try:
         paths = prepare_data(task, folder, fixtures, source_dir)
         body = task_file(task, paths, base_model, training or {}, max_examples, fixtures)
         path = folder / "task.yaml"
         path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False), encoding="utf-8")
         spec = load_task(path)
-        if reference_model is not None and reference_score is None:
+        if reference_model is not None and reference_score is None and row.reference_from != reference_model:
             measured = measure_reference(spec, reference_model, folder / "reference", options.seed)
             row = row.model_copy(update={"reference": measured, "reference_from": reference_model})
+        if row.reference is not None:
+            _save_reference(folder, row)
         store = start_run(folder / "run", spec, path, options)
         try:
             summary = SearchLoop(store, spec, options, listener=listener).run(on_iteration=lambda: write_report(store))
@@ -182,6 +186,25 @@ def measure_reference(spec: Any, model: str, folder: Path, seed: int) -> float:
     if not results or results[0].status != "ok" or results[0].test_score is None:
         raise RuntimeError(f"reference model {model}: {results[0].error if results else 'no result'}")
     return float(results[0].test_score)
+
+
+# WORKSPACE/TASK/reference.json: the reference a task's gain is computed against (given or measured), kept so that
+# a later invocation (a table over several tasks, a resumed run) computes the same gain without measuring it again.
+REFERENCE_FILE = "reference.json"
+
+
+def _save_reference(folder: Path, row: BenchRow) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"reference": row.reference, "reference_from": row.reference_from}
+    (folder / REFERENCE_FILE).write_text(json.dumps(data), encoding="utf-8")
+
+
+def _with_stored_reference(row: BenchRow, folder: Path) -> BenchRow:
+    path = folder / REFERENCE_FILE
+    if not path.is_file():
+        return row
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return row.model_copy(update={"reference": data["reference"], "reference_from": data["reference_from"]})
 
 
 def _empty_row(task: BenchTask) -> BenchRow:
@@ -233,11 +256,12 @@ def stored_row(task: BenchTask, workspace: Path) -> BenchRow | None:
     folder = workspace / task.name / "run"
     if not (folder / Store.DB_FILE).exists():
         return None
-    from trex.run.loop import summarize
+    from trex.run.options import summarize
 
     store = Store.open_existing(folder)
     try:
         summary = summarize(store)
-        return _with_result(_empty_row(task), summary, workspace / task.name, store)
+        folder = workspace / task.name
+        return _with_result(_with_stored_reference(_empty_row(task), folder), summary, folder, store)
     finally:
         store.close()

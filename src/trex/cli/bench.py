@@ -116,7 +116,7 @@ def run(
     from trex.bench.run import run_task, stored_row
     from trex.bench.spec import load_bench_task, task_names
     from trex.bench.table import write_tables
-    from trex.run.loop import RunOptions
+    from trex.run.options import RunOptions
 
     names = task_names()
     if task != "all" and task not in names:

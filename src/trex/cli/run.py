@@ -21,13 +21,15 @@ def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
         if task_path is not None:
             task = load_task(task_path)
             splits = vet_run(workspace, task, task_path)
-            from trex.run.loop import RunOptions, SearchLoop
+            from trex.run.loop import SearchLoop
+            from trex.run.options import RunOptions
 
             options = RunOptions(**overrides)
             store, task = open_run(workspace, task, task_path, options, splits)
         else:
             store, task = open_resume(workspace)
-            from trex.run.loop import RunOptions, SearchLoop
+            from trex.run.loop import SearchLoop
+            from trex.run.options import RunOptions
 
             stored = store.get_meta("options") or {}
             options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
@@ -68,10 +70,7 @@ def no_success(store) -> str | None:  # noqa: ANN001 (Store is imported lazily)
     """When no job of the run succeeded: the commonest error's innermost cause and a job folder to look in."""
     from collections import Counter
 
-    from trex.runtime.job import JobResult
-
-    rows = store.conn.execute("SELECT result, workdir FROM jobs WHERE result IS NOT NULL").fetchall()
-    results = [(JobResult.model_validate_json(r), w) for r, w in rows]
+    results = store.finished_results()
     if not results or any(r.status == "ok" for r, _ in results):
         return None
     causes = Counter((r.error or r.error_class or "unknown error") for r, _ in results)
@@ -82,11 +81,9 @@ def no_success(store) -> str | None:  # noqa: ANN001 (Store is imported lazily)
 
 def _warn_fallbacks(store) -> None:  # noqa: ANN001
     """The LLM researcher fell back to the heuristic: say so, with how often and the last reason."""
-    rows = store.conn.execute("SELECT data FROM events WHERE kind = 'researcher_fallback' ORDER BY id").fetchall()
+    rows = store.events("researcher_fallback")
     if rows:
-        import json
-
-        last = json.loads(rows[-1][0]).get("error", "")
+        last = rows[-1]["data"].get("error", "")
         warn(f"the LLM researcher failed {len(rows)} time(s); the heuristic planned instead (last: {last[:200]})")
 
 

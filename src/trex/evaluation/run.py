@@ -15,7 +15,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trex.aidp.operators import LoadLocalParams, load_local_dataset
 from trex.evaluation.config import EvalConfig
 from trex.evaluation.diagnostics import Diagnosis, diagnose
-from trex.evaluation.metrics import Score, example_scores, score_with_interval
+from trex.evaluation.intervals import Score, example_scores, score_with_interval
 from trex.evaluation.scoring import extract_answers, predict_choices, predict_generate
 
 

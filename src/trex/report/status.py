@@ -48,12 +48,7 @@ def usage_line(usage: dict[str, Any]) -> str:
 
 def run_status(store: Store) -> dict[str, Any]:
     tree = store.load_tree()
-    counts = dict(
-        store.conn.execute(
-            "SELECT nj.node_id, COUNT(*) FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash"
-            " WHERE json_extract(j.spec, '$.train') IS NOT NULL GROUP BY nj.node_id"
-        ).fetchall()
-    )
+    counts = store.trained_jobs_per_node()
     nodes = [{**{k: getattr(n, k) for k in NODE_KEYS}, "configs": counts.get(n.id, 0)} for n in tree.nodes.values()]
     best = tree.best()
     return {
@@ -63,9 +58,7 @@ def run_status(store: Store) -> dict[str, Any]:
         "base": store.get_meta("base"),
         "usage": stored_usage(store),
         "stopped": store.get_meta("stopped"),
-        "llm_fallbacks": store.conn.execute(  # plans the heuristic made because the LLM researcher failed
-            "SELECT COUNT(*) FROM events WHERE kind = 'researcher_fallback'"
-        ).fetchone()[0],
+        "llm_fallbacks": len(store.events("researcher_fallback")),  # plans the heuristic made for the LLM
         "in_flight": in_flight(store),
     }
 

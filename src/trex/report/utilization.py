@@ -33,7 +33,7 @@ def _running(workdir: Path) -> dict[str, Any] | None:
 def in_flight(store: Store) -> list[dict[str, Any]]:
     """The unfinished nodes with their unfinished jobs: name, hash, state (queued / running), GPU, start."""
     out = []
-    for (node_id,) in store.conn.execute("SELECT id FROM nodes WHERE status = 'running' ORDER BY id").fetchall():
+    for node_id in store.running_node_ids():
         jobs = []
         for row in store.node_jobs(node_id):
             if row["result"] is not None:
@@ -54,13 +54,7 @@ def in_flight(store: Store) -> list[dict[str, Any]]:
 
 def job_spans(store: Store) -> list[dict[str, Any]]:
     """Every job that ran or runs: gpu (None on CPU), start and end (None while it runs), epoch seconds."""
-    spans = []
-    query = (
-        "SELECT json_extract(result, '$.gpu_ids'), json_extract(result, '$.seconds'), finished FROM jobs"
-        " WHERE result IS NOT NULL AND json_extract(result, '$.seconds') > 0"
-    )
-    for gpu, seconds, finished in store.conn.execute(query).fetchall():
-        spans.append({"gpu": gpu or None, "start": finished - seconds, "end": finished})
+    spans = [{"gpu": gpu, "start": end - seconds, "end": end} for gpu, seconds, end in store.finished_job_spans()]
     for node in in_flight(store):
         spans.extend(
             {"gpu": j["gpu"], "start": j["started"], "end": None} for j in node["jobs"] if j["state"] == "running"

@@ -24,23 +24,15 @@ node's configs are capped at what leaves that reserve intact (``search_seconds``
 proposal cannot eat the time of the final model.
 Wall-clock budgets only: a node count or GPU-hours leave the tree as it is.
 
-A wall-clock budget too small for a search gets one run instead (``one_run``). Before the root of such a
-run, its base-model job also times a few steps of the task's default config (``trex.run.calibration``),
-charged to the budget. When the root's configs as usually planned (``configs``
-jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the
-time left, the search cannot pay for itself before the budget ends: the root's losing configs and every
-job's fixed cost are steps the final model never sees, while the score still climbs with steps. Measured on
-the demo task at 15 minutes on 2 cores (docs/benchmarks.md, "Equal wall-clock budget"): with a root of a
-sixth of the time left the search lost to one plain run on 3 of 3 seeds (test 0.850 against 0.880), and the
-learning rates it chose between scored alike at the full length (one run of lr 5e-4, 1e-3, 2e-3: validation
-0.875, 0.870, 0.860), so nothing the search could find paid for the steps it cost.
-The root is then one config per slot that trains for all the time left, less one fixed job cost (the
-base-model job's fixed part holds a model load and the scoring of both splits: what the run's own fixed
-cost and its test scoring add up to, but one load) and a ``TIME_FIT_MARGIN``, up to what one job may train
-(``longest_train_s``: the job timeout less a fixed cost before training and ``AFTER_TRAIN_FACTOR`` fixed costs
-after it, which the run's jobs are told to keep, ``after_train_s``, instead of the unmeasured 15% of the
-timeout); the worker fits its steps and its schedule into those seconds (``TrainConfig.max_seconds``), so an
-estimate that is off wastes nothing.
+A wall-clock budget too small for a search gets one run instead (``one_run``): when the root as usually planned
+(``configs`` jobs of the default length on ``slots`` slots) would take more than ``ROOT_SHARE`` of the time left,
+its losing configs and every job's fixed cost are steps the final model never sees, while the score still climbs
+with steps. The root is then one config per slot that trains for all the time left, less one fixed job cost and a
+``TIME_FIT_MARGIN``, up to what one job may train (``longest_train_s``); the worker fits its steps and schedule into
+those seconds (``TrainConfig.max_seconds``), so an estimate that is off wastes nothing. Why these shares: the
+benchmark page docs/benchmarks/equal-budget.md.
+
+The wall clock left is ``wall_left_s``, the one place it is computed; ``costs`` measures what a job costs.
 """
 
 from __future__ import annotations
@@ -51,14 +43,10 @@ import time
 from pydantic import BaseModel
 
 from trex.plan import STEP_CEILING, TimedRun
+from trex.run.costs import JobEstimate, StepCost
 from trex.runtime.job import TRAIN_SHARE, train_reserve
 from trex.store import Store
 from trex.task.spec import Limits
-from trex.train.config import TrainConfig
-
-# what a stored spec without these fields trained with: TrainConfig's own defaults
-_DEFAULT_BATCH = TrainConfig.model_fields["batch_size"].default
-_DEFAULT_ACCUMULATION = TrainConfig.model_fields["gradient_accumulation_steps"].default
 
 
 class Usage(BaseModel):
@@ -67,29 +55,6 @@ class Usage(BaseModel):
     gpu_hours: float
     llm_usd: float
     llm_tokens: int
-
-
-class StepCost(BaseModel):
-    """What a training job costs on this run's hardware: fixed seconds (process, model, data, scoring) and seconds
-    per training step, as the finished jobs that trained say."""
-
-    fixed_s: float
-    step_s: float
-    rows_per_step: float = 0.0  # the mean rows a measured step took (batch x accumulation; 0: not known)
-
-    def steps_in(self, seconds: float) -> int:
-        return max(0, math.floor((seconds - self.fixed_s) / self.step_s)) if self.step_s > 0 else 0
-
-
-class JobEstimate(BaseModel):
-    """What one job costs, as the finished jobs of the run say: mean seconds and GPUs held."""
-
-    seconds: float
-    gpus: float
-
-    def wall_s(self, jobs: int, slots: int) -> float:
-        """Seconds ``jobs`` such jobs take on ``slots`` slots: one job's time per wave."""
-        return self.seconds * math.ceil(jobs / max(1, slots))
 
 
 def read_usage(
@@ -112,6 +77,11 @@ def read_usage(
     )
 
 
+def wall_left_s(limits: Limits, usage: Usage) -> float | None:
+    """Seconds of the wall-clock budget left (negative once past it); None without a wall-clock limit."""
+    return None if limits.wall_clock_minutes is None else limits.wall_clock_minutes * 60 - usage.wall_s
+
+
 def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> tuple[str, str] | None:
     """(limit name, sentence) for the first limit reached, or None while the search may go on.
 
@@ -119,7 +89,7 @@ def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> 
     """
     if target_nodes is not None and usage.nodes >= target_nodes:
         return "iterations", f"reached {target_nodes} nodes"
-    if limits.wall_clock_minutes is not None and usage.wall_s >= limits.wall_clock_minutes * 60:
+    if (wall := wall_left_s(limits, usage)) is not None and wall <= 0:
         return "wall_clock_minutes", f"wall-clock limit of {limits.wall_clock_minutes:g} minutes reached"
     if limits.gpu_hours is not None and usage.gpu_hours >= limits.gpu_hours:
         return "gpu_hours", f"GPU-hour limit of {limits.gpu_hours:g} reached ({usage.gpu_hours:.3f} used)"
@@ -131,8 +101,8 @@ def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> 
 def _limit_at(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None:
     """Epoch seconds at which the nearer of the wall-clock and GPU-hour limits is reached, or None for neither."""
     remaining = []
-    if limits.wall_clock_minutes is not None:
-        remaining.append(limits.wall_clock_minutes * 60 - usage.wall_s)
+    if (wall := wall_left_s(limits, usage)) is not None:
+        remaining.append(wall)
     if limits.gpu_hours is not None and gpus_in_use > 0:
         remaining.append((limits.gpu_hours - usage.gpu_hours) * 3600 / gpus_in_use)
     return time.time() + max(0.0, min(remaining)) if remaining else None
@@ -154,47 +124,9 @@ def train_deadline(limits: Limits, usage: Usage, gpus_in_use: int, cost: StepCos
     return None if at is None else at - (2 * cost.fixed_s if cost is not None else 0.0)
 
 
-def job_estimate(store: Store) -> JobEstimate | None:
-    """Mean seconds and GPUs of the finished jobs that trained (all finished jobs when none trained yet)."""
-    row = store.conn.execute(
-        "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
-        " WHERE result IS NOT NULL AND json_extract(spec, '$.train') IS NOT NULL"
-    ).fetchone()
-    if not row[2]:
-        row = store.conn.execute(
-            "SELECT AVG(json_extract(result, '$.seconds')), AVG(json_extract(result, '$.gpus')), COUNT(*) FROM jobs"
-            " WHERE result IS NOT NULL"
-        ).fetchone()
-    return JobEstimate(seconds=float(row[0] or 0.0), gpus=float(row[1] or 0.0)) if row[2] else None
-
-
-def step_cost(store: Store) -> StepCost | None:
-    """Fixed and per-step seconds from the finished jobs that trained, the calibration of a wall-clock run's
-    base-model job included (its fixed part then also holds the base model's scoring: an overestimate, on the
-    safe side); None before any has."""
-    trained = "SELECT json_extract(result, '$.seconds'), json_extract(result, '$.{0}.seconds'),"
-    trained += " json_extract(result, '$.{0}.steps'),"
-    trained += f" COALESCE(json_extract(spec, '$.{{1}}.batch_size'), {_DEFAULT_BATCH})"
-    trained += f" * COALESCE(json_extract(spec, '$.{{1}}.gradient_accumulation_steps'), {_DEFAULT_ACCUMULATION})"
-    trained += " FROM jobs"
-    trained += " WHERE result IS NOT NULL AND json_extract(result, '$.status') = 'ok'"
-    trained += " AND json_extract(result, '$.{0}.steps') > 0"
-    query = f"{trained.format('train', 'train')} UNION ALL {trained.format('calibration', 'calibrate')}"
-    rows = store.conn.execute(query).fetchall()
-    if not rows:
-        return None
-    fixed = sum(max(0.0, total - train) for total, train, _, _ in rows) / len(rows)
-    steps = sum(n for _, _, n, _ in rows)
-    return StepCost(
-        fixed_s=fixed,
-        step_s=sum(train for _, train, _, _ in rows) / steps,
-        rows_per_step=sum(n * batch for _, _, n, batch in rows) / steps,
-    )
-
-
 # A root that takes more of the time left costs the final model more steps than a search of its size can win
-# back: at 1/3 (and a measured sixth) trex lost to one plain run at 15 minutes on 2 cores; at 1/8 a search loses
-# at most about a sixteenth of the final model's steps to the root's losing configs (two configs a plan).
+# back (docs/benchmarks/equal-budget.md); at 1/8 a search loses at most about a sixteenth of the final model's
+# steps to the root's losing configs (two configs a plan).
 ROOT_SHARE = 1 / 8
 TIME_FIT_MARGIN = 0.95  # timed runs fit their steps to the time: only the fixed costs' error needs a margin
 
@@ -204,9 +136,9 @@ def one_run(
 ) -> TimedRun | None:
     """One run per slot instead of a search, when the root as usually planned would take more than ``ROOT_SHARE``
     of the wall clock left (None: search as usual, or no wall-clock limit, or nothing measured)."""
-    if limits.wall_clock_minutes is None or cost is None or cost.step_s <= 0:
+    left = wall_left_s(limits, usage)  # the base-model job, which measured the cost, is done
+    if left is None or cost is None or cost.step_s <= 0:
         return None
-    left = limits.wall_clock_minutes * 60 - usage.wall_s  # the base-model job, which measured the cost, is done
     root_s = math.ceil(configs / max(1, slots)) * (cost.fixed_s + default_steps * cost.step_s)
     if root_s <= left * ROOT_SHARE:
         return None
@@ -217,10 +149,8 @@ def one_run(
 
 MIN_FINAL_STEPS = 4
 # The last node's continuation trains for about this share of a wall-clock budget, or the most one job may: on a
-# budget of a few hundred steps a model's score still rises steeply with steps (the demo task at 15 minutes on 2
-# cores: 0.59-0.71 at 32 steps, 0.84-0.885 at 400-480), so the final model must see most of them; the search
-# gets the other third (a search runs at all only when its root takes at most ``ROOT_SHARE``; docs/benchmarks.md,
-# "Equal wall-clock budget").
+# budget of a few hundred steps a model's score still rises steeply with steps, so the final model must see most
+# of them; the search gets the other third (docs/benchmarks/equal-budget.md).
 FINAL_SHARE = 2 / 3
 
 
@@ -273,9 +203,9 @@ def final_run(
     Its configs run in one wave (``min(configs, slots)`` of them) and train for the time left less
     ``TIME_FIT_MARGIN``, their own fixed cost and the test scoring of the run's best node (a job's fixed cost
     each: a trained job's fixed part holds no test scoring). Fewer than ``MIN_FINAL_STEPS``: None."""
-    if limits.wall_clock_minutes is None or estimate is None or cost is None or jobs_in_flight:
+    left = wall_left_s(limits, usage)
+    if left is None or estimate is None or cost is None or jobs_in_flight:
         return None
-    left = limits.wall_clock_minutes * 60 - usage.wall_s
     node_s = estimate.wall_s(configs, slots)
     if left - node_s >= final_reserve(limits, node_s):
         return None
@@ -295,10 +225,10 @@ def search_seconds(
 ) -> float | None:
     """Seconds a search node (not the last) may take without eating into the last node's reserve (None: no
     wall-clock limit, or nothing measured yet)."""
-    if limits.wall_clock_minutes is None or estimate is None:
+    left = wall_left_s(limits, usage)
+    if left is None or estimate is None:
         return None
-    node_s = estimate.wall_s(configs, slots)
-    return max(0.0, limits.wall_clock_minutes * 60 - usage.wall_s - final_reserve(limits, node_s))
+    return max(0.0, left - final_reserve(limits, estimate.wall_s(configs, slots)))
 
 
 def cannot_finish(
@@ -308,9 +238,8 @@ def cannot_finish(
     jobs behind the ``jobs_in_flight`` already queued on ``slots`` slots; None when it can (or nothing is known)."""
     if estimate is None:
         return None
-    if limits.wall_clock_minutes is not None:
+    if (left := wall_left_s(limits, usage)) is not None:
         needed = estimate.wall_s(jobs_in_flight + configs, slots)
-        left = limits.wall_clock_minutes * 60 - usage.wall_s
         if needed > left:
             sentence = f"the wall clock left ({left:.0f} s) cannot finish another node (~{needed:.0f} s)"
             return "wall_clock_minutes", sentence

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from trex.agents.recipes import base_recipe, rows_needed
 from trex.plan import ConfigSpec, Plan
-from trex.run.budget import TimedRun, Usage, one_run, step_cost
+from trex.run.budget import TimedRun, Usage, one_run
+from trex.run.costs import step_cost
 from trex.run.executor import Executor, baseline_job
 from trex.store import Store
 from trex.task.spec import TaskSpec

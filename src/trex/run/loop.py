@@ -2,8 +2,7 @@
 
 ``SearchLoop.run`` grows the tree until a limit of ``trex.run.budget`` is reached (nodes, the root
 baseline included and the nodes in flight counted; wall clock; GPU-hours; LLM USD) or no node is
-expandable, and returns why it stopped and which limit stopped it. Limits come from the task file;
-the command line overrides them (``RunOptions``).
+expandable, and returns why it stopped and which limit stopped it (limits: the task file, then ``RunOptions``).
 
 Several nodes in flight: by default the loop starts a node whenever fewer jobs are in flight than
 the scheduler has slots (ceil(slots / configs per node) nodes while they are fresh, one more as soon
@@ -18,17 +17,12 @@ Jobs are recorded as they finish, whichever node they belong to; a node whose jo
 gets its repair rounds (``trex.run.node_end``), then its verdict and backpropagation. With P = 1 the
 loop is the sequential one, node after node: the same seeded choices, the same tree.
 
-Budgets: wall clock and GPU-hours count every running job. No node is started that the remaining
-budget cannot finish (its cost estimated from the finished jobs). When the wall clock left pays
-for one more node only, that last node goes to the best node (greedy: no later choice can use
-what exploring would learn) and continues its best config for the steps the time left pays for
-(``trex.run.budget.final_run``). A wall-clock budget too small for a search gets one run per slot
-that fills it: the root's base-model job, run before the root is planned, times a few steps of the
-default config, and the root's configs train for all the time left (``trex.run.calibration``,
-``trex.run.budget.one_run``). Every job's training is fitted to end early enough for the job, and the test
-scoring of the run's best node, to finish before the limit (``trex.run.budget.train_deadline``), so a machine
-slower than the plan trains fewer steps instead of overrunning. Jobs still running when the wall-clock or
-GPU-hour limit passes get the task's grace period, then are cancelled; their nodes stay unfinished for a resume.
+Budgets (``trex.run.budget``): wall clock and GPU-hours count every running job; no node starts that the budget
+left cannot finish; the last node a wall clock pays for continues the best config for the time left
+(``final_run``); a wall clock too small for a search gets one run per slot (``one_run``, timed by
+``trex.run.calibration``); every job's training ends early enough for the job and the best node's test scoring to
+finish before the limit (``train_deadline``). Jobs still running at the limit get the grace period, then are
+cancelled; their nodes stay unfinished for a resume.
 
 Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
 result is committed as it finishes, and a node's outcome commits together with the
@@ -58,18 +52,17 @@ from trex.run.budget import (
     exhausted,
     final_run,
     job_deadline,
-    job_estimate,
     read_usage,
     search_seconds,
-    step_cost,
     train_deadline,
+    wall_left_s,
 )
 from trex.run.calibration import calibration_plan, one_run_root
+from trex.run.costs import job_estimate, step_cost
 from trex.run.executor import Executor, plan_jobs
-from trex.run.node_end import REPAIR_MARK, NodeCompletion, plan_context
-from trex.run.options import RunOptions, RunSummary, default_parallel_nodes
+from trex.run.node_end import NodeCompletion, plan_context
+from trex.run.options import RunOptions, RunSummary, default_parallel_nodes, summarize
 from trex.run.tracking import make_tracker
-from trex.run.workspace import start_run  # noqa: F401 (it lives in trex.run.workspace; importable from here too)
 from trex.runtime import Scheduler, make_scheduler
 from trex.runtime.job import Job
 from trex.search.memory import memory_context
@@ -78,8 +71,6 @@ from trex.search.tree import RUNNING, Tree
 from trex.search.virtual_loss import with_virtual_loss
 from trex.store import Store
 from trex.task.spec import TaskSpec
-
-__all__ = ["REPAIR_MARK", "RunOptions", "RunSummary", "SearchLoop", "make_researcher", "start_run", "summarize"]
 
 Listener = Callable[[str], None]
 Stop = tuple[str | None, str]  # (limit name or None, sentence)
@@ -189,7 +180,7 @@ class SearchLoop:
     def _budget_left(self, nodes: int) -> BudgetLeft:
         limits, target = self.task.limits, self.options.iterations or self.task.limits.max_iterations
         usage, estimate = self.usage(nodes), job_estimate(self.store)
-        wall = limits.wall_clock_minutes * 60 - usage.wall_s if limits.wall_clock_minutes else None
+        wall = wall_left_s(limits, usage)
         cost, slots = step_cost(self.store), self.executor.scheduler.slots
         return BudgetLeft(
             nodes=target - nodes,
@@ -307,19 +298,3 @@ class SearchLoop:
         self.store.set_meta("stopped", {"reason": stop_reason, "limit": stopped_by})
         self.store.event("run_stopped", None, reason=stop_reason, limit=stopped_by)
         return summarize(self.store, stop_reason, stopped_by)
-
-
-def summarize(store: Store, stop_reason: str = "", stopped_by: str | None = None) -> RunSummary:
-    tree = store.load_tree()
-    best = tree.best()
-    base = store.get_meta("base") or {}
-    return RunSummary(
-        nodes=len(tree),
-        stop_reason=stop_reason,
-        stopped_by=stopped_by,
-        best_node=best.id if best else None,
-        best_val=best.val_score if best else None,
-        best_test=best.test_score if best else None,
-        base_val=base.get("val"),
-        base_test=base.get("test"),
-    )

@@ -74,12 +74,8 @@ class FinishedJobs:
         self._decoded: dict[str, tuple[TrainConfig, float | None] | None] = {}  # None: an evaluation-only job
 
     def of(self, tree: Tree) -> list[tuple[str, TrainConfig, float | None]]:
-        rows = self.store.conn.execute(
-            "SELECT nj.node_id, nj.hash FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash"
-            " WHERE j.result IS NOT NULL ORDER BY nj.node_id, nj.idx"
-        ).fetchall()
         out = []
-        for node_id, job_hash in rows:
+        for node_id, job_hash in self.store.finished_node_jobs():
             if node_id not in tree.nodes:
                 continue
             if job_hash not in self._decoded:

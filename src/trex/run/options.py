@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from trex.run.tracking import TrackBackend
+from trex.store import Store
 from trex.task.spec import TaskSpec
 
 
@@ -79,3 +80,19 @@ class RunSummary(BaseModel):
     best_test: float | None
     base_val: float | None
     base_test: float | None
+
+
+def summarize(store: Store, stop_reason: str = "", stopped_by: str | None = None) -> RunSummary:
+    tree = store.load_tree()
+    best = tree.best()
+    base = store.get_meta("base") or {}
+    return RunSummary(
+        nodes=len(tree),
+        stop_reason=stop_reason,
+        stopped_by=stopped_by,
+        best_node=best.id if best else None,
+        best_val=best.val_score if best else None,
+        best_test=best.test_score if best else None,
+        base_val=base.get("val"),
+        base_test=base.get("test"),
+    )

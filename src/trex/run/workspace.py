@@ -112,7 +112,7 @@ def _stored_meta(workspace: Path) -> dict[str, Any]:
     """The meta table, read through a read-only connection (nothing is written, no lock is taken)."""
     store = Store.open_existing(workspace, read_only=True)
     try:
-        return {k: json.loads(v) for k, v in store.conn.execute("SELECT key, value FROM meta")}
+        return store.all_meta()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{workspace / Store.DB_FILE}: not a readable trex store ({exc})") from None
     finally:

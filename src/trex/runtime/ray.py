@@ -15,8 +15,7 @@ Ray workers are reused across jobs (``max_calls=0``). Ray's default for a task t
 ``max_calls=1``: a fresh Ray worker process per task, so that a task which initialised CUDA gives its
 GPU memory back. A trex task never touches the GPU (the job's own ``trex.runtime.worker`` subprocess
 does, and exits), so that default only costs a process start and the import of the job modules on
-every job: measured on the 2-core benchmark VM, 1.2 s from submit to start for one idle task and
-4-9 s with 8 in flight, against 2-7 ms with reused workers (docs/benchmarks.md, utilization).
+every job, seconds against milliseconds with reused workers (docs/benchmarks/parallel-nodes.md).
 """
 
 from __future__ import annotations

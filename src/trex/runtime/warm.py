@@ -1,7 +1,7 @@
 """Warm job processes: a fork server that has imported the worker's libraries forks one fresh child per job.
 
-A cold ``python -m trex.runtime.worker`` first imports torch, transformers, TRL, PEFT and datasets: about 10 s
-a job on a slow 2-core VM, against 1.6 s of work in a tiny job (docs/benchmarks.md, "Warm job processes").
+A cold ``python -m trex.runtime.worker`` first imports torch, transformers, TRL, PEFT and datasets, which on a
+slow machine costs more than a tiny job's work (docs/benchmarks/warm-workers.md).
 ``start`` runs the job in a child of a fork server instead (``serve``, in a process of its own, one per run's
 process, started at its first warm job), which has imported ``trex.runtime.worker`` once. The job still gets a
 process of its own, forked from a single-threaded parent that runs no job itself, so a crash, an OOM kill or

@@ -25,7 +25,9 @@ from __future__ import annotations
 import errno
 import io
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,16 @@ def seccomp_program() -> bytes:
         os.close(read)
         if write >= 0:
             os.close(write)
+
+
+def bwrap_available() -> bool:
+    """bubblewrap is installed and can create its namespaces here (checked once per call, ~10 ms)."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = subprocess.run(
+        ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    return probe.returncode == 0

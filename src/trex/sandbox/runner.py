@@ -55,6 +55,7 @@ from pydantic import BaseModel, Field
 
 from trex.sandbox.kernel import (
     apply_landlock,
+    bwrap_available,
     kernel_walls_available,
     landlock_ruleset,
     readable_roots,
@@ -95,19 +96,6 @@ class SandboxResult(BaseModel):
     reason: Literal["wall_clock", "cpu", "memory", "error"] | None = None
     mode: Literal["bwrap", "landlock", "process"]
     seconds: float
-
-
-def bwrap_available() -> bool:
-    """bubblewrap is installed and can create its namespaces here (checked once per call, ~10 ms)."""
-    if shutil.which("bwrap") is None:
-        return False
-    probe = subprocess.run(
-        ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-        capture_output=True,
-        timeout=20,
-        check=False,
-    )
-    return probe.returncode == 0
 
 
 def _drop_to_nobody() -> bool:

@@ -9,16 +9,16 @@
   within the noise of the best compete on their visits. The alternative (``"range"``, MuZero's min-max
   over the tree's means, at least ``floor`` wide, widened around its middle so a plateau maps to 0.5)
   lets the tree's worst node set the scale: the root's poor first configs squeeze the top nodes
-  together. On the simulator the noise scale with c=2 beat the range scale and GBFS (docs/benchmarks.md).
+  together; the simulator chose the noise scale (docs/benchmarks/search-simulator.md).
   Failed nodes stay out of the scale on both (one failure would stretch it to [0, best]). The loop
   measures ``floor``: ``measured_floor``, one standard error of the best node's 95% validation interval on the
   reward's scale.
 - ``UCTDescent``: textbook UCT, descending from the root through each child's UCT against its
-  parent's visits until a node that can still be expanded (measured against ``MCTS``; see
-  docs/benchmarks.md).
+  parent's visits until a node that can still be expanded (measured against ``MCTS``;
+  docs/benchmarks/search-simulator.md).
 - ``backpropagate``: a failed node adds the lowest finished reward of the tree (not 0, which drags
   every ancestor's mean below the healthy nodes' range); on the simulator both gave the same runs (a
-  node fails only when all its configs fail), see docs/benchmarks.md.
+  node fails only when all its configs fail), see docs/benchmarks/search-simulator.md.
 - ``GBFS``: the expandable node with the highest reward. ``SES``: the newest expandable node
   (sequential refinement of the last result). ``RandomPolicy``: uniform over expandable nodes.
 Each ``select`` returns a ``Selection`` with the score of every candidate, so the decision can
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from trex.search.tree import DONE, FAILED, Node, Tree
 
 # Exploration constant for UCT on the noise scale (a unit is one standard error), chosen with
-# benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); see docs/benchmarks.md.
+# benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); docs/benchmarks/search-simulator.md.
 DEFAULT_C = 2.0
 # Least width of the normalization range when nothing was measured yet: about one standard error of an
 # accuracy near 0.85 on a few hundred validation rows (sqrt(p(1-p)/n)). The loop passes the measured one

@@ -12,8 +12,8 @@ rule (``VIRTUAL_VALUE``):
   scale of ``trex.search.policies`` a single pending child then puts its parent several standard errors
   below the best, so the best node is almost never refined twice at once, even when it should be.
 
-On the simulator with 8 slots and 3 configs a node (300 landscapes, docs/benchmarks.md "Keeping every
-GPU busy") the draw lost less to one node at a time at equal nodes than the loss did. The pending nodes
+On the simulator with several slots, the draw lost less to one node at a time at equal nodes than the loss did
+(docs/benchmarks/parallel-nodes.md). The pending nodes
 themselves are not expandable (only finished nodes are). Policies that ignore visits (GBFS, SES,
 random) are unaffected; for them, the running sibling's plan in the memory context (``running: <plan>``)
 is what keeps two pending nodes apart. The real tree is never changed: ``with_virtual_loss`` returns a

@@ -1,4 +1,4 @@
-"""SQLite store of a run: nodes, jobs, events and metadata under ``<workspace>/trex.db``.
+"""The store's connection and its writes: nodes, jobs, events and metadata under ``<workspace>/trex.db``.
 
 Guarantees: WAL journal with ``synchronous=FULL``, so a committed write survives a SIGKILL or a
 power cut; every state change is one transaction (a node's result and the backpropagation along
@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trex.search.tree import Node, Tree
+from trex.store.queries import Queries
 
 if TYPE_CHECKING:
     from trex.plan import Plan
     from trex.runtime.job import Job, JobResult
 
-SCHEMA = resources.files("trex").joinpath("schema.sql").read_text(encoding="utf-8")
+SCHEMA = resources.files("trex.store").joinpath("schema.sql").read_text(encoding="utf-8")
 
 NODE_COLUMNS = (
     "id, parent, depth, strategy, status, visits, value, reward, val_score, test_score, summary,"
@@ -63,7 +64,7 @@ def _check_header(path: Path) -> None:
         raise StoreError(f"{path}: not a trex store ({what}); it was left as it is")
 
 
-class Store:
+class Store(Queries):
     DB_FILE = "trex.db"
 
     def __init__(self, workspace: str | Path, read_only: bool = False) -> None:
