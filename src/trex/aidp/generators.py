@@ -19,7 +19,7 @@ import numpy as np
 from datasets import Dataset
 from pydantic import BaseModel, Field, create_model
 
-from trex.aidp.llm_cache import LLMSettings, map_with_llm
+from trex.aidp.llm_cache import LLM_DOC, LLMRef, llm_name, map_with_llm
 from trex.aidp.registry import OperatorError, Params, need, need_columns, operator
 from trex.aidp.scorers import llm_prompts
 
@@ -70,7 +70,7 @@ class GenerateParams(Params):
     n: int = Field(ge=1, description="rows to generate")
     examples_per_call: int = Field(default=4, ge=1, le=20, description="seed rows shown in each request")
     rows_per_call: int = Field(default=4, ge=1, le=20)
-    llm: LLMSettings
+    llm: LLMRef = Field(description=LLM_DOC)
     seed: int = 0
     keep_input: bool = Field(default=True, description="keep the seed rows in the output")
     workers: int = Field(default=4, ge=1, le=64)
@@ -136,7 +136,7 @@ def generate_dataset_with_llm(ds: Dataset | None, p: GenerateParams) -> Dataset:
                 seen.add(key)
                 generated.append({**item, "synthetic": True})
     if not generated:
-        raise OperatorError(f"generate_dataset_with_llm: the LLM ({p.llm.model}) produced no usable row")
+        raise OperatorError(f"generate_dataset_with_llm: the LLM ({llm_name(p.llm)}) produced no usable row")
     kept = [{**r, "synthetic": False} for r in rows] if p.keep_input else []
     return Dataset.from_list(kept + generated)
 
@@ -149,7 +149,7 @@ class PreferenceParams(Params):
     answer_a: str | None = Field(default=None, description="judge: first answer column")
     answer_b: str | None = Field(default=None, description="judge: second answer column")
     min_margin: float = Field(default=0.0, ge=0, description="rank: chosen minus rejected score must exceed this")
-    llm: LLMSettings | None = None
+    llm: LLMRef | None = Field(default=None, description=LLM_DOC)
     workers: int = Field(default=4, ge=1, le=64)
 
 

@@ -18,7 +18,7 @@ import yaml
 from datasets import Dataset
 from pydantic import BaseModel, Field, model_validator
 
-from trex.aidp.llm_cache import LLMSettings, map_with_llm
+from trex.aidp.llm_cache import LLM_DOC, LLMRef, llm_name, map_with_llm
 from trex.aidp.registry import OperatorError, Params, need, need_columns, operator
 from trex.aidp.transforms import template_fields
 
@@ -81,7 +81,7 @@ class JudgeScore(BaseModel):
 class JudgeParams(Params):
     template: str = Field(description="what the judge sees of a row, e.g. 'Q: {prompt}\\nA: {completion}'")
     rubric: str = Field(description="what makes a row good, in a few sentences")
-    llm: LLMSettings
+    llm: LLMRef = Field(description=LLM_DOC)
     low: int = 1
     high: int = 10
     output: str = Field(default="llm_score", description="name of the new column")
@@ -128,5 +128,5 @@ def score_dataset_with_llm(ds: Dataset | None, p: JudgeParams) -> Dataset:
     items = [p.template.format(**row) for row in ds]
     scores = map_with_llm(p.llm, p.workers, lambda client, item: _judge_one(client, prompts, p, item), items)
     if items and all(s is None for s in scores):
-        raise OperatorError(f"score_dataset_with_llm: the judge ({p.llm.model}) gave no valid score for any row")
+        raise OperatorError(f"score_dataset_with_llm: the judge ({llm_name(p.llm)}) gave no valid score for any row")
     return ds.add_column(p.output, scores)

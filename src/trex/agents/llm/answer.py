@@ -6,8 +6,9 @@ parameter model (so the JSON schema sent to the LLM names every operator's field
 argument fails validation with the operator's message). The plan's strategy is not asked again: it
 was chosen in the step before. Arguments the researcher cannot know are never asked: trex appends
 decontamination and the sample cap to every training recipe (those operators are left out), and the
-LLM operators' endpoint (``llm``) is filled from the run's own LLM settings, or those operators are
-left out when the run has none. ``to_plan`` turns a parsed answer into a ``Plan``.
+LLM operators' endpoint (``llm``) is filled with the name of the run's own endpoint (``llm: researcher``,
+resolved where the job runs: ``trex.llm.endpoints``; never a URL or a key), or those operators are left out
+when the run has none. ``to_plan`` turns a parsed answer into a ``Plan``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from trex.plan import ConfigSpec, Plan, Strategy
 from trex.train.config import TrainConfig
 
 APPENDED_BY_TREX = ("decontaminate", "cap_samples")  # trex adds these to every training recipe itself
-FILLED_BY_TREX = ("llm",)  # the LLM endpoint of the LLM operators
+FILLED_BY_TREX = ("llm",)  # the LLM endpoint of the LLM operators, by name
 
 
 def visible_operators(has_llm: bool) -> list[str]:
@@ -101,19 +102,19 @@ def plan_answer_model(k: int, has_llm: bool = False) -> type[BaseModel]:
     )
 
 
-def _recipe(answer: Any, llm: dict[str, Any] | None) -> Recipe:
+def _recipe(answer: Any, llm: str | None) -> Recipe:
     steps = []
     for step in answer.steps:
         args = step.args.model_dump(exclude_unset=True)
         field = OPERATORS[step.op].params.model_fields.get("llm")
         if llm is not None and field is not None:  # required or optional: the researcher cannot know it
-            args["llm"] = dict(llm)
+            args["llm"] = llm
         steps.append(Step(op=step.op, args=args))
     return Recipe(steps=steps)
 
 
-def to_plan(answer: Any, strategy: Strategy, llm: dict[str, Any] | None = None) -> Plan:
-    """The Plan of a parsed answer; ``llm`` (LLMSettings as a dict) fills the LLM operators' endpoint."""
+def to_plan(answer: Any, strategy: Strategy, llm: str | None = None) -> Plan:
+    """The Plan of a parsed answer; ``llm`` (an endpoint's name) fills the LLM operators' endpoint."""
     configs = [
         ConfigSpec(name=c.name, train=c.train, recipe=_recipe(c.recipe, llm) if c.recipe is not None else None)
         for c in answer.configs

@@ -12,8 +12,9 @@ answers are free text, it picks the lowest per-example scores. Validation only: 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 from trex.agents.probes import PROBE_MARK, continues_own_probe
 from trex.evaluation.diagnostics import Diagnosis
@@ -165,14 +166,16 @@ def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
     return lines
 
 
-def node_text(record: NodeRecord, mode: str, seed: int = 0) -> str:
-    """The node whole: summary, shared recipe, every config, the best config's sampled bad cases."""
+def node_text(record: NodeRecord, mode: str, seed: int = 0, bad_cases: bool = True) -> str:
+    """The node whole: summary, shared recipe, every config, the best config's sampled bad cases (unless cut)."""
     lines = [f"node {record.id} ({record.strategy}, val {score_text(record.val_score)}): {record.summary}"]
     lines.append(f"shared recipe: {record.plan.recipe.model_dump_json()}")
     for outcome in record.outcomes:
         lines += config_text(outcome, record)
     best = record.best()
-    if best is not None and best.bad_cases:
+    if best is not None and best.bad_cases and not bad_cases:
+        lines.append("bad cases: left out (the prompt did not fit the model's context)")
+    elif best is not None and best.bad_cases:
         lines.append(f"bad cases of the best config {best.name} (sampled from its validation errors):")
         for case in sample_bad_cases(best.bad_cases, mode, seed=seed):
             score = f", score {case.score:.2f}" if mode == "generate" and case.score is not None else ""
@@ -184,7 +187,41 @@ def node_text(record: NodeRecord, mode: str, seed: int = 0) -> str:
     return "\n".join(lines)
 
 
+def siblings_text(siblings: list[NodeRecord], detail: bool = True) -> str:
+    """The other children of the parent: a line each, and with ``detail`` every config with its score and the
+    training settings it changed from the defaults."""
+    if not siblings:
+        return "none yet"
+    lines = []
+    for record in siblings:
+        lines.append(f"- node {record.id} ({record.strategy}, val {score_text(record.val_score)}): {record.summary}")
+        for outcome in record.outcomes if detail else []:
+            score = score_text(outcome.val_score, outcome.val_low, outcome.val_high)
+            train = outcome.train.model_dump_json(exclude_defaults=True) if outcome.train is not None else "untrained"
+            lines.append(f"    {outcome.name}: {outcome.status}, val {score}, train {train}")
+    return "\n".join(lines)
+
+
 def budget_text(budget: BudgetLeft) -> str:
     nodes = f"{budget.nodes} nodes" if budget.nodes is not None else "no node limit"
     time = f"{budget.seconds / 60:.1f} minutes" if budget.seconds is not None else "no time limit"
     return f"{nodes} and {time} left"
+
+
+def pool_text(task: Any) -> str:
+    """The training pool as loaded: its size and label distribution."""
+    from trex.aidp.operators import LoadLocalParams, load_local_dataset
+
+    try:
+        pool = load_local_dataset(None, LoadLocalParams(path=str(task.train_data)))
+    except Exception as exc:  # noqa: BLE001 - a profile is context, never a reason to stop
+        return f"{task.train_data} (not readable here: {type(exc).__name__})"
+    label = task.eval.label_field
+    text = f"{task.train_data}: {len(pool)} rows, columns {pool.column_names}"
+    if label in pool.column_names:
+        counts = Counter(str(v) for v in pool[label])
+        if len(counts) <= 20:
+            text += f"; labels {dict(counts.most_common())}"
+        else:
+            text += f"; {len(counts)} distinct {label} values"
+    return text + ". Each config trains on the sample its recipe draws from this pool (max_steps x batch rows)."

@@ -8,14 +8,16 @@ settings, costs, data statistics, the full diagnosis, sampled bad cases) and the
 answer schema is exact (``answer``: k configs, per-operator arguments); one slot of every child plan
 is the surrogate's best proposal (Optuna TPE over every finished job of the tree), added by trex and
 recorded as ``source="surrogate"``, and the other proposals are shown as suggestions. An invalid
-answer goes back to the LLM with the error (``structured``); when no valid plan comes, the heuristic
-plans the node and the fallback is recorded as an event. Test scores never reach a prompt.
+answer goes back to the LLM with the error (``structured``). A prompt that overflows the model's context is
+cut and asked again (``shrink``: memory, bad cases, sibling detail; each cut a ``prompt_cut`` event); when no
+valid plan comes, the heuristic plans that node only, and the fallback is a ``researcher_fallback`` event with
+its cause (``LLMError.kind``) and one logged line. No LLM failure ends the run. Test scores never reach a prompt.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import logging
 from functools import cached_property
 from typing import Any
 
@@ -23,14 +25,15 @@ from pydantic import BaseModel, Field
 
 from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan
+from trex.agents.llm.connect import client_from_options
 from trex.agents.llm.prompts import PromptSet
-from trex.agents.llm.render import budget_text, node_text
+from trex.agents.llm.render import budget_text, node_text, pool_text, siblings_text
+from trex.agents.llm.shrink import PromptParts, ask_shrinking
 from trex.agents.llm.tools import TOOL_HELP, ToolCall, Tools
 from trex.agents.proposals import propose_configs
 from trex.agents.repair import MAX_REPAIR_ROUNDS
 from trex.agents.researcher import Researcher
-from trex.llm.client import LLMClient, LLMError, LLMUsage, OpenAIClient
-from trex.llm.local import LocalLlamaClient, is_local_model
+from trex.llm.client import LLMClient, LLMError, LLMUsage
 from trex.llm.pricing import require_price
 from trex.llm.structured import structured
 from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_warm_starts
@@ -42,14 +45,16 @@ COMMON = {"name", "objective", "metric", "base_model"}
 PROMPT_FIELDS: dict[str, set[str]] = {
     "system": set(),
     "root": COMMON | {"mode", "budget", "data", "defaults", "operators", "k"},
-    "strategy": COMMON | {"mode", "budget", "context", "parent"},
+    "strategy": COMMON | {"mode", "budget", "context", "parent", "siblings"},
     "plan": COMMON
-    | {"mode", "budget", "strategy", "rationale", "context", "parent", "data", "operators", "train_schema"}
+    | {"mode", "budget", "strategy", "rationale", "context", "parent", "siblings", "data", "operators"}
+    | {"train_schema"}
     | {"suggestions", "k"},
     "repair": {"name", "objective", "attempt", "rounds", "error_class", "error", "config", "recipe", "operators"},
     "research": COMMON | {"parent", "calls", "tools", "found"},
 }
 SUGGESTIONS = 3
+logger = logging.getLogger(__name__)
 
 
 class Repair(BaseModel):
@@ -79,14 +84,14 @@ class LLMResearcher(Researcher):
         seed: int = 0,
         tools: Tools | None = None,
         max_tool_calls: int = 3,
-        llm_settings: dict[str, Any] | None = None,
+        llm_endpoint: str | None = None,
     ) -> None:
         super().__init__(task, seed)
         self.client = client
         self.store = store
         self.tools = tools
         self.max_tool_calls = max_tool_calls
-        self.llm_settings = llm_settings  # the endpoint the LLM data operators use (None: they are not offered)
+        self.llm_endpoint = llm_endpoint  # the endpoint's name for the LLM data operators (None: not offered)
         stored = store.get_meta("llm_usage") if store is not None else None
         self.usage = LLMUsage(**stored) if stored else LLMUsage()  # a resumed run keeps counting
         self.prompts = load_prompts()
@@ -99,20 +104,13 @@ class LLMResearcher(Researcher):
         price = require_price(  # before anything starts: an unknown price under a USD limit is bad input
             options.llm_model, task.limits.llm_usd, options.llm_base_url, options.llm_price, options.llm_prices
         )
-        client: LLMClient
-        if options.llm_base_url is None and is_local_model(options.llm_model):
-            client = LocalLlamaClient(options.llm_model)  # offline: llama.cpp in this process
-            settings = None
-        else:
-            client = OpenAIClient(options.llm_model, options.llm_base_url, options.llm_api_key_env)
-            settings = {"model": options.llm_model, "base_url": options.llm_base_url}
-            settings["api_key_env"] = options.llm_api_key_env
+        client, endpoint = client_from_options(options)
         tools = (
-            Tools(operators=lambda: catalog_text(settings is not None))
+            Tools(operators=lambda: catalog_text(endpoint is not None))
             if getattr(options, "llm_tools", True)
             else None
         )
-        researcher = cls(task, client, store, seed=options.seed, tools=tools, llm_settings=settings)
+        researcher = cls(task, client, store, seed=options.seed, tools=tools, llm_endpoint=endpoint)
         researcher.usage.prices = {options.llm_model: price}
         return researcher
 
@@ -123,22 +121,7 @@ class LLMResearcher(Researcher):
 
     @cached_property
     def _data(self) -> str:
-        """The training pool as loaded: its size and label distribution (read once)."""
-        from trex.aidp.operators import LoadLocalParams, load_local_dataset
-
-        try:
-            pool = load_local_dataset(None, LoadLocalParams(path=str(self.task.train_data)))
-        except Exception as exc:  # noqa: BLE001 - a profile is context, never a reason to stop
-            return f"{self.task.train_data} (not readable here: {type(exc).__name__})"
-        label = self.task.eval.label_field
-        text = f"{self.task.train_data}: {len(pool)} rows, columns {pool.column_names}"
-        if label in pool.column_names:
-            counts = Counter(str(v) for v in pool[label])
-            if len(counts) <= 20:
-                text += f"; labels {dict(counts.most_common())}"
-            else:
-                text += f"; {len(counts)} distinct {label} values"
-        return text + ". Each config trains on the sample its recipe draws from this pool (max_steps x batch rows)."
+        return pool_text(self.task)  # read once
 
     def _budget(self, budget: BudgetLeft | None = None) -> str:
         if budget is not None:
@@ -165,44 +148,61 @@ class LLMResearcher(Researcher):
         k = self.k
         prompt = self.prompts.render(
             "root", mode=self.task.eval.mode, budget=self._budget(), data=self._data,
-            defaults=self.task.training.model_dump_json(), operators=catalog_text(self.llm_settings is not None),
+            defaults=self.task.training.model_dump_json(), operators=catalog_text(self.llm_endpoint is not None),
             k=k, **self._common(),
         )  # fmt: skip
-        answer_model = plan_answer_model(k, self.llm_settings is not None)
+        answer_model = plan_answer_model(k, self.llm_endpoint is not None)
 
         def check(answer: Any) -> None:
-            self._finish(to_plan(answer, "establish_baseline", self.llm_settings), {})
+            self._finish(to_plan(answer, "establish_baseline", self.llm_endpoint), {})
 
         try:
             answer = self._ask(prompt, answer_model, check)
         except LLMError as exc:
-            self._event("researcher_fallback", None, error=str(exc)[:1000], during="root")
+            self._fall_back(exc, None, "root")
             return self.fallback._root_plan()
         finally:
             self._save_usage()
-        return to_plan(answer, "establish_baseline", self.llm_settings)
+        return to_plan(answer, "establish_baseline", self.llm_endpoint)
 
     def _plan(self, context: PlanContext) -> Plan:
         parent = context.parent
-        described = node_text(parent, self.task.eval.mode, seed=context.seed)
-        memory = context.memory
+
+        def cut(name: str, exc: LLMError) -> None:
+            self._event("prompt_cut", parent.id, cut=name, during="plan", error=str(exc)[:300])
+
         try:
             found = self._research(context, parent)
-            if found:
-                memory = f"{memory}\n\nLooked up before this choice:\n{found}"
+            memory = f"{context.memory}\n\nLooked up before this choice:\n{found}" if found else context.memory
+            parts = PromptParts(memory)
             common = {**self._common(), "mode": self.task.eval.mode, "budget": self._budget(context.budget)}
-            choice = self._ask(
-                self.prompts.render("strategy", context=memory, parent=described, **common), StrategyChoice
+            strategy = lambda p: self.prompts.render("strategy", **self._shown(context, p), **common)  # noqa: E731
+            choice = ask_shrinking(lambda p: self._ask(strategy(p), StrategyChoice), parts, cut)
+            return ask_shrinking(
+                lambda p: self._write_plan(context, choice, self._shown(context, p), common), parts, cut
             )
-            return self._write_plan(context, choice, memory, described, common)
         except LLMError as exc:
-            self._event("researcher_fallback", parent.id, error=str(exc)[:1000])
+            self._fall_back(exc, parent.id, "plan")
             return self.fallback._plan(context)
         finally:
             self._save_usage()
 
+    def _shown(self, context: PlanContext, parts: PromptParts) -> dict[str, str]:
+        """The parts of a strategy or plan prompt that a context overflow may cut."""
+        return {
+            "context": parts.memory,
+            "parent": node_text(context.parent, self.task.eval.mode, seed=context.seed, bad_cases=parts.bad_cases),
+            "siblings": siblings_text(context.siblings, detail=parts.siblings),
+        }
+
+    def _fall_back(self, exc: LLMError, node_id: int | None, during: str) -> None:
+        """The heuristic takes this one call: an event with the cause, and one line in the log."""
+        self._event("researcher_fallback", node_id, error=str(exc)[:1000], cause=exc.kind, during=during)
+        where = f" (child of node {node_id})" if node_id is not None else ""
+        logger.warning("LLM researcher failed (%s) in %s%s; the heuristic takes this one", exc.kind, during, where)
+
     def _write_plan(
-        self, context: PlanContext, choice: StrategyChoice, memory: str, described: str, common: dict[str, Any]
+        self, context: PlanContext, choice: StrategyChoice, shown: dict[str, str], common: dict[str, Any]
     ) -> Plan:
         best = context.parent.best()
         known = context.known_trains()
@@ -224,17 +224,17 @@ class LLMResearcher(Researcher):
         else:
             suggestions = "too few finished jobs for proposals yet."
         prompt = self.prompts.render(
-            "plan", strategy=choice.strategy, rationale=choice.rationale, context=memory, parent=described,
-            data=self._data, operators=catalog_text(self.llm_settings is not None),
+            "plan", strategy=choice.strategy, rationale=choice.rationale, **shown, data=self._data,
+            operators=catalog_text(self.llm_endpoint is not None),
             train_schema=json.dumps(TrainConfig().model_dump()), suggestions=suggestions, k=k, **common,
         )  # fmt: skip
 
         def build(answer: Any) -> Plan:
-            plan = to_plan(answer, choice.strategy, self.llm_settings)
+            plan = to_plan(answer, choice.strategy, self.llm_endpoint)
             return plan.model_copy(update={"configs": [*plan.configs, *slot]})
 
         answer = self._ask(
-            prompt, plan_answer_model(k, self.llm_settings is not None), lambda a: self._finish(build(a), known)
+            prompt, plan_answer_model(k, self.llm_endpoint is not None), lambda a: self._finish(build(a), known)
         )
         return build(answer)
 
@@ -245,7 +245,7 @@ class LLMResearcher(Researcher):
         prompt = self.prompts.render(
             "repair", name=self.task.name, objective=self.task.objective, attempt=attempt, rounds=MAX_REPAIR_ROUNDS,
             error_class=error_class, error=error[:3000], config=config.model_dump_json(),
-            recipe=plan.recipe.model_dump_json(), operators=catalog_text(self.llm_settings is not None),
+            recipe=plan.recipe.model_dump_json(), operators=catalog_text(self.llm_endpoint is not None),
         )  # fmt: skip
 
         def check(answer: Repair) -> None:
@@ -257,7 +257,7 @@ class LLMResearcher(Researcher):
         try:
             answer = self._ask(prompt, Repair, check)
         except LLMError as exc:
-            self._event("researcher_fallback", None, error=str(exc)[:1000], during="repair")
+            self._fall_back(exc, None, "repair")
             return super().repair(plan, config, error_class, error, attempt)
         finally:
             self._save_usage()
