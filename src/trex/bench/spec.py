@@ -59,6 +59,11 @@ class Checked(StrictModel):
     gold_score: dict[SplitName, float] = Field(description="the gold answers scored as predictions")
     label_format: str = Field(description="what the labels look like in the real data")
     reference_tokens: dict[str, int] | None = Field(default=None, description="p50/p95/max reference length")
+    columns: dict[SplitName, list[str]] = Field(
+        default={}, description="the source columns every row of a split's real files has (trex's 'group' left out)"
+    )
+    prepared_columns: list[str] | None = Field(default=None, description="the columns of the prepared trex rows")
+    labels: list[str] | None = Field(default=None, description="the label set, where the labels are a closed set")
     not_checked: str = ""
 
 
