@@ -83,6 +83,7 @@ def failing_server(respond: Callable[[dict], Answer]) -> Iterator[tuple[str, lis
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body["_authorization"] = self.headers.get("Authorization")  # what the client sent as its credential
             with lock:
                 requests.append(body)
             answer = respond(body)
