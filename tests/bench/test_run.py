@@ -103,3 +103,86 @@ def test_a_fixture_run_is_fixture_sized_and_a_real_run_is_not(tmp_path: Path) ->
     assert small["eval"]["max_new_tokens"] == FIXTURE_MAX_NEW_TOKENS
     assert small["training"]["max_steps"] == FIXTURE_TRAINING["max_steps"]
     assert small["decontaminate"] is False  # ACI's dialogues share 8-word phrases: the guard would drop every row
+
+
+def test_bench_list_json_gives_every_field() -> None:
+    out = trex("bench", "list", "--json", env={"HF_HUB_OFFLINE": "1"})
+    tasks = {t["name"]: t for t in json.loads(out.stdout)}
+    fields = {"name", "title", "metric", "reference_score", "base_score", "sizes", "source", "extras", "reachable",
+              "source_checked", "splits", "paper_splits", "split_note", "fixture"}  # fmt: skip
+    assert all(set(t) == fields for t in tasks.values())
+    sst2, ome = tasks["sst-2"], tasks["omebench"]
+    assert (sst2["title"], sst2["metric"], sst2["reference_score"], sst2["base_score"]) == (
+        "SST-2",
+        "accuracy",
+        0.97,
+        0.958,
+    )
+    assert sst2["sizes"] == sst2["paper_splits"] == {"train": 67349, "validation": 872, "test": 1821}
+    assert sst2["source"] == "https://huggingface.co/datasets/stanfordnlp/sst2" and sst2["extras"] == []
+    assert sst2["source_checked"] == "awake020/pytorch_Bert_sst2@ce2ab1719d32182e6233b24b2de246bd32814fde"
+    assert sst2["splits"] == {"train": 67349, "validation": 872, "test": 1821} and sst2["fixture"] == "hand-written"
+    assert sst2["split_note"].startswith("GLUE's train and validation") and sst2["reachable"] is False
+    assert ome["extras"] == ["chem"] and ome["fixture"] == "real" and ome["splits"]["validation"] == 167
+    assert ome["paper_splits"] == {k: (v or None) for k, v in ome["sizes"].items()}
+
+
+def _fake_search(monkeypatch: pytest.MonkeyPatch, scores: dict[str, tuple[float, float]]) -> None:
+    """run_task without training: the run's store gets the base model's and one node's scores from ``scores``."""
+    import trex.bench.run as bench_run
+    from trex.run.options import summarize
+    from trex.search.tree import Node
+    from trex.store import Store
+
+    def start_run(folder: Path, spec, path, options):  # noqa: ANN001, ANN202
+        store = Store(folder)
+        base, best = scores[spec.name]
+        store.set_meta("base", {"val": base, "test": base})
+        node = Node(id=store.add_node(None, 0, "root", "{}", []), parent=None, depth=0, strategy="root")
+        node.status, node.val_score, node.test_score = "done", best, best
+        store.finish_node(node, None, "", None, [node])
+        return store
+
+    class Loop:
+        def __init__(self, store, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+            self.store = store
+
+        def run(self, on_iteration=None):  # noqa: ANN001, ANN202
+            return summarize(self.store)
+
+    monkeypatch.setattr(bench_run, "start_run", start_run)
+    monkeypatch.setattr(bench_run, "SearchLoop", Loop)
+    monkeypatch.setattr(bench_run, "write_report", lambda store: None)
+
+
+def test_a_bench_workspace_keeps_the_gain_of_every_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trex.bench.run import run_task, stored_row
+    from trex.bench.table import markdown_table
+    from trex.run.options import RunOptions
+
+    _fake_search(monkeypatch, {"sst-2": (0.5, 0.7), "hoc": (0.2, 0.4)})
+    first = run_task(load_bench_task("sst-2"), tmp_path, RunOptions(), fixtures=True, reference_score=0.9)
+    second = run_task(load_bench_task("hoc"), tmp_path, RunOptions(), fixtures=True, reference_score=0.6)
+    assert first.error is None and first.gain == pytest.approx(0.5) and second.gain == pytest.approx(0.5)
+    # a later invocation rebuilds the earlier task's row from its workspace: the reference, hence the gain, stay
+    again = stored_row(load_bench_task("sst-2"), tmp_path)
+    assert again is not None and (again.reference, again.reference_from) == (0.9, "given")
+    assert again.gain == pytest.approx(first.gain)
+    table = markdown_table([again, second])
+    gains = {line.split(" | ")[0][2:]: line.split(" | ")[5] for line in table.splitlines()[2:4]}
+    assert gains == {"sst-2": "0.500", "hoc": "0.500"} and "hoc: given; sst-2: given" in table
+
+
+@pytest.mark.slow
+def test_reference_model_is_measured_on_the_same_test_split(tmp_path: Path) -> None:
+    ws = tmp_path / "bench"
+    quick = ["--fixtures", "--base-model", "embedded:tiny-qwen2", "--iterations", "1", "--max-steps", "2"]
+    out = trex("bench", "run", "sst-2", "--workspace", str(ws), *quick, "--reference-model", "embedded:tiny-qwen2")
+    row = json.loads((ws / "bench.json").read_text())[0]
+    assert row["reference_from"] == "embedded:tiny-qwen2" and row["reference"] is not None
+    # the base model as reference: scored as the run scores the base model, on the same split, so equal; the gain
+    # formula refuses a reference that does not beat the base, and the row says so
+    assert row["reference"] == pytest.approx(row["base"])
+    assert row["gain"] is None and row["error"] and out.returncode == 1
+    assert (ws / "sst-2" / "reference").is_dir()
+    assert json.loads((ws / "sst-2" / "reference.json").read_text())["reference_from"] == "embedded:tiny-qwen2"
