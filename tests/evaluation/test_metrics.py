@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 
 from trex.evaluation.diagnostics import diagnose
+from trex.evaluation.intervals import example_scores, score_with_interval
 from trex.evaluation.metrics import (
     CJKTokenizer,
     MetricError,
     accuracy,
-    example_scores,
     macro_f1,
     micro_f1,
     multilabel_macro_f1,
     multilabel_micro_f1,
     parse_labels,
     resolve_metric,
-    score_with_interval,
 )
 
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from trex.cli import options as opt
 from trex.cli.common import console, fail, say
 
 bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fine-tuning tasks.")
@@ -83,14 +84,14 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
 def run(
     task: Annotated[str, typer.Argument(help="a task name (trex bench list) or 'all'")],
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="folder for every task's data and run")],
-    iterations: Annotated[int | None, typer.Option(min=1, help="nodes per task (default: the task's 20)")] = None,
-    policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
-    researcher: Annotated[str, typer.Option(help="heuristic | llm")] = "heuristic",
-    seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
-    llm_model: Annotated[str | None, typer.Option(help="model name for --researcher llm")] = None,
-    llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
-    max_train_samples: Annotated[int | None, typer.Option(min=1, help="training rows per experiment")] = None,
-    wall_clock_minutes: Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget per task")] = None,
+    iterations: opt.Iterations = None,
+    policy: opt.Policy = "mcts",
+    researcher: opt.Researcher = "heuristic",
+    seed: opt.Seed = 0,
+    llm_model: opt.LlmModel = None,
+    llm_base_url: opt.LlmBaseUrl = None,
+    max_train_samples: opt.MaxSamples = None,
+    wall_clock_minutes: opt.WallClock = None,
     fixtures: Annotated[
         bool,
         typer.Option(

@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from trex.cli import options as opt
 from trex.cli.common import console, fail, say, warn
 from trex.cli.common import num as _num
+from trex.run.options import RunLimits, RunOptions
 
 
-def _run(workspace: Path, task_path: Path | None, overrides: dict) -> None:
+def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions | RunLimits]) -> None:
+    """``given`` builds the options of ``run`` (all of them) or ``resume`` (the limits given again); a value
+    it refuses is exit 2, with the option named, as is every other refusal."""
     from trex.run.workspace import open_resume, open_run, vet_run
     from trex.store import StoreError
     from trex.task.spec import TaskError, load_task
 
     try:  # every refusal comes before a model loads or the workspace is written; trex.run.loop imports for seconds
+        options = given()
         if task_path is not None:
+            assert isinstance(options, RunOptions)
             task = load_task(task_path)
             splits = vet_run(workspace, task, task_path)
             from trex.run.loop import SearchLoop
-            from trex.run.options import RunOptions
 
-            options = RunOptions(**overrides)
             store, task = open_run(workspace, task, task_path, options, splits)
         else:
             store, task = open_resume(workspace)
             from trex.run.loop import SearchLoop
-            from trex.run.options import RunOptions
 
-            stored = store.get_meta("options") or {}
-            options = RunOptions(**{**stored, **{k: v for k, v in overrides.items() if v is not None}})
+            options = options.onto(store.get_meta("options") or {})
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
         loop = SearchLoop(store, task, options, listener=lambda m: say("trex", "cyan", m))
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner
@@ -98,31 +102,6 @@ def _write_report(store) -> Path | None:  # noqa: ANN001 (Store is imported lazi
         return None
 
 
-# limits shared by run and resume: they override the task file's `limits`
-ParallelNodes = Annotated[
-    int | None, typer.Option(min=1, help="nodes in flight at once (default: ceil(scheduler slots / configs))")
-]
-MaxSamples = Annotated[int | None, typer.Option(min=1, help="training rows per experiment (task: max_train_samples)")]
-WallClock = Annotated[float | None, typer.Option(min=0.001, help="wall-clock budget of the run, all sessions")]
-NoWallClock = Annotated[
-    bool, typer.Option("--no-wall-clock", help="ignore the task's wall-clock budget: all its nodes, however long")
-]
-GpuHours = Annotated[float | None, typer.Option(min=0.0001, help="GPU-hour budget (job seconds x GPUs held)")]
-LlmUsd = Annotated[float | None, typer.Option(min=0.0001, help="LLM budget in USD (researcher calls)")]
-Track = Annotated[
-    str | None,
-    typer.Option(help="log every job to trackio or mlflow (local-first; extras 'trackio', 'mlflow')"),
-]
-WeakSandbox = Annotated[
-    bool,
-    typer.Option(
-        "--allow-weak-sandbox",
-        help="run LLM-written code even where neither bubblewrap nor Landlock/seccomp is available "
-        "(exec, fork and native file access are then unprotected)",
-    ),
-]
-
-
 def _weak_sandbox(allowed: bool) -> None:
     """The jobs inherit the choice through the environment (trex.sandbox.runner reads it)."""
     if allowed:
@@ -135,69 +114,56 @@ def _weak_sandbox(allowed: bool) -> None:
 def run(
     task: Annotated[Path, typer.Argument(help="task file (YAML)")],
     workspace: Annotated[Path, typer.Option("--workspace", "-w", help="folder for the run's store and artifacts")],
-    iterations: Annotated[int | None, typer.Option(min=1, help="nodes in the tree, root included")] = None,
-    policy: Annotated[str, typer.Option(help="mcts | gbfs | ses | random")] = "mcts",
-    researcher: Annotated[
-        str, typer.Option(help="heuristic | llm | random (the control of benchmarks/researcher_vs_random.py)")
-    ] = "heuristic",
-    scheduler: Annotated[str, typer.Option(help="local | ray | slurm")] = "local",
-    seed: Annotated[int, typer.Option(help="seed of the search and the jobs")] = 0,
-    llm_model: Annotated[
-        str | None,
-        typer.Option(
-            help="model name for --researcher llm; without --llm-base-url, embedded:smollm2-135m-instruct "
-            "or a .gguf path runs offline in llama.cpp (extra 'llamacpp')"
-        ),
-    ] = None,
-    llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL")] = None,
-    llm_api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
-    llm_price: Annotated[
-        str | None, typer.Option(help="PROMPT,COMPLETION: the LLM's USD per million tokens (for --llm-usd)")
-    ] = None,
-    llm_prices: Annotated[
-        Path | None, typer.Option(help="YAML/JSON file of model: [prompt, completion] USD per million tokens")
-    ] = None,
-    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: local Ray)")] = None,
-    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition for --scheduler slurm")] = None,
-    parallel_nodes: ParallelNodes = None,
-    max_train_samples: MaxSamples = None,
-    wall_clock_minutes: WallClock = None,
-    no_wall_clock: NoWallClock = False,
-    gpu_hours: GpuHours = None,
-    llm_usd: LlmUsd = None,
-    track: Track = None,
-    eval_backend: Annotated[
-        str, typer.Option(help="hf | vllm: generate-mode evaluation through a vLLM server ($TREX_VLLM)")
-    ] = "hf",
-    allow_weak_sandbox: WeakSandbox = False,
+    iterations: opt.Iterations = None,
+    policy: opt.Policy = "mcts",
+    researcher: opt.Researcher = "heuristic",
+    scheduler: opt.Scheduler = "local",
+    seed: opt.Seed = 0,
+    llm_model: opt.LlmModel = None,
+    llm_base_url: opt.LlmBaseUrl = None,
+    llm_api_key_env: opt.LlmApiKeyEnv = "OPENAI_API_KEY",
+    llm_price: opt.LlmPrice = None,
+    llm_prices: opt.LlmPrices = None,
+    ray_address: opt.RayAddress = None,
+    slurm_partition: opt.SlurmPartition = None,
+    parallel_nodes: opt.ParallelNodes = None,
+    max_train_samples: opt.MaxSamples = None,
+    wall_clock_minutes: opt.WallClock = None,
+    no_wall_clock: opt.NoWallClock = False,
+    gpu_hours: opt.GpuHours = None,
+    llm_usd: opt.LlmUsd = None,
+    track: opt.Track = None,
+    eval_backend: opt.Backend = "hf",
+    allow_weak_sandbox: opt.WeakSandbox = False,
 ) -> None:
     """Run the search on TASK, writing everything under WORKSPACE."""
     _weak_sandbox(allow_weak_sandbox)
-    overrides = {
-        "track": track,
-        "eval_backend": eval_backend,
-        "max_train_samples": max_train_samples,
-        "wall_clock_minutes": wall_clock_minutes,
-        "no_wall_clock": no_wall_clock,
-        "gpu_hours": gpu_hours,
-        "llm_usd": llm_usd,
-        "iterations": iterations,
-        "policy": policy,
-        "researcher": researcher,
-        "scheduler": scheduler,
-        "seed": seed,
-        "llm_model": llm_model,
-        "llm_base_url": llm_base_url,
-        "llm_api_key_env": llm_api_key_env,
-        "llm_price": _price(llm_price),
-        "llm_prices": str(llm_prices) if llm_prices is not None else None,
-        "ray_address": ray_address,
-        "slurm_partition": slurm_partition,
-        "parallel_nodes": parallel_nodes,
-    }
     if not task.exists():
         fail(f"{task}: task file not found", 2)
-    _run(workspace, task, overrides)
+    options = partial(
+        RunOptions,
+        iterations=iterations,
+        policy=policy,
+        researcher=researcher,
+        scheduler=scheduler,
+        seed=seed,
+        llm_model=llm_model,
+        llm_base_url=llm_base_url,
+        llm_api_key_env=llm_api_key_env,
+        llm_price=_price(llm_price),
+        llm_prices=str(llm_prices) if llm_prices is not None else None,
+        ray_address=ray_address,
+        slurm_partition=slurm_partition,
+        parallel_nodes=parallel_nodes,
+        max_train_samples=max_train_samples,
+        wall_clock_minutes=wall_clock_minutes,
+        no_wall_clock=no_wall_clock,
+        gpu_hours=gpu_hours,
+        llm_usd=llm_usd,
+        track=track,
+        eval_backend=eval_backend,
+    )
+    _run(workspace, task, options)
 
 
 def _price(text: str | None) -> tuple[float, float] | None:
@@ -212,29 +178,29 @@ def _price(text: str | None) -> tuple[float, float] | None:
 
 def resume(
     workspace: Annotated[Path, typer.Argument(help="workspace of a stopped or killed run")],
-    iterations: Annotated[int | None, typer.Option(min=1, help="new target number of nodes")] = None,
-    parallel_nodes: ParallelNodes = None,
-    max_train_samples: MaxSamples = None,
-    wall_clock_minutes: WallClock = None,
-    gpu_hours: GpuHours = None,
-    llm_usd: LlmUsd = None,
-    track: Track = None,
-    allow_weak_sandbox: WeakSandbox = False,
+    iterations: opt.Iterations = None,
+    parallel_nodes: opt.ParallelNodes = None,
+    max_train_samples: opt.MaxSamples = None,
+    wall_clock_minutes: opt.WallClock = None,
+    gpu_hours: opt.GpuHours = None,
+    llm_usd: opt.LlmUsd = None,
+    track: opt.Track = None,
+    allow_weak_sandbox: opt.WeakSandbox = False,
 ) -> None:
     """Continue a stopped or killed run; finished jobs are never run again. Limits given here replace
     the stored ones (e.g. a larger --wall-clock-minutes to go on after a budget stop)."""
     _weak_sandbox(allow_weak_sandbox)
-    overrides = {
-        "track": track,
-        "iterations": iterations,
-        "parallel_nodes": parallel_nodes,
-        "max_train_samples": max_train_samples,
-        "wall_clock_minutes": wall_clock_minutes,
-        "no_wall_clock": False if wall_clock_minutes is not None else None,  # a new budget replaces a stored "none"
-        "gpu_hours": gpu_hours,
-        "llm_usd": llm_usd,
-    }
-    _run(workspace, None, overrides)
+    limits = partial(
+        RunLimits,
+        iterations=iterations,
+        parallel_nodes=parallel_nodes,
+        max_train_samples=max_train_samples,
+        wall_clock_minutes=wall_clock_minutes,
+        gpu_hours=gpu_hours,
+        llm_usd=llm_usd,
+        track=track,
+    )
+    _run(workspace, None, limits)
 
 
 def _option_error(error: dict) -> str:

@@ -9,11 +9,11 @@ scheduler's slots (about ``default_parallel_nodes``).
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from trex.run.tracking import TrackBackend
+from trex.run.choices import EvalBackend, ResearcherName, SchedulerName, TrackBackend
+from trex.search.policies import POLICIES
 from trex.store import Store
 from trex.task.spec import TaskSpec
 
@@ -23,11 +23,34 @@ def default_parallel_nodes(slots: int, configs: int) -> int:
     return max(1, math.ceil(slots / max(1, configs)))
 
 
-class RunOptions(BaseModel):
-    iterations: int | None = None
-    policy: Literal["mcts", "gbfs", "ses", "random"] = "mcts"
-    researcher: Literal["heuristic", "llm", "random"] = "heuristic"
-    scheduler: Literal["local", "ray", "slurm"] = "local"
+class RunLimits(BaseModel):
+    """What ``trex resume`` may change of a stored run: its limits, its parallelism and its tracking."""
+
+    iterations: int | None = Field(default=None, ge=1)
+    # nodes in flight at once; None: a node starts whenever fewer jobs than slots are in flight (about
+    # ceil(slots / configs per node) nodes), so every slot stays busy; 1 on a one-slot machine
+    parallel_nodes: int | None = Field(default=None, ge=1)
+    track: TrackBackend | None = None  # log every job to trackio or MLflow
+    # overrides of the task file's limits (None: the task's value)
+    max_train_samples: int | None = Field(default=None, ge=1)
+    wall_clock_minutes: float | None = Field(default=None, gt=0)
+    no_wall_clock: bool = False  # run without the task's wall-clock budget
+    gpu_hours: float | None = Field(default=None, gt=0)
+    llm_usd: float | None = Field(default=None, gt=0)
+
+    def onto(self, stored: dict) -> RunOptions:
+        """The stored options of a run with these limits given again: a value given replaces the stored one, and
+        a new wall-clock budget replaces a stored "no wall clock"."""
+        given = self.model_dump(exclude_none=True, exclude={"no_wall_clock"})
+        if self.wall_clock_minutes is not None:
+            given["no_wall_clock"] = False
+        return RunOptions.model_validate({**stored, **given})
+
+
+class RunOptions(RunLimits):
+    policy: str = "mcts"
+    researcher: ResearcherName = "heuristic"
+    scheduler: SchedulerName = "local"
     seed: int = 0
     llm_model: str | None = None
     llm_base_url: str | None = None
@@ -38,17 +61,14 @@ class RunOptions(BaseModel):
     ray_address: str | None = None
     slurm_partition: str | None = None
     memory_tokens: int = 2000
-    # nodes in flight at once; None: a node starts whenever fewer jobs than slots are in flight (about
-    # ceil(slots / configs per node) nodes), so every slot stays busy; 1 on a one-slot machine
-    parallel_nodes: int | None = Field(default=None, ge=1)
-    track: TrackBackend | None = None  # log every job to trackio or MLflow
-    eval_backend: Literal["hf", "vllm"] = "hf"  # generate-mode evaluation through a vLLM server
-    # overrides of the task file's limits (None: the task's value)
-    max_train_samples: int | None = Field(default=None, ge=1)
-    wall_clock_minutes: float | None = Field(default=None, gt=0)
-    no_wall_clock: bool = False  # run without the task's wall-clock budget
-    gpu_hours: float | None = Field(default=None, gt=0)
-    llm_usd: float | None = Field(default=None, gt=0)
+    eval_backend: EvalBackend = "hf"  # generate-mode evaluation through a vLLM server
+
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, name: str) -> str:
+        if name not in POLICIES:
+            raise ValueError(f"unknown policy {name!r}: one of {', '.join(POLICIES)}")
+        return name
 
     def apply_limits(self, task: TaskSpec) -> TaskSpec:
         """The task with this run's limit overrides applied."""

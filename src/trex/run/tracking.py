@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from trex.run.choices import TrackBackend
 from trex.runtime.job import Job, JobResult
-
-TrackBackend = Literal["trackio", "mlflow"]
 
 
 class Tracker(Protocol):

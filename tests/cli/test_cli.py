@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY_TASK
 from trex.runtime.worker import START_MARKER
-
-from .conftest import TINY_TASK
 
 
 def trex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.task.test_hostile_data import data, task_file  # noqa: F401 (the data fixture)
 from trex.cli.app import app
 from trex.run.workspace import LOCK_FILE, WorkspaceError, WorkspaceLock, strip_credentials
 from trex.store import Store
 from trex.task.fingerprint import fingerprint
 from trex.task.spec import TaskError, load_task
-
-from .test_hostile_data import data, task_file  # noqa: F401 (the data fixture)
 
 
 def run(*args: str):  # noqa: ANN201

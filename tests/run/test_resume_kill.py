@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import job_starts, trex
+from tests.conftest import TINY_TASK
 from trex.runtime.worker import RESULT_FILE, START_MARKER
-
-from .conftest import TINY_TASK
-from .test_cli import job_starts, trex
 
 pytestmark = pytest.mark.slow
 

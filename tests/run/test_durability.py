@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TINY_TASK
-from .test_cli import job_starts, trex
+from tests.cli.test_cli import job_starts, trex
+from tests.conftest import TINY_TASK
 
 pytestmark = pytest.mark.slow
 KILLS = 10

@@ -1,6 +1,6 @@
 """What scoring the test split only where it is shown saves: seconds per job, before and after, on real jobs.
 
-    .venv/bin/python benchmarks/test_on_demand.py [--task FILE] [--steps 8] [--repeats 2] [--json]
+    .venv/bin/python benchmarks/on_demand_scoring.py [--task FILE] [--steps 8] [--repeats 2] [--json]
 
 One job of the task's default config (the heuristic root's first config, ``--steps`` steps), run through
 the worker with the LocalScheduler, one run after another: with ``score_test`` (before: every job scored
