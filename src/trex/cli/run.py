@@ -19,6 +19,7 @@ from trex.run.options import RunLimits, RunOptions
 def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions | RunLimits]) -> None:
     """``given`` builds the options of ``run`` (all of them) or ``resume`` (the limits given again); a value
     it refuses is exit 2, with the option named, as is every other refusal."""
+    from trex.llm.client import LLMUnreachable
     from trex.run.workspace import open_resume, open_run, vet_run
     from trex.store import StoreError
     from trex.task.spec import TaskError, load_task
@@ -28,7 +29,9 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
         if task_path is not None:
             assert isinstance(options, RunOptions)
             task = load_task(task_path)
+            options.check_task(task, str(task_path))
             splits = vet_run(workspace, task, task_path)
+            options.check_endpoint()
             from trex.run.loop import SearchLoop
 
             store, task = open_run(workspace, task, task_path, options, splits)
@@ -37,12 +40,13 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
             from trex.run.loop import SearchLoop
 
             options = options.onto(store.get_meta("options") or {})
+            options.check_endpoint()
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
         loop = SearchLoop(store, task, options, listener=lambda m: say("trex", "cyan", m))
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner
         fail("; ".join(_option_error(e) for e in exc.errors()), 2)
         return
-    except (TaskError, StoreError, ValueError, ImportError) as exc:  # ImportError: an extra is missing
+    except (TaskError, StoreError, ValueError, ImportError, LLMUnreachable) as exc:  # ImportError: a missing extra
         fail(str(exc), 2)
         return
     except OSError as exc:  # an unwritable or vanished folder: bad input, named

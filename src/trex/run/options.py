@@ -84,6 +84,24 @@ class RunOptions(RunLimits):
             raise ValueError("--no-wall-clock and --wall-clock-minutes: give one of them")
         return self
 
+    def check_task(self, task: TaskSpec, source: str) -> None:
+        """Refuse, before the workspace is touched, a task this run's researcher cannot start from."""
+        if task.train_data is None:
+            raise ValueError(
+                f"{source}: train_data: the {self.researcher} researcher needs training data in the task file "
+                "(building a training set from scratch is not available yet)"
+            )
+
+    def check_endpoint(self) -> None:
+        """One minimal request to the LLM researcher's server before anything is written: a refused connection,
+        401/403 or 404 raises ``LLMUnreachable`` with the cause; any other answer lets the run start."""
+        from trex.llm.client import OpenAIClient, check_endpoint
+        from trex.llm.local import is_local_model
+
+        if self.researcher != "llm" or (self.llm_base_url is None and is_local_model(self.llm_model or "")):
+            return
+        check_endpoint(OpenAIClient(self.llm_model or "", self.llm_base_url, self.llm_api_key_env, max_retries=0))
+
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> RunOptions:
         if self.researcher == "llm" and not self.llm_model:
