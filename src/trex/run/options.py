@@ -86,7 +86,7 @@ class RunOptions(RunLimits):
 
     def check_task(self, task: TaskSpec, source: str) -> None:
         """Refuse, before the workspace is touched, a task this run's researcher cannot start from."""
-        if task.train_data is None:
+        if task.train_data is None and task.eval_split is None:  # eval.split's other rows are training data
             raise ValueError(
                 f"{source}: train_data: the {self.researcher} researcher needs training data in the task file "
                 "(building a training set from scratch is not available yet)"
