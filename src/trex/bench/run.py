@@ -181,10 +181,13 @@ def measure_reference(spec: Any, model: str, folder: Path, seed: int) -> float:
 
     folder.mkdir(parents=True, exist_ok=True)
     results = []
-    request = JobRequest(job=Job(base_model=model, eval=spec.eval, seed=seed), workdir=str(folder))
+    # score_test: a worker scores the test split only when asked (without it the reference was never measured)
+    job = Job(base_model=model, eval=spec.eval, seed=seed)
+    request = JobRequest(job=job, workdir=str(folder), score_test=True)
     LocalScheduler().run([request], lambda _, result: results.append(result))
     if not results or results[0].status != "ok" or results[0].test_score is None:
-        raise RuntimeError(f"reference model {model}: {results[0].error if results else 'no result'}")
+        why = (results[0].error or "no test score") if results else "no result"
+        raise RuntimeError(f"reference model {model}: {why}")
     return float(results[0].test_score)
 
 
