@@ -31,7 +31,7 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
             task = load_task(task_path)
             options.check_task(task, str(task_path))
             splits = vet_run(workspace, task, task_path)
-            options.check_endpoint()
+            options.check_llm(task)
             from trex.run.loop import SearchLoop
 
             store, task = open_run(workspace, task, task_path, options, splits)
@@ -40,7 +40,7 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
             from trex.run.loop import SearchLoop
 
             options = options.onto(store.get_meta("options") or {})
-            options.check_endpoint()
+            options.check_llm(task)
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
         loop = SearchLoop(store, task, options, listener=lambda m: say("trex", "cyan", m))
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner

@@ -92,13 +92,19 @@ class RunOptions(RunLimits):
                 "(building a training set from scratch is not available yet)"
             )
 
-    def check_endpoint(self) -> None:
-        """One minimal request to the LLM researcher's server before anything is written: a refused connection,
-        401/403 or 404 raises ``LLMUnreachable`` with the cause; any other answer lets the run start."""
+    def check_llm(self, task: TaskSpec) -> None:
+        """Before anything is written: a USD limit needs the model's price (``PriceError``), then one minimal
+        request to the LLM researcher's server: a refused connection, 401/403 or 404 raises ``LLMUnreachable``
+        with the cause; any other answer lets the run start."""
         from trex.llm.client import OpenAIClient, check_endpoint
         from trex.llm.local import is_local_model
+        from trex.llm.pricing import require_price
 
-        if self.researcher != "llm" or (self.llm_base_url is None and is_local_model(self.llm_model or "")):
+        if self.researcher != "llm":
+            return
+        usd = self.apply_limits(task).limits.llm_usd
+        require_price(self.llm_model or "", usd, self.llm_base_url, self.llm_price, self.llm_prices)
+        if self.llm_base_url is None and is_local_model(self.llm_model or ""):
             return
         check_endpoint(OpenAIClient(self.llm_model or "", self.llm_base_url, self.llm_api_key_env, max_retries=0))
 

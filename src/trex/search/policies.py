@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from trex.search.tree import DONE, FAILED, Node, Tree
 
 # Exploration constant for UCT on the noise scale (a unit is one standard error), chosen with
-# benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); docs/benchmarks/search-simulator.md.
+# benchmarks/search_sim.py --tune on seeds 10000-10199 (disjoint from the reported seeds); see
+# docs/benchmarks/search-simulator.md.
 DEFAULT_C = 2.0
 # Least width of the normalization range when nothing was measured yet: about one standard error of an
 # accuracy near 0.85 on a few hundred validation rows (sqrt(p(1-p)/n)). The loop passes the measured one
