@@ -12,8 +12,10 @@ machine has them (Landlock ABI >= 1 in the kernel, libseccomp installed).
   workspaces, ``/proc`` and the user's home are unreadable. Applied before the interpreter starts.
 - ``seccomp_program()``: a BPF filter that refuses ``execve``/``execveat``, ``fork``/``vfork`` and
   ``clone`` without ``CLONE_THREAD`` (threads still work; ``clone3`` answers ENOSYS so libc falls
-  back to ``clone``), Internet and raw sockets, ``ptrace``, ``mknod``, namespaces, mounts, BPF,
-  io_uring and keyrings. The harness loads it once the interpreter is up, before the code runs.
+  back to ``clone``), Internet, raw, netlink and Unix sockets (Landlock does not govern connecting to
+  an existing Unix socket, so ``AF_UNIX`` is refused here; ``socketpair`` stays, it reaches nothing
+  outside the process), ``ptrace``, ``mknod``, namespaces, mounts, BPF, io_uring and keyrings. The
+  harness loads it once the interpreter is up, before the code runs.
 
 Not protected: the kernel itself (an exploit of a kernel bug escapes both), reading what the
 interpreter's folders hold (the standard library and its site-packages), CPU and memory
@@ -38,7 +40,7 @@ _DENIED = (
     "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key", "kexec_load",
     "init_module", "finit_module", "delete_module", "personality",
 )  # fmt: skip
-_SOCKET_FAMILIES = (socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK)
+_SOCKET_FAMILIES = (socket.AF_UNIX, socket.AF_INET, socket.AF_INET6, socket.AF_PACKET, socket.AF_NETLINK)
 
 
 def kernel_walls_available() -> bool:

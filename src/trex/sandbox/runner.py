@@ -19,7 +19,7 @@ the first this machine has:
     inside the working folder; no links, renames or symlinks out of it, no FIFOs or devices;
     ``/etc/passwd`` and other workspaces are unreadable), programs and processes (seccomp: no exec,
     fork or non-thread clone, even through ``_posixsubprocess``), the network (seccomp: no Internet,
-    raw or netlink sockets; as root also a new network namespace), the environment and the rlimits.
+    raw, netlink or Unix sockets; as root also a new network namespace), the environment and the rlimits.
 
 ``process`` (neither): the weak mode. Only the rlimits, the scrubbed environment and the audit hook
   stand; native code (``_posixsubprocess.fork_exec``, a C extension) walks past the hook, so exec,
