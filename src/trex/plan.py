@@ -21,6 +21,7 @@ from trex.aidp.recipe import Recipe, StepStats
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import BadCase
+from trex.sandbox.runner import code_refusal
 from trex.search.surrogate import Observation
 from trex.train.config import TrainConfig
 
@@ -216,3 +217,12 @@ def check_warm_starts(plan: Plan, known: dict[str, TrainConfig]) -> None:
         problem = warm_start_problem(config.train, known.get(config.train.init_from_job or ""))
         if problem:
             raise ValueError(f"config {config.name!r}: {problem}")
+
+
+def check_code_steps(plan: Plan) -> None:
+    """Raise ValueError naming the first config whose recipe runs LLM-written code where no strong sandbox exists."""
+    steps = [(c.name, step) for c in plan.configs for step in plan.recipe_for(c).code_steps()]
+    refusal = code_refusal() if steps else None
+    if refusal:
+        name, step = steps[0]
+        raise ValueError(f"config {name!r}: {step} runs custom code, but {refusal}: filter with an expression instead")

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
 
 PAPER_OPERATORS = {
     "load_local_dataset",
@@ -122,3 +124,29 @@ def test_every_source_of_every_step_is_checked_before_any_step_runs(tmp_path: Pa
         assert out.returncode == 2, out.stderr
         assert "step 2 (" in out.stderr and named in out.stderr, out.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_code_step_is_refused_at_the_door_without_a_strong_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bubblewrap, no Landlock: exit 2 naming the step before any step runs; --allow-weak-sandbox runs it."""
+    import trex.sandbox.runner as runner
+    from trex.cli.app import app
+
+    monkeypatch.setattr(runner, "bwrap_available", lambda: False)
+    monkeypatch.setattr(runner, "kernel_walls_available", lambda: False)
+    monkeypatch.delenv(runner.WEAK_ENV, raising=False)
+    data = tmp_path / "rows.jsonl"
+    data.write_text("".join(json.dumps({"text": f"row {i}", "n": i}) + "\n" for i in range(4)))
+    recipe = tmp_path / "recipe.yaml"
+    code = "def keep(row):\\n    return row['n'] % 2 == 0\\n"
+    recipe.write_text(
+        f'- op: load_local_dataset\n  args: {{path: {data}}}\n- op: select_by_filter\n  args: {{code: "{code}"}}\n'
+    )
+    out = CliRunner().invoke(app, ["aidp", "run", str(recipe), "--out", str(tmp_path / "out")])
+    assert out.exit_code == 2, out.output
+    assert "step 2 (select_by_filter) runs LLM-written code" in out.output and "--allow-weak-sandbox" in out.output
+    assert not (tmp_path / "out").exists()
+    out = CliRunner().invoke(app, ["aidp", "run", str(recipe), "--out", str(tmp_path / "out"), "--allow-weak-sandbox"])
+    assert out.exit_code == 0, out.output
+    assert sorted(r["n"] for r in pq.read_table(tmp_path / "out" / "data.parquet").to_pylist()) == [0, 2]

@@ -116,6 +116,10 @@ class Recipe(BaseModel):
                     )
                 columns = operator.columns_after(p, columns)
 
+    def code_steps(self) -> list[str]:
+        """'step N (op)' for each step that runs code an LLM wrote (a ``code`` argument: only the sandbox runs it)."""
+        return [f"step {n} ({s.op})" for n, s in enumerate(self.steps, start=1) if s.args.get("code") is not None]
+
     def with_step(self, op: str, **args: Any) -> Recipe:
         return Recipe(steps=[*self.steps, Step(op=op, args=args)])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trex.cli.common import console, fail
+from trex.cli.options import WeakSandbox
 
 aidp_app = typer.Typer(no_args_is_help=True, help="AIDP: data operators and recipes.")
 
@@ -43,16 +45,23 @@ def ops(
 def run(
     recipe: Annotated[Path, typer.Argument(help="recipe file (YAML or JSON): a list of {op, args}")],
     out: Annotated[Path, typer.Option("--out", help="folder for data.parquet, stats.json and recipe.json")],
+    allow_weak_sandbox: WeakSandbox = False,
 ) -> None:
     """Check every step of RECIPE, run it, and save the dataset and per-step statistics in OUT."""
     from trex.aidp.recipe import RecipeError, data_references, fingerprint, load_recipe, run_recipe
+    from trex.sandbox.runner import WEAK_ENV, code_refusal
 
+    if allow_weak_sandbox:  # the sandbox reads the choice from the environment
+        os.environ[WEAK_ENV] = "1"
     try:
         parsed = load_recipe(recipe)
         parsed.validate_steps()
     except RecipeError as exc:
         fail(str(exc), 2)
         return
+    code, refusal = parsed.code_steps(), None
+    if code and (refusal := code_refusal()):  # refused before any step runs, not when the step is reached
+        fail(f"{recipe}: {code[0]} runs LLM-written code, but {refusal}", 2)
     if out.exists() and any(out.iterdir()):
         fail(f"{out} is not empty: choose a new --out folder", 2)
     from trex.task.datacheck import read_data

@@ -25,6 +25,8 @@ from trex.agents.probes import probe_config
 from trex.agents.recipes import base_recipe, rows_needed
 from trex.aidp.recipe import Recipe, Step
 from trex.plan import BASELINE, ConfigOutcome, ConfigSpec, Plan
+from trex.run.integrity import META_KEY as INTEGRITY_KEY
+from trex.run.integrity import expected_hashes, record_integrity
 from trex.run.tracking import Tracker
 from trex.runtime.base import RUNNING_FILE, Scheduler
 from trex.runtime.job import Job, JobRequest, JobResult
@@ -101,9 +103,12 @@ def job_workdir(workspace: Path, node_id: int, job_hash: str) -> Path:
 
 
 class Executor:
-    def __init__(
-        self, store: Store, scheduler: Scheduler, tracker: Tracker | None = None, eval_backend: str = "hf"
-    ) -> None:
+    def __init__(self, store: Store, scheduler: Scheduler, tracker: Tracker | None = None, eval_backend: str = "hf",
+                 task: TaskSpec | None = None) -> None:  # fmt: skip
+        """``task``: the run's, whose evaluation files, metric code and base model are recorded now unless the
+        workspace holds a record already (``trex.run.integrity``); every job then checks them before it scores."""
+        recorded = record_integrity(store, task) if task is not None else store.get_meta(INTEGRITY_KEY)
+        self.evaluation_sha256 = expected_hashes(recorded)
         self.store = store
         self.scheduler = scheduler
         self.tracker = tracker
@@ -118,9 +123,8 @@ class Executor:
             if source is not None and source.workdir:
                 init = source.workdir
         # the untrained baseline is the reference every report shows: its test score is always taken
-        return JobRequest(
-            job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend, score_test=job.train is None
-        )
+        return JobRequest(job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend,
+                          score_test=job.train is None, evaluation_sha256=self.evaluation_sha256)  # fmt: skip
 
     def score_test(self, job_hash: str) -> float | None:
         """The test score of a finished job, scored now in a worker of its own from the model the job saved
@@ -131,7 +135,8 @@ class Executor:
         if stored.result.test is not None:
             return stored.result.test_score
         workdir = Path(stored.workdir) / "test"
-        request = JobRequest(job=stored.job, workdir=str(workdir), init_from=stored.workdir, test_only=True)
+        request = JobRequest(job=stored.job, workdir=str(workdir), init_from=stored.workdir, test_only=True,
+                             evaluation_sha256=self.evaluation_sha256)  # fmt: skip
         result = self._run_now(request)
         if result.status != "ok" or result.test is None:
             self.store.event("test_failed", None, hash=job_hash, error=result.error)

@@ -109,7 +109,7 @@ class SearchLoop:
             workspace=store.workspace,
         )
         tracker = make_tracker(options.track, task.name, store.workspace) if options.track else None
-        self.executor = Executor(store, scheduler, tracker, options.eval_backend)
+        self.executor = Executor(store, scheduler, tracker, options.eval_backend, task)
         self.researcher = researcher or make_researcher(task, options, store)
         self.say = listener or (lambda message: None)
         self.parallel_nodes = options.parallel_nodes or default_parallel_nodes(

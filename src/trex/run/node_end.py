@@ -149,7 +149,8 @@ class NodeCompletion:
         added, notes = [], []
         for base, (name, result) in latest.items():
             attempts = sum(n.split(REPAIR_MARK)[0] == base for n in specs) - 1
-            if result.status == "ok" or result.error_class == "cancelled" or attempts >= MAX_REPAIR_ROUNDS:
+            unrepairable = result.error_class in ("cancelled", "evaluation_changed")  # a changed evaluation stays so
+            if result.status == "ok" or unrepairable or attempts >= MAX_REPAIR_ROUNDS:
                 continue
             job = specs[name]
             config = ConfigSpec(name=name, train=job.train, recipe=job.recipe) if job.train else None

@@ -80,9 +80,13 @@ class JobRequest(BaseModel):
     # seconds this job needs after its training (scoring, saving), as the run measured them with a margin
     # (``trex.run.budget.after_train_s``); None: ``1 - TRAIN_SHARE`` of the timeout (``train_reserve``)
     after_train_s: float | None = None
+    # path -> SHA-256 of the evaluation files and the metric's code at the run's start (``trex.run.integrity``):
+    # checked before the job scores; None (a request of an older run, a replay outside a run) checks nothing
+    evaluation_sha256: dict[str, str | None] | None = None
 
 
-ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled"]
+# "evaluation_changed": an evaluation file or the metric's code differs from the run's start; never repaired
+ErrorClass = Literal["exception", "timeout", "oom", "crash", "cancelled", "evaluation_changed"]
 
 
 class JobResult(BaseModel):
@@ -98,6 +102,9 @@ class JobResult(BaseModel):
     seconds: float = 0.0
     gpus: int = Field(default=0, description="GPUs the job held (0 on CPU): charged to the GPU-hour budget")
     gpu_ids: str | None = Field(default=None, description="the CUDA_VISIBLE_DEVICES the job ran with")
+    evaluation_check: dict[str, str | None] | None = Field(
+        default=None, description="path -> SHA-256 of the evaluation files and metric code as checked before scoring"
+    )
 
     @property
     def val_score(self) -> float | None:

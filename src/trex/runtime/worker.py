@@ -8,7 +8,9 @@ on stderr); out-of-memory is classed ``oom``. result.json is written atomically 
 killed worker leaves either a whole result or none. Validation bad cases go to badcases.jsonl.
 Training is fitted to end by the request's ``train_until`` (a slow machine trains fewer steps, not past
 the job timeout). A base-model job with a ``calibrate`` config (the first job of a wall-clock run) also times that
-config's training after its scoring, and reports it as ``calibration``.
+config's training after its scoring, and reports it as ``calibration``. Before it scores, a job checks the evaluation
+files and the metric's code against the run's start (``trex.evaluation.integrity``): a change fails it with the cause
+"evaluation changed" (class ``evaluation_changed``), never a score; the hashes it checked go into its result.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def execute(request: JobRequest) -> JobResult:
             job, job.train, model, tokenizer, workdir, init_adapter, until=request.train_until
         )
     model.eval()
+    checked = check_before_scoring(request)
     if request.eval_backend == "vllm" and job.eval.mode == "generate":
         model_dir = save_for_vllm(request, model, tokenizer)
         model = None  # the last reference: vLLM needs the accelerator's memory
@@ -147,6 +150,7 @@ def execute(request: JobRequest) -> JobResult:
         calibration=calibration,
         data_stats=stats,
         seconds=time.perf_counter() - start,
+        evaluation_check=checked,
     )
 
 
@@ -216,8 +220,20 @@ def score_saved_model(request: JobRequest, start: float) -> JobResult:
 
             model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     model.eval()
+    checked = check_before_scoring(request)
     test = evaluate_split(model, tokenizer, job.eval, "test")
-    return JobResult(job_hash=job.content_hash(), status="ok", test=test, seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return JobResult(job_hash=job.content_hash(), status="ok", test=test, seconds=seconds, evaluation_check=checked)
+
+
+def check_before_scoring(request: JobRequest) -> dict[str, str | None] | None:
+    """The evaluation files and the metric's code, hashed and checked against the run's start (``EvaluationChanged``
+    fails the job: no score); None when the request carries no record."""
+    from trex.evaluation.integrity import check_evaluation
+
+    if request.evaluation_sha256 is None:
+        return None
+    return check_evaluation(request.job.eval, request.evaluation_sha256)
 
 
 def innermost(exc: BaseException) -> BaseException:
@@ -231,6 +247,8 @@ def innermost(exc: BaseException) -> BaseException:
 
 def _error_class(exc: BaseException) -> str:
     name = type(exc).__name__
+    if name == "EvaluationChanged":
+        return "evaluation_changed"
     return "oom" if isinstance(exc, MemoryError) or name == "OutOfMemoryError" else "exception"
 
 

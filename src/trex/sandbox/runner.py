@@ -75,6 +75,13 @@ HARNESS = "harness.py"
 CLONE_NEWNET = 0x40000000
 
 
+def code_refusal() -> str | None:
+    """Why this machine refuses LLM-written code (no strong mode and the weak one not allowed), or None."""
+    if os.environ.get(WEAK_ENV) == "1" or kernel_walls_available() or bwrap_available():
+        return None
+    return f"{WEAK_WARNING}. Install bubblewrap, or pass --allow-weak-sandbox to accept that"
+
+
 class SandboxError(RuntimeError):
     """Sandboxed code failed or was stopped; the message says why (and the end of its stderr)."""
 
@@ -145,8 +152,7 @@ class Sandbox:
         if mode == "auto":
             mode = "bwrap" if bwrap_available() else "landlock" if walls else "process"
             if mode == "process" and not (allow_weak or os.environ.get(WEAK_ENV) == "1"):
-                raise SandboxError(f"refusing to run LLM-written code: {WEAK_WARNING}. Install bubblewrap, or pass "
-                                   "--allow-weak-sandbox to accept that")  # fmt: skip
+                raise SandboxError(f"refusing to run LLM-written code: {code_refusal() or WEAK_WARNING}")
         elif mode == "bwrap" and not bwrap_available():
             raise SandboxError("mode 'bwrap' asked for, but bubblewrap is missing or cannot create namespaces")
         elif mode == "landlock" and not walls:
