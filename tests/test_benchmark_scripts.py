@@ -80,22 +80,37 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
     assert all("Random control" in plan.rationale for plan in plans)
 
 
-@pytest.mark.slow
-def test_equal_budget_runs_three_arms_on_the_same_budget(tmp_path: Path) -> None:
+def run_equal_budget(out: Path, *extra: str) -> dict:
     task = ROOT / "examples" / "tasks" / "tiny.yaml"
     command = [sys.executable, str(ROOT / "benchmarks" / "equal_budget.py"), "--task", str(task)]
-    command += ["--minutes", "1", "--seeds", "1", "--workspace", str(tmp_path), "--json"]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-2000:]
-    report = json.loads(out.stdout)
-    assert report["budget_s"] == 60 and report["task"] == "examples/tasks/tiny.yaml"
-    assert set(report["arms"]) == {"plain", "optuna", "trex"}
+    command += ["--minutes", "1", "--seeds", "1", "--out", str(out), "--json", *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_equal_budget_runs_four_arms_on_the_same_budget_and_resumes(tmp_path: Path) -> None:
+    report = run_equal_budget(tmp_path)
+    assert report["budget_s"] == 60 and report["task"] == "examples/tasks/tiny.yaml" and report["resumed"] == []
+    assert set(report["arms"]) == {"plain", "optuna", "asha", "trex"}
     for arm in report["arms"].values():
         assert {"val", "test", "wall_s"} <= set(arm) and len(arm["val"]) == len(arm["test"]) == 1
         assert all(0.0 <= x <= 1.0 for x in arm["val"] + arm["test"])
-    optuna = report["arms"]["optuna"]["trials"][0]
-    assert len(optuna) >= 1 and {"learning_rate", "max_steps", "lora_r", "balanced"} <= set(optuna[0])
-    # the optuna arm picked its model by validation: its scores are those of its best trial
-    best = max((t for t in optuna if t["val"] is not None), key=lambda t: t["val"])
-    assert report["arms"]["optuna"]["val"] == [best["val"]] and report["arms"]["optuna"]["test"] == [best["test"]]
-    assert (tmp_path / "seed0" / "trex" / "trex.db").exists()
+    # optuna and asha picked their model by validation: their scores are those of their best trial (or rung)
+    for name in ("optuna", "asha"):
+        trials = report["arms"][name]["trials"][0]
+        assert len(trials) >= 1 and {"learning_rate", "steps", "lora_r", "balanced"} <= set(trials[0])
+        assert all(1e-5 <= t["learning_rate"] <= 3e-3 and t["lora_r"] in (4, 8, 16, 32, 64) for t in trials)
+        best = max((t for t in trials if t["val"] is not None), key=lambda t: t["val"])
+        assert report["arms"][name]["val"] == [best["val"]]
+    rungs = report["arms"]["asha"]["rungs"][0]
+    assert rungs[1] == 3 * rungs[0] and all(t["steps"] in rungs for t in report["arms"]["asha"]["trials"][0])
+    folder = tmp_path / "tiny" / "1min" / "seed0"
+    assert (folder / "trex" / "trex.db").exists() and (folder / "timing.json").exists()
+    # a stopped benchmark continues: finished arms are read back, the missing one runs again
+    finished = (folder / "plain.json").stat().st_mtime_ns
+    (folder / "asha.json").unlink()
+    again = run_equal_budget(tmp_path, "--arms", "plain,asha")
+    assert again["resumed"] == [[0, "plain"]] and (folder / "plain.json").stat().st_mtime_ns == finished
+    assert again["arms"]["plain"]["val"] == report["arms"]["plain"]["val"] and (folder / "asha.json").exists()
