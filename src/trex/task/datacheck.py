@@ -12,7 +12,9 @@ Parquet; compressed too) and raises ``DataError`` with ``file:line`` at the firs
 - in ``choices`` mode, every validation and test label is one of the choices (the first
   offending row, and the labels found);
 - validation and test are not the same file and share at most 1% of their inputs, unless the
-  task says ``allow_overlap: true``.
+  task says ``allow_overlap: true``;
+- some training row fits ``training.max_length`` tokens of the base model's tokenizer
+  (``trex.task.lengths``: the template and the rows measured, the tokenizer loaded offline).
 
 With ``eval.split`` the three splits are drawn from one file (``splits_of``) and checked the same way.
 It does not check what a recipe does to the rows: the recipe runner reports the step that empties a split.
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trex.task.datafiles import DataError, Rows, read_rows, split_rows
+from trex.task.lengths import check_lengths
 
 if TYPE_CHECKING:
     from trex.task.spec import TaskSpec
@@ -164,6 +167,7 @@ def check_rows(task: TaskSpec, splits: dict[str, Rows], task_file: str = "task")
             _labels(rows, cfg.label_field, cfg.choices)
     if not task.allow_overlap and "validation" in splits and "test" in splits:
         _overlap(splits["validation"], splits["test"], cfg.input_field)
+    check_lengths(task, splits.get("train"), task_file)
 
 
 def check_task_data(task: TaskSpec, task_file: str | Path = "task") -> DataSummary:
