@@ -7,7 +7,8 @@ the researcher, the surrogate's proposal, or a repair). ``NodeRecord`` is what a
 know of an earlier node: its plan and validation outcomes, never test scores. ``PlanContext`` is
 everything a researcher is given to plan one child. ``check_warm_starts`` is the plan checker's
 rule for warm starts: a warm start continues an earlier job's weights, so its scheme (LoRA or full)
-and, for LoRA, its adapter shape (rank, alpha, targets, layers) must equal that job's.
+and, for LoRA, its adapter shape (rank, alpha, targets, layers) must equal that job's; ``check_training_format``,
+for the rows: a ``format_for_training`` step must give them the shape the evaluation scores.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trex.aidp.recipe import Recipe, StepStats
+from trex.evaluation.config import EvalConfig
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.ranking import best_config
 from trex.evaluation.run import BadCase
+from trex.evaluation.shape import format_problem
 from trex.sandbox.runner import code_refusal
 from trex.search.surrogate import Observation
 from trex.train.config import TrainConfig
@@ -44,6 +47,11 @@ class ConfigSpec(BaseModel):
         exclude_if=lambda v: not v,  # unset leaves every stored plan's JSON as before
         description="a new direction (set by trex, ``trex.agents.probes``): a third of its steps first, the rest "
         "when ASHA's rule promotes it",
+    )
+    cut: str | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # unset leaves every stored plan's JSON as before
+        description="set by trex when it capped this config's steps: planned and given steps, and why",
     )
 
 
@@ -161,6 +169,20 @@ class BudgetLeft(BaseModel):
         waves = math.ceil(configs / max(1, self.slots))
         return max(1, int((self.search_s / waves - (self.job_fixed_s or 0.0)) / self.step_s))
 
+    def step_cap(self, configs: int) -> tuple[int, str] | None:
+        """The most steps (of the measured rows) each of a node's ``configs`` will get, and why; None: no cap yet."""
+        caps = []
+        timeout = self.steps_within_timeout()
+        if timeout is not None:
+            caps.append((timeout, f"80% of the {self.job_timeout_s / 60:g}-minute job timeout"))  # type: ignore[operator]
+        search = self.steps_for_search(configs)
+        if search is not None:
+            caps.append((search, "the time this search node may take and leave the run's last node its reserve"))
+        if not caps:
+            return None
+        most, why = min(caps)
+        return most, f"{why}, at {self.step_s:.2f} s a step"
+
     def steps_at(self, steps: int, train: TrainConfig) -> int:
         """``steps`` counted at the measured step's rows, as steps of ``train``: a step of twice the rows (batch x
         accumulation) costs about twice the seconds on a compute-bound machine, so it gets half the steps."""
@@ -184,6 +206,7 @@ class PlanContext(BaseModel):
     observations: list[Observation] = []  # every finished job of the tree, for the surrogate
     pending: list[Observation] = []  # the jobs of other nodes in flight: the surrogate counts them as bad (liar)
     trains: dict[str, TrainConfig] = {}  # job hash -> training config, for every finished job of the tree
+    in_flight: list[NodeRecord] = []  # the other nodes still running, elsewhere in the tree (not the siblings)
 
     def known_trains(self) -> dict[str, TrainConfig]:
         """Training configs of the jobs a warm start may name (the tree's finished jobs and this node's family)."""
@@ -217,6 +240,22 @@ def check_warm_starts(plan: Plan, known: dict[str, TrainConfig]) -> None:
         problem = warm_start_problem(config.train, known.get(config.train.init_from_job or ""))
         if problem:
             raise ValueError(f"config {config.name!r}: {problem}")
+
+
+def check_training_format(plan: Plan, ev: EvalConfig) -> None:
+    """Raise ValueError naming the first SFT config whose last ``format_for_training`` step fails ``format_problem``
+    (a recipe without that step is not checked)."""
+    for config in plan.configs:
+        steps = [s for s in plan.recipe_for(config).steps if s.op == "format_for_training"]
+        problem = format_problem(steps[-1].args, ev) if steps and not config.train.dpo else None
+        if problem:
+            raise ValueError(f"config {config.name!r}: the recipe's format_for_training step: {problem}")
+
+
+def check_plan(plan: Plan, known: dict[str, TrainConfig], ev: EvalConfig) -> None:
+    """The plan checker's rules on one plan: warm starts that can continue, training rows of the evaluation's shape."""
+    check_warm_starts(plan, known)
+    check_training_format(plan, ev)
 
 
 def check_code_steps(plan: Plan) -> None:

@@ -74,10 +74,10 @@ class Researcher:
         last = self._last_plan(context)
         budget = context.budget
         if last is not None:
-            plan = _within_timeout(last, budget.steps_within_timeout(), budget)
+            most = budget.steps_within_timeout()
+            plan = _within_timeout(last, (most, "80% of the job timeout") if most is not None else None, budget)
         else:
-            caps = (budget.steps_within_timeout(), budget.steps_for_search(self.k))
-            plan = _within_timeout(self._plan(context), min((c for c in caps if c is not None), default=None), budget)
+            plan = _within_timeout(self._plan(context), budget.step_cap(self.k), budget)
         check_warm_starts(plan, context.known_trains())
         return plan
 
@@ -106,16 +106,20 @@ class Researcher:
         return repaired.model_copy(update={"source": "repair"}), change
 
 
-def _within_timeout(plan: Plan, most: int | None, budget: BudgetLeft) -> Plan:
-    """The plan with every config's steps capped at ``most`` steps of the measured kind (None: unchanged); a config
-    whose step takes more rows than the measured ones gets proportionally fewer (``BudgetLeft.steps_at``)."""
-    if most is None:
+def _within_timeout(plan: Plan, cap: tuple[int, str] | None, budget: BudgetLeft) -> Plan:
+    """The plan with every config's steps capped at ``cap`` (steps of the measured kind, and why; None: unchanged); a
+    config whose step takes more rows than the measured ones gets proportionally fewer (``BudgetLeft.steps_at``).
+    A config that was cut says so (``ConfigSpec.cut``), so the next prompt shows why it trained less."""
+    if cap is None:
         return plan
-    caps = [budget.steps_at(most, c.train) for c in plan.configs]
-    if all(c.train.max_steps <= cap for c, cap in zip(plan.configs, caps, strict=True)):
-        return plan
-    configs = [
-        c.model_copy(update={"train": c.train.model_copy(update={"max_steps": min(c.train.max_steps, cap)})})
-        for c, cap in zip(plan.configs, caps, strict=True)
-    ]
-    return plan.model_copy(update={"configs": configs})
+    most, why = cap
+    configs = []
+    for c in plan.configs:
+        steps = budget.steps_at(most, c.train)
+        if c.train.max_steps <= steps:
+            configs.append(c)
+            continue
+        cut = f"planned {c.train.max_steps} steps, given {steps}: {why}"
+        train = c.train.model_copy(update={"max_steps": steps})
+        configs.append(c.model_copy(update={"train": train, "cut": cut}))
+    return plan if configs == plan.configs else plan.model_copy(update={"configs": configs})

@@ -97,11 +97,14 @@ def plan_context(
     budget: BudgetLeft,
     finished_jobs: FinishedJobs | None = None,
 ) -> PlanContext:
-    """What a researcher is given to plan a child of ``parent_id``; siblings still in flight are included.
+    """What a researcher is given to plan a child of ``parent_id``; siblings still in flight are included, and the
+    other nodes in flight are listed (``in_flight``).
     ``finished_jobs`` keeps the decoded jobs from one plan to the next (a fresh one decodes them all)."""
     parent = node_record(store, parent_id)
     grandparent = node_record(store, parent.parent) if parent.parent is not None else None
     siblings = [node_record(store, c.id) for c in tree.children(parent_id)]
+    family = {parent_id, *(s.id for s in siblings)}
+    in_flight = [node_record(store, n.id) for n in tree.nodes.values() if n.status == RUNNING and n.id not in family]
     finished = (finished_jobs or FinishedJobs(store)).of(tree)
     trains = {job_hash: train for job_hash, train, _ in finished}
     observations = [observation_of(train, score, trains) for _, train, score in finished]
@@ -121,6 +124,7 @@ def plan_context(
         budget=budget,
         observations=observations,
         pending=pending,
+        in_flight=in_flight,
         trains=trains,  # type: ignore[arg-type]
     )
 

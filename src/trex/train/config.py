@@ -18,22 +18,28 @@ class TrainConfig(BaseModel):
     method: Literal["lora_sft", "full_sft", "lora_dpo", "full_dpo"] = Field(
         default="lora_sft", description="SFT on prompt/completion rows, or DPO on prompt/chosen/rejected rows"
     )
-    learning_rate: float = Field(default=2e-4, gt=0, le=1)
-    max_steps: int = Field(default=60, ge=1)
+    learning_rate: float = Field(default=2e-4, gt=0, le=1, description="peak learning rate of the schedule")
+    max_steps: int = Field(default=60, ge=1, description="optimizer steps (each of batch_size x accumulation rows)")
     epochs: float | None = Field(default=None, gt=0, description="passes over the data; when set, replaces max_steps")
-    batch_size: int = Field(default=8, ge=1)
-    gradient_accumulation_steps: int = Field(default=1, ge=1)
-    max_length: int = Field(default=128, ge=8)
-    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    warmup_ratio: float = Field(default=0.0, ge=0, lt=1)
-    weight_decay: float = Field(default=0.0, ge=0)
+    batch_size: int = Field(default=8, ge=1, description="rows per forward pass")
+    gradient_accumulation_steps: int = Field(
+        default=1, ge=1, description="forward passes per optimizer step (a larger effective batch)"
+    )
+    max_length: int = Field(default=128, ge=8, description="tokens kept of each row (prompt and completion)")
+    lr_scheduler: Literal["linear", "cosine", "constant"] = Field(
+        default="linear", description="how the learning rate decays after warmup"
+    )
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="share of the steps the learning rate ramps up")
+    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay")
     gradient_checkpointing: bool = Field(
         default=False, description="recompute activations in the backward pass: less memory, ~30% more compute"
     )
-    lora_r: int = Field(default=16, ge=1)
-    lora_alpha: int = Field(default=32, ge=1)
-    lora_dropout: float = Field(default=0.0, ge=0, lt=1)
-    lora_targets: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    lora_r: int = Field(default=16, ge=1, description="LoRA rank (adapter size)")
+    lora_alpha: int = Field(default=32, ge=1, description="LoRA scale: the update is scaled by alpha / r")
+    lora_dropout: float = Field(default=0.0, ge=0, lt=1, description="dropout on the LoRA input")
+    lora_targets: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"], description="module names LoRA adapts"
+    )
     lora_top_layers: int | None = Field(
         default=None, ge=1, description="adapt only the top k decoder layers (less backward compute); None: all"
     )

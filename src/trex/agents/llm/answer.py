@@ -8,11 +8,13 @@ was chosen in the step before. Arguments the researcher cannot know are never as
 decontamination and the sample cap to every training recipe (those operators are left out), and the
 LLM operators' endpoint (``llm``) is filled with the name of the run's own endpoint (``llm: researcher``,
 resolved where the job runs: ``trex.llm.endpoints``; never a URL or a key), or those operators are left out
-when the run has none. ``to_plan`` turns a parsed answer into a ``Plan``.
+when the run has none. A config's training fields default to the task's own ``training`` (``train_answer_model``),
+not to TrainConfig's class defaults. ``to_plan`` turns a parsed answer into a ``Plan``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Annotated, Any, Literal, Union
 
@@ -80,8 +82,28 @@ def catalog_text(has_llm: bool = False) -> str:
     return "\n".join(lines)
 
 
-def plan_answer_model(k: int, has_llm: bool = False) -> type[BaseModel]:
-    """The model of a plan answer with exactly ``k`` configs and per-operator argument schemas."""
+def train_answer_model(defaults: TrainConfig) -> type[TrainConfig]:
+    """TrainConfig with ``defaults`` (the task's ``training``) as its defaults: what a field the LLM leaves out gets,
+    and what the JSON schema sent to it shows, each field with its one-line description."""
+    fields: dict[str, Any] = {}
+    for name, info in TrainConfig.model_fields.items():
+        field = copy.copy(info)
+        field.default, field.default_factory = getattr(defaults, name), None
+        fields[name] = (info.annotation, field)
+    return create_model("TrainAnswer", __base__=TrainConfig, **fields)
+
+
+def train_fields_text(defaults: TrainConfig) -> str:
+    """One line per training field: its name, the task's default, what it does."""
+    return "\n".join(
+        f"- {name} = {json.dumps(getattr(defaults, name))}: {info.description}"
+        for name, info in TrainConfig.model_fields.items()
+    )
+
+
+def plan_answer_model(k: int, has_llm: bool = False, defaults: TrainConfig | None = None) -> type[BaseModel]:
+    """The model of a plan answer with exactly ``k`` configs and per-operator argument schemas; a config's training
+    fields default to ``defaults`` (the task's; TrainConfig's own without it)."""
     steps = tuple(_step_model(name) for name in visible_operators(has_llm))
     step_union = Annotated[Union[steps], Field(discriminator="op")]  # noqa: UP007 (a runtime tuple of models)
     recipe = create_model("RecipeAnswer", __config__=ConfigDict(extra="forbid"), steps=(list[step_union], ...))
@@ -89,7 +111,7 @@ def plan_answer_model(k: int, has_llm: bool = False) -> type[BaseModel]:
         "ConfigAnswer",
         __config__=ConfigDict(extra="forbid"),
         name=(str, Field(min_length=1, max_length=80)),
-        train=(TrainConfig, ...),
+        train=(train_answer_model(defaults) if defaults is not None else TrainConfig, ...),
         recipe=(recipe | None, None),
     )
     return create_model(
@@ -116,7 +138,11 @@ def _recipe(answer: Any, llm: str | None) -> Recipe:
 def to_plan(answer: Any, strategy: Strategy, llm: str | None = None) -> Plan:
     """The Plan of a parsed answer; ``llm`` (an endpoint's name) fills the LLM operators' endpoint."""
     configs = [
-        ConfigSpec(name=c.name, train=c.train, recipe=_recipe(c.recipe, llm) if c.recipe is not None else None)
+        ConfigSpec(
+            name=c.name,
+            train=TrainConfig.model_validate(c.train.model_dump()),  # a TrainAnswer becomes a plain TrainConfig
+            recipe=_recipe(c.recipe, llm) if c.recipe is not None else None,
+        )
         for c in answer.configs
     ]
     return Plan(

@@ -156,6 +156,8 @@ def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:
         lines.append(f"  train: {outcome.train.model_dump_json()}")
     if spec is not None and spec.recipe is not None:
         lines.append(f"  own recipe: {spec.recipe.model_dump_json()}")
+    if spec is not None and spec.cut:
+        lines.append(f"  cut by trex: {spec.cut}")
     if outcome.error:
         lines.append(f"  error: {outcome.error[:500]}")
     lines += [f"  {line}" for line in data_text(outcome)]
@@ -194,18 +196,72 @@ def siblings_text(siblings: list[NodeRecord], detail: bool = True) -> str:
         return "none yet"
     lines = []
     for record in siblings:
-        lines.append(f"- node {record.id} ({record.strategy}, val {score_text(record.val_score)}): {record.summary}")
+        state = "in flight" if record.status == "running" else f"val {score_text(record.val_score)}"
+        lines.append(f"- node {record.id} ({record.strategy}, {state}): {record.summary or record.plan.change}")
         for outcome in record.outcomes if detail else []:
             score = score_text(outcome.val_score, outcome.val_low, outcome.val_high)
             train = outcome.train.model_dump_json(exclude_defaults=True) if outcome.train is not None else "untrained"
-            lines.append(f"    {outcome.name}: {outcome.status}, val {score}, train {train}")
+            spec = next((c for c in record.plan.configs if c.name == outcome.name), None)
+            cut = f" (cut by trex: {spec.cut})" if spec is not None and spec.cut else ""
+            lines.append(f"    {outcome.name}: {outcome.status}, val {score}, train {train}{cut}")
     return "\n".join(lines)
 
 
-def budget_text(budget: BudgetLeft) -> str:
+def in_flight_text(records: list[NodeRecord]) -> str:
+    """The nodes running elsewhere in the tree, one line each: where, what they change, their configs."""
+    lines = []
+    for r in records:
+        configs = ", ".join(
+            f"{c.name} (lr {c.train.learning_rate:g}, {c.train.max_steps} steps)" for c in r.plan.configs
+        )
+        lines.append(f"- node {r.id} (child of node {r.parent}, {r.strategy}): {r.plan.change}; configs {configs}")
+    return "\n".join(lines) or "none"
+
+
+def budget_text(budget: BudgetLeft, configs: int = 1) -> str:
+    """The budget left, and in steps: the measured step cost, the job timeout and the cap each config will get."""
     nodes = f"{budget.nodes} nodes" if budget.nodes is not None else "no node limit"
     time = f"{budget.seconds / 60:.1f} minutes" if budget.seconds is not None else "no time limit"
-    return f"{nodes} and {time} left"
+    text = f"{nodes} and {time} left"
+    timeout = f"the job timeout is {budget.job_timeout_s / 60:g} minutes" if budget.job_timeout_s else "no job timeout"
+    if not budget.step_s:
+        return f"{text}; {timeout}; no training step measured yet (steps are capped once one is)."
+    rows = f" of {budget.step_rows:g} rows (batch x accumulation)" if budget.step_rows else ""
+    fixed = f", plus {budget.job_fixed_s:.0f} s a job for loading and scoring" if budget.job_fixed_s else ""
+    text += f". Measured: {budget.step_s:.2f} s a training step{rows}{fixed}; {timeout}"
+    cap = budget.step_cap(configs)
+    if cap is None:
+        return text + "."
+    return (
+        f"{text}. Each config will get at most {cap[0]} steps ({cap[1]}); a step of more rows gets proportionally "
+        "fewer, and trex cuts a config planned longer."
+    )
+
+
+def eval_format_text(ev: Any) -> str:
+    """How the evaluation scores a model (``EvalConfig``): the shape every training row must have."""
+    chat = "yes: the prompt is the user turn of the model's chat template" if ev.chat_template else "no (plain text)"
+    lines = [
+        f"prompt template: {ev.prompt_template!r} (input field {ev.input_field!r}, label field {ev.label_field!r})",
+        f"chat template: {chat}",
+    ]
+    if ev.mode == "choices":
+        lines.append(
+            f"mode choices: the score picks the completion after the prompt with the highest log-likelihood among "
+            f"the choice texts (label -> text) {ev.choices}"
+        )
+    else:
+        pattern = f", answer extracted by {ev.answer_pattern!r}" if ev.answer_pattern else ""
+        lines.append(f"mode generate: the model writes up to {ev.max_new_tokens} tokens after the prompt{pattern}")
+    style = "chat" if ev.chat_template else "completion"
+    lines.append(
+        f"A format_for_training step must give the same shape: this prompt_template (the columns may be named "
+        f"otherwise), style {style!r}, and completions that are "
+        + ("the choice texts (e.g. completion_template '{" + ev.label_field + "}' with label_map = the choices)."
+           if ev.mode == "choices" else "the label (e.g. completion_template ' {" + ev.label_field + "}').")
+        + " A plan that does not is rejected."
+    )  # fmt: skip
+    return "\n".join(lines)
 
 
 def pool_text(task: Any) -> str:
@@ -225,3 +281,15 @@ def pool_text(task: Any) -> str:
         else:
             text += f"; {len(counts)} distinct {label} values"
     return text + ". Each config trains on the sample its recipe draws from this pool (max_steps x batch rows)."
+
+
+def suggestions_text(proposals: list[Any], k: int) -> str:
+    """The surrogate's proposals (TrainConfigs, best guess first); trex adds the first itself, the LLM writes ``k``."""
+    if not proposals:
+        return "too few finished jobs for proposals yet."
+    lines = [f"  {i + 1}. {p.model_dump_json(exclude_defaults=True)}" for i, p in enumerate(proposals)]
+    return (
+        "its proposals for the next configs, best guess first:\n" + "\n".join(lines) + "\n"
+        f"trex adds proposal 1 itself as config 'surrogate-1' (the plan's shared recipe), so write the "
+        f"other {k}; the other proposals are suggestions you may use or not."
+    )

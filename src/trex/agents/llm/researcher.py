@@ -16,7 +16,6 @@ its cause (``LLMError.kind``) and one logged line. No LLM failure ends the run. 
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
@@ -24,10 +23,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from trex.agents.heuristic.researcher import HeuristicResearcher
-from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan
+from trex.agents.llm import render
+from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan, train_fields_text
 from trex.agents.llm.connect import client_from_options
 from trex.agents.llm.prompts import PromptSet
-from trex.agents.llm.render import budget_text, node_text, pool_text, siblings_text
 from trex.agents.llm.shrink import PromptParts, ask_shrinking
 from trex.agents.llm.tools import TOOL_HELP, ToolCall, Tools
 from trex.agents.proposals import propose_configs
@@ -36,7 +35,7 @@ from trex.agents.researcher import Researcher
 from trex.llm.client import LLMClient, LLMError, LLMUsage
 from trex.llm.pricing import require_price
 from trex.llm.structured import structured
-from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_warm_starts
+from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_plan
 from trex.store import Store
 from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
@@ -44,11 +43,11 @@ from trex.train.config import TrainConfig
 COMMON = {"name", "objective", "metric", "base_model"}
 PROMPT_FIELDS: dict[str, set[str]] = {
     "system": set(),
-    "root": COMMON | {"mode", "budget", "data", "defaults", "operators", "k"},
-    "strategy": COMMON | {"mode", "budget", "context", "parent", "siblings"},
+    "root": COMMON | {"mode", "budget", "data", "format", "defaults", "operators", "k"},
+    "strategy": COMMON | {"mode", "budget", "context", "parent", "siblings", "in_flight", "data", "operators"},
     "plan": COMMON
-    | {"mode", "budget", "strategy", "rationale", "context", "parent", "siblings", "data", "operators"}
-    | {"train_schema"}
+    | {"mode", "budget", "strategy", "rationale", "context", "parent", "siblings", "in_flight", "data", "operators"}
+    | {"format", "train_schema"}
     | {"suggestions", "k"},
     "repair": {"name", "objective", "attempt", "rounds", "error_class", "error", "config", "recipe", "operators"},
     "research": COMMON | {"parent", "calls", "tools", "found"},
@@ -121,11 +120,11 @@ class LLMResearcher(Researcher):
 
     @cached_property
     def _data(self) -> str:
-        return pool_text(self.task)  # read once
+        return render.pool_text(self.task)  # read once
 
     def _budget(self, budget: BudgetLeft | None = None) -> str:
         if budget is not None:
-            return budget_text(budget)
+            return render.budget_text(budget, self.k)
         limits = self.task.limits
         wall = f"{limits.wall_clock_minutes:g} minutes" if limits.wall_clock_minutes else "no time limit"
         return f"{limits.max_iterations} nodes (this one included) and {wall}"
@@ -135,23 +134,24 @@ class LLMResearcher(Researcher):
         return structured(self.client, [system, {"role": "user", "content": prompt}], model, self.usage, check=check)
 
     def _finish(self, plan: Plan, known: dict[str, TrainConfig]) -> None:
-        """The checks a plan passes after its schema: unique names, valid recipes, possible warm starts."""
+        """The checks a plan passes after its schema: unique names, valid recipes, possible warm starts, training rows
+        of the evaluation's shape."""
         names = [c.name for c in plan.configs]
         if len(set(names)) != len(names):
             raise ValueError(f"config names must be unique, got {names}")
         for config in plan.configs:
             plan.recipe_for(config).validate_steps()
-        check_warm_starts(plan, known)
+        check_plan(plan, known, self.task.eval)
 
     # planning --------------------------------------------------------------------------------
     def _root_plan(self) -> Plan:
         k = self.k
         prompt = self.prompts.render(
             "root", mode=self.task.eval.mode, budget=self._budget(), data=self._data,
-            defaults=self.task.training.model_dump_json(), operators=catalog_text(self.llm_endpoint is not None),
-            k=k, **self._common(),
+            format=render.eval_format_text(self.task.eval), defaults=train_fields_text(self.task.training),
+            operators=catalog_text(self.llm_endpoint is not None), k=k, **self._common(),
         )  # fmt: skip
-        answer_model = plan_answer_model(k, self.llm_endpoint is not None)
+        answer_model = plan_answer_model(k, self.llm_endpoint is not None, self.task.training)
 
         def check(answer: Any) -> None:
             self._finish(to_plan(answer, "establish_baseline", self.llm_endpoint), {})
@@ -175,7 +175,9 @@ class LLMResearcher(Researcher):
             found = self._research(context, parent)
             memory = f"{context.memory}\n\nLooked up before this choice:\n{found}" if found else context.memory
             parts = PromptParts(memory)
-            common = {**self._common(), "mode": self.task.eval.mode, "budget": self._budget(context.budget)}
+            common = {**self._common(), "mode": self.task.eval.mode, "budget": self._budget(context.budget),
+                      "in_flight": render.in_flight_text(context.in_flight), "data": self._data,
+                      "operators": catalog_text(self.llm_endpoint is not None)}  # fmt: skip
             strategy = lambda p: self.prompts.render("strategy", **self._shown(context, p), **common)  # noqa: E731
             choice = ask_shrinking(lambda p: self._ask(strategy(p), StrategyChoice), parts, cut)
             return ask_shrinking(
@@ -191,8 +193,10 @@ class LLMResearcher(Researcher):
         """The parts of a strategy or plan prompt that a context overflow may cut."""
         return {
             "context": parts.memory,
-            "parent": node_text(context.parent, self.task.eval.mode, seed=context.seed, bad_cases=parts.bad_cases),
-            "siblings": siblings_text(context.siblings, detail=parts.siblings),
+            "parent": render.node_text(
+                context.parent, self.task.eval.mode, seed=context.seed, bad_cases=parts.bad_cases
+            ),
+            "siblings": render.siblings_text(context.siblings, detail=parts.siblings),
         }
 
     def _fall_back(self, exc: LLMError, node_id: int | None, during: str) -> None:
@@ -214,19 +218,10 @@ class LLMResearcher(Researcher):
             )  # fmt: skip
         slot = [ConfigSpec(name="surrogate-1", train=proposals[0], source="surrogate")] if proposals else []
         k = self.k - len(slot)
-        if proposals:
-            lines = [f"  {i + 1}. {p.model_dump_json(exclude_defaults=True)}" for i, p in enumerate(proposals)]
-            suggestions = (
-                "its proposals for the next configs, best guess first:\n" + "\n".join(lines) + "\n"
-                f"trex adds proposal 1 itself as config 'surrogate-1' (the plan's shared recipe), so write the "
-                f"other {k}; the other proposals are suggestions you may use or not."
-            )
-        else:
-            suggestions = "too few finished jobs for proposals yet."
         prompt = self.prompts.render(
-            "plan", strategy=choice.strategy, rationale=choice.rationale, **shown, data=self._data,
-            operators=catalog_text(self.llm_endpoint is not None),
-            train_schema=json.dumps(TrainConfig().model_dump()), suggestions=suggestions, k=k, **common,
+            "plan", strategy=choice.strategy, rationale=choice.rationale, **shown,
+            format=render.eval_format_text(self.task.eval), train_schema=train_fields_text(self.task.training),
+            suggestions=render.suggestions_text(proposals, k), k=k, **common,
         )  # fmt: skip
 
         def build(answer: Any) -> Plan:
@@ -234,7 +229,9 @@ class LLMResearcher(Researcher):
             return plan.model_copy(update={"configs": [*plan.configs, *slot]})
 
         answer = self._ask(
-            prompt, plan_answer_model(k, self.llm_endpoint is not None), lambda a: self._finish(build(a), known)
+            prompt,
+            plan_answer_model(k, self.llm_endpoint is not None, self.task.training),
+            lambda a: self._finish(build(a), known),
         )
         return build(answer)
 
