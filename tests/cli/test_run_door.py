@@ -26,9 +26,20 @@ def test_a_task_without_train_data_is_refused_before_the_workspace_is_touched(tm
     workspace = tmp_path / "ws"
     out = trex("run", str(_without_train_data(tmp_path)), "--workspace", str(workspace), "--researcher", researcher)
     assert out.returncode == 2
-    assert f"train_data: the {researcher} researcher needs training data" in out.stderr
+    assert f"train_data: the {researcher} researcher needs train_data in the task file" in out.stderr
+    assert "--researcher llm can build" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert not workspace.exists()
+
+
+def test_the_llm_researcher_starts_a_task_without_train_data(tmp_path: Path) -> None:
+    from trex.run.options import RunOptions
+    from trex.task.spec import load_task
+
+    task = load_task(_without_train_data(tmp_path))
+    RunOptions(researcher="llm", llm_model="m").check_task(task, "scratch.yaml")  # no refusal: it builds one
+    with pytest.raises(ValueError, match="the heuristic researcher needs train_data"):
+        RunOptions().check_task(task, "scratch.yaml")
 
 
 def _llm_run(tmp_path: Path, url: str) -> tuple[int, str, Path]:

@@ -2,8 +2,8 @@
 
 - ``generate_text_embeddings``: sentence-transformers embeddings of a text column (the embedded
   all-MiniLM-L6-v2 offline; any sentence-transformers model id or folder), batched, GPU when present.
-- ``generate_dataset_with_llm``: new input/output rows written by an LLM from seeded samples of
-  the input rows (few-shot), through the cached client: a rerun with the same seed costs nothing.
+- ``generate_dataset_with_llm`` (in ``trex.aidp.synthesis``): new input/output rows written by an LLM, from
+  seeded samples of the input rows or from scratch.
 - ``generate_preference_dataset``: prompt/chosen/rejected rows, either by ranking the answers to
   each prompt on a score column (``rank``) or by an LLM judge choosing between two answer
   columns (``judge``, in both orders: a pair whose verdict flips with the order is dropped).
@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import numpy as np
 from datasets import Dataset
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field
 
-from trex.aidp.llm_cache import LLM_DOC, LLMRef, llm_name, map_with_llm
+from trex.aidp.llm_cache import LLM_DOC, LLMRef, map_with_llm
 from trex.aidp.registry import OperatorError, Params, need, need_columns, operator
 from trex.aidp.scorers import llm_prompts
 
@@ -61,84 +61,6 @@ def generate_text_embeddings(ds: Dataset | None, p: EmbedParams) -> Dataset:
         show_progress_bar=False,
     )
     return ds.add_column(p.output, [v.astype(np.float32).tolist() for v in vectors])
-
-
-class GenerateParams(Params):
-    instruction: str = Field(description="what the examples are for, e.g. 'movie review -> fresh or rotten'")
-    input_column: str = "text"
-    output_column: str = "label"
-    n: int = Field(ge=1, description="rows to generate")
-    examples_per_call: int = Field(default=4, ge=1, le=20, description="seed rows shown in each request")
-    rows_per_call: int = Field(default=4, ge=1, le=20)
-    llm: LLMRef = Field(description=LLM_DOC)
-    seed: int = 0
-    keep_input: bool = Field(default=True, description="keep the seed rows in the output")
-    workers: int = Field(default=4, ge=1, le=64)
-
-
-def _generate_call(
-    client: Any, prompts: dict[str, str], p: GenerateParams, examples: list[dict[str, Any]], count: int
-) -> list[dict[str, str]]:
-    from trex.llm.client import LLMError
-    from trex.llm.structured import structured
-
-    item = create_model("Item", **{p.input_column: (str, ...), p.output_column: (str, ...)})
-    batch = create_model("Batch", items=(list[item], ...))  # type: ignore[valid-type]
-    shown = "\n".join(
-        f"- {p.input_column}: {e[p.input_column]!s}\n  {p.output_column}: {e[p.output_column]!s}" for e in examples
-    )
-    messages = [
-        {"role": "system", "content": prompts["generate_system"]},
-        {
-            "role": "user",
-            "content": prompts["generate_user"].format(
-                instruction=p.instruction,
-                examples=shown,
-                count=count,
-                input_column=p.input_column,
-                output_column=p.output_column,
-            ),
-        },
-    ]
-    try:
-        return [i.model_dump() for i in structured(client, messages, batch).items[:count]]  # type: ignore[attr-defined]
-    except LLMError:
-        return []
-
-
-@operator(
-    "generate_dataset_with_llm",
-    "generator",
-    GenerateParams,
-    needs=lambda p: [p.input_column, p.output_column],
-    adds=lambda p: ["synthetic"],
-)
-def generate_dataset_with_llm(ds: Dataset | None, p: GenerateParams) -> Dataset:
-    """Write n new rows with an LLM from seeded few-shot samples of the input rows (cached; deterministic per seed)."""
-    ds = need(ds, "generate_dataset_with_llm")
-    need_columns(ds, [p.input_column, p.output_column], "generate_dataset_with_llm")
-    if len(ds) == 0:
-        raise OperatorError("generate_dataset_with_llm: no seed rows to show the LLM")
-    rng = np.random.default_rng(p.seed)
-    rows = ds.select_columns([p.input_column, p.output_column]).to_list()
-    calls = []
-    for start in range(0, p.n, p.rows_per_call):
-        picked = rng.choice(len(rows), size=min(p.examples_per_call, len(rows)), replace=False)
-        calls.append(([rows[i] for i in sorted(picked)], min(p.rows_per_call, p.n - start)))
-    prompts = llm_prompts()
-    results = map_with_llm(p.llm, p.workers, lambda client, call: _generate_call(client, prompts, p, *call), calls)
-    seen = {str(r[p.input_column]).strip().lower() for r in rows}
-    generated = []
-    for items in results:
-        for item in items:
-            key = str(item[p.input_column]).strip().lower()
-            if key and key not in seen:  # never a copy of a seed row or of another generated row
-                seen.add(key)
-                generated.append({**item, "synthetic": True})
-    if not generated:
-        raise OperatorError(f"generate_dataset_with_llm: the LLM ({llm_name(p.llm)}) produced no usable row")
-    kept = [{**r, "synthetic": False} for r in rows] if p.keep_input else []
-    return Dataset.from_list(kept + generated)
 
 
 class PreferenceParams(Params):

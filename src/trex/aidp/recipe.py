@@ -37,7 +37,9 @@ DROP_REASONS = {
     "select_by_random": "not drawn in the sample",
     "cap_samples": "over the sample cap",
     "mix_datasets": "not drawn for the mixture",
+    "map_columns": "its label has no mapping onto the task's",
 }
+MAX_COUNTED_LABELS = 50  # a label column with more distinct values is free text: not counted
 
 
 # Where an operator's arguments name local data files: dotted paths into its args, '*' for each item of a list.
@@ -67,6 +69,9 @@ class StepStats(BaseModel):
     seconds: float
     dropped: int = 0
     reason: str | None = None  # why rows were dropped, when some were
+    # rows by origin and by label after this step, while the rows carry a ``source`` column (a built training set)
+    sources: dict[str, int] = {}
+    labels: dict[str, int] = {}
 
 
 class Recipe(BaseModel):
@@ -92,8 +97,10 @@ class Recipe(BaseModel):
                 err = exc.errors()[0]
                 field = ".".join(str(p) for p in err["loc"]) or "(args)"
                 raise RecipeError(f"step {number} ({step.op}): {field}: {err['msg']}") from None
-        if self.steps and OPERATORS[self.steps[0].op].category != "loader":
-            raise RecipeError(f"step 1 ({self.steps[0].op}): a recipe starts with a loader")
+        if self.steps and not OPERATORS[self.steps[0].op].may_start(parsed[0]):
+            raise RecipeError(
+                f"step 1 ({self.steps[0].op}): a recipe starts with a loader (or a from-scratch generator)"
+            )
         self._check_columns(parsed)
         return parsed
 
@@ -101,6 +108,9 @@ class Recipe(BaseModel):
         columns: list[str] | None = None  # None: not known before running (e.g. a hub dataset)
         for number, (step, p) in enumerate(zip(self.steps, parsed, strict=True), start=1):
             operator = OPERATORS[step.op]
+            if number == 1 and operator.category != "loader":  # a generator writing rows from nothing
+                columns = operator.columns_after(p, [])
+                continue
             if operator.category == "loader":
                 try:
                     columns = operator.peek(p) if operator.peek is not None else None
@@ -131,8 +141,23 @@ class Recipe(BaseModel):
         raise RecipeError(f"no step calls {op!r} (steps: {', '.join(s.op for s in self.steps)})")
 
 
-def run_recipe(recipe: Recipe) -> tuple[Dataset, list[StepStats]]:
-    """Validate, then run every step; a failing step raises RecipeError with its number."""
+def _origins(ds: Dataset, label_column: str | None) -> dict[str, dict[str, int]]:
+    """Rows by ``source`` and by label, when the rows carry a source column."""
+    if "source" not in ds.column_names:
+        return {}
+    from collections import Counter
+
+    counts = {"sources": dict(Counter(str(v) for v in ds["source"]).most_common())}
+    if label_column is not None and label_column in ds.column_names:
+        labels = Counter(str(v) for v in ds[label_column])
+        if len(labels) <= MAX_COUNTED_LABELS:
+            counts["labels"] = dict(labels.most_common())
+    return counts
+
+
+def run_recipe(recipe: Recipe, label_column: str | None = None) -> tuple[Dataset, list[StepStats]]:
+    """Validate, then run every step; a failing step raises RecipeError with its number. While the rows carry a
+    ``source`` column, each step's statistics count them by source and by ``label_column``."""
     params = recipe.validate_steps()
     ds: Dataset | None = None
     stats = []
@@ -153,6 +178,7 @@ def run_recipe(recipe: Recipe) -> tuple[Dataset, list[StepStats]]:
                 seconds=time.perf_counter() - start,
                 dropped=dropped,
                 reason=DROP_REASONS.get(step.op, "dropped by the operator") if dropped else None,
+                **_origins(ds, label_column),
             )
         )
         if len(ds) == 0:  # nothing downstream can train on no rows: name the step that emptied the data

@@ -47,6 +47,11 @@ class Operator:
     output: Callable[[Any, list[str]], list[str]] | None = None  # the whole output schema, when it is not in + adds
     peek: Callable[[Any], list[str] | None] | None = None  # a loader's columns, read cheaply (None: unknown)
     requires: tuple[tuple[str, str], ...] = ()  # (module, pip extra) of optional dependencies
+    starts: Callable[[Any], bool] | None = None  # a non-loader that may start a recipe with these params
+
+    def may_start(self, p: Any) -> bool:
+        """Whether a recipe may start with this step: a loader, or an operator that writes rows from nothing."""
+        return self.category == "loader" or (self.starts is not None and self.starts(p))
 
     def missing_dependencies(self) -> list[str]:
         """The pip requirement of each optional module this operator needs and that is not installed."""
@@ -74,9 +79,10 @@ def operator(
     output: Callable[[Any, list[str]], list[str]] | None = None,
     peek: Callable[[Any], list[str] | None] | None = None,
     requires: tuple[tuple[str, str], ...] = (),
+    starts: Callable[[Any], bool] | None = None,
 ) -> Callable:
     def register(fn: Callable) -> Callable:
-        OPERATORS[name] = Operator(name, category, params, fn, needs, adds, output, peek, requires)
+        OPERATORS[name] = Operator(name, category, params, fn, needs, adds, output, peek, requires, starts)
         return fn
 
     return register

@@ -102,12 +102,19 @@ def _data_stats(result: dict[str, Any] | None) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{s['step']}</td><td>{_e(s['op'])}</td><td>{s['rows_in']}</td><td>{s['rows_out']}</td>"
-        f"<td>{_e(s.get('reason') or '')}</td></tr>"
+        f"<td>{_e(s.get('reason') or '')}</td><td>{_e(_origins(s))}</td></tr>"
         for s in stats
     )
-    return (
-        f"<table><tr><th>step</th><th>operator</th><th>in</th><th>out</th><th>dropped because</th></tr>{rows}</table>"
+    head = (
+        "<th>step</th><th>operator</th><th>in</th><th>out</th><th>dropped because</th><th>rows by source, label</th>"
     )
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def _origins(step: dict[str, Any]) -> str:
+    """A built training set's rows by source and by label after a step (empty for a file's rows)."""
+    parts = [", ".join(f"{k} {v}" for k, v in (step.get(key) or {}).items()) for key in ("sources", "labels")]
+    return "; ".join(p for p in parts if p)
 
 
 def _bad_cases(job: dict[str, Any] | None) -> str:

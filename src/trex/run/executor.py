@@ -35,17 +35,21 @@ from trex.store import Store
 from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
 
+ROW_WRITERS = ("generate_dataset_with_llm",)  # steps that add rows after the loader's
+
 
 def decontaminated(recipe: Recipe, task: TaskSpec) -> Recipe:
     """The recipe with a decontamination step against the task's validation and test inputs right after
-    its loader, unless it has one or the task turns it off (``decontaminate: false``)."""
+    its loader, or after its last step that writes rows (an LLM may write a copy of an evaluation row), unless it
+    has one or the task turns it off (``decontaminate: false``)."""
     if not task.decontaminate or not recipe.steps or any(s.op == "decontaminate" for s in recipe.steps):
         return recipe
     guard = Step(
         op="decontaminate",
         args={"column": task.eval.input_field, "against": [task.eval.validation, task.eval.test]},
     )
-    return Recipe(steps=[recipe.steps[0], guard, *recipe.steps[1:]])
+    after = max((i for i, s in enumerate(recipe.steps) if s.op in ROW_WRITERS), default=0)
+    return Recipe(steps=[*recipe.steps[: after + 1], guard, *recipe.steps[after + 1 :]])
 
 
 def config_job(task: TaskSpec, plan: Plan, config: ConfigSpec, seed: int) -> Job:

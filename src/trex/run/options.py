@@ -85,11 +85,12 @@ class RunOptions(RunLimits):
         return self
 
     def check_task(self, task: TaskSpec, source: str) -> None:
-        """Refuse, before the workspace is touched, a task this run's researcher cannot start from."""
-        if task.train_data is None and task.eval_split is None:  # eval.split's other rows are training data
-            raise ValueError(
-                f"{source}: train_data: the {self.researcher} researcher needs training data in the task file "
-                "(building a training set from scratch is not available yet)"
+        """Refuse, before the workspace is touched, a task this run's researcher cannot start from: without training
+        data only the LLM researcher starts (it builds a training set, ``trex.agents.llm.scratch``)."""
+        if task.train_data is None and task.eval_split is None and self.researcher != "llm":
+            raise ValueError(  # eval.split's other rows are training data
+                f"{source}: train_data: the {self.researcher} researcher needs train_data in the task file; "
+                "--researcher llm can build a training set from the Hub and from synthesis"
             )
 
     def check_llm(self, task: TaskSpec) -> None:

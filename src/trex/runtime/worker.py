@@ -189,7 +189,7 @@ def train_on_recipe(
     from trex.train.dpo import train_dpo
     from trex.train.sft import train_sft
 
-    dataset, stats = run_recipe(job.recipe)
+    dataset, stats = run_recipe(job.recipe, label_column=job.eval.label_field)
     dataset = cap_samples(dataset, CapParams(max_samples=job.max_train_samples))
     train = train_dpo if cfg.dpo else train_sft
     model, log = train(model, tokenizer, dataset, cfg, out, seed=job.seed, init_adapter=init_adapter, until=until)

@@ -6,6 +6,7 @@ before anything runs: an unknown, missing or wrongly typed field raises ``TaskEr
 message names the field, the file and the line, e.g.
 ``task.yaml:2: objectiv: unknown field (did you mean 'objective'?)``.
 
+Without ``train_data`` the LLM researcher builds a training set (``examples:`` gives it a few rows to show).
 Data and model references may use the ``embedded:`` scheme (see ``trex.assets``). A data file may
 name its encoding (``train_data: {path: tweets.csv, encoding: latin-1}``; UTF-8 otherwise), and one
 file may give all three splits (``eval: {split: {from: data.csv, validation: 300, test: 300}}``).
@@ -74,6 +75,7 @@ class TaskSpec(StrictModel):
     base_model: str = Field(description="Hugging Face id, local folder or embedded:NAME")
     eval: EvalConfig
     train_data: str | None = Field(default=None, description="training rows; labels in eval.label_field")
+    examples: list[dict[str, Any]] = Field(default_factory=list, description="rows shown when building train_data")
     reference_score: float | None = Field(default=None, description="score of a stronger reference model")
     training: TrainConfig = Field(default_factory=TrainConfig, description="the root's default hyperparameters")
     limits: Limits = Field(default_factory=Limits)

@@ -137,7 +137,11 @@ def data_text(outcome: ConfigOutcome) -> list[str]:
     )
     pool = outcome.data_stats[0].rows_out
     labels = f" (completions: {_counts(outcome.sample_labels)})" if outcome.sample_labels else ""
-    return [f"data: pool {pool} rows, trained on {outcome.train_rows} rows{labels}; steps (rows in->out): {steps}"]
+    built = next((s for s in reversed(outcome.data_stats) if s.sources), None)  # a training set built by its recipe
+    origin = f"; built: rows by source {built.sources}, by label {built.labels}" if built is not None else ""
+    return [
+        f"data: pool {pool} rows, trained on {outcome.train_rows} rows{labels}; steps (rows in->out): {steps}{origin}"
+    ]
 
 
 def config_text(outcome: ConfigOutcome, record: NodeRecord) -> list[str]:

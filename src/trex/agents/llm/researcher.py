@@ -22,8 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from trex.agents.heuristic.researcher import HeuristicResearcher
-from trex.agents.llm import render
+from trex.agents.llm import render, scratch
 from trex.agents.llm.answer import catalog_text, plan_answer_model, to_plan, train_fields_text
 from trex.agents.llm.connect import client_from_options
 from trex.agents.llm.prompts import PromptSet
@@ -74,6 +73,7 @@ def load_prompts() -> PromptSet:
 
 class LLMResearcher(Researcher):
     name = "llm"
+    needs_train_data = False  # without it, the root builds a training set (trex.agents.llm.scratch)
 
     def __init__(
         self,
@@ -94,7 +94,7 @@ class LLMResearcher(Researcher):
         stored = store.get_meta("llm_usage") if store is not None else None
         self.usage = LLMUsage(**stored) if stored else LLMUsage()  # a resumed run keeps counting
         self.prompts = load_prompts()
-        self.fallback = HeuristicResearcher(task, seed=seed)
+        self.fallback = scratch.fallback(task, seed, llm_endpoint)  # the heuristic, for a task without data too
 
     @classmethod
     def from_options(cls, task: TaskSpec, options: Any, store: Store) -> LLMResearcher:
@@ -120,7 +120,7 @@ class LLMResearcher(Researcher):
 
     @cached_property
     def _data(self) -> str:
-        return render.pool_text(self.task)  # read once
+        return scratch.data_text(self.task) or render.pool_text(self.task)  # read once
 
     def _budget(self, budget: BudgetLeft | None = None) -> str:
         if budget is not None:
@@ -142,9 +142,12 @@ class LLMResearcher(Researcher):
         for config in plan.configs:
             plan.recipe_for(config).validate_steps()
         check_plan(plan, known, self.task.eval)
+        scratch.check_built(plan, self.task)
 
     # planning --------------------------------------------------------------------------------
     def _root_plan(self) -> Plan:
+        if scratch.builds_train_data(self.task):
+            return scratch.scratch_root_plan(self)
         k = self.k
         prompt = self.prompts.render(
             "root", mode=self.task.eval.mode, budget=self._budget(), data=self._data,
