@@ -32,6 +32,7 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
             options.check_task(task, str(task_path))
             splits = vet_run(workspace, task, task_path)
             options.check_llm(task)
+            scheduler = _scheduler(options, task, workspace)  # Ray checks that its nodes see the workspace
             from trex.run.loop import SearchLoop
 
             store, task = open_run(workspace, task, task_path, options, splits)
@@ -41,8 +42,9 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
 
             options = options.onto(store.get_meta("options") or {})
             options.check_llm(task)
+            scheduler = _scheduler(options, task, workspace)
             store.set_meta("options", options.model_dump())  # a later resume keeps the new limits
-        loop = SearchLoop(store, task, options, listener=lambda m: say("trex", "cyan", m))
+        loop = SearchLoop(store, task, options, scheduler=scheduler, listener=lambda m: say("trex", "cyan", m))
     except ValidationError as exc:  # run options: one line per problem, no pydantic banner
         fail("; ".join(_option_error(e) for e in exc.errors()), 2)
         return
@@ -72,6 +74,17 @@ def _run(workspace: Path, task_path: Path | None, given: Callable[[], RunOptions
     failure = no_success(store)
     if failure is not None:
         fail(failure, 1)
+
+
+def _scheduler(options: RunOptions, task, workspace: Path):  # noqa: ANN001, ANN202 (TaskSpec, Scheduler: lazy)
+    """The Ray scheduler, made before the workspace is written: a Ray node that cannot see the workspace is a
+    refusal (``WorkspaceNotShared``, exit 2) that leaves nothing behind. None for the others: the loop makes them."""
+    if options.scheduler != "ray":
+        return None
+    from trex.runtime import make_scheduler
+
+    timeout_s = options.apply_limits(task).limits.job_timeout_minutes * 60
+    return make_scheduler("ray", timeout_s, ray_address=options.ray_address, workspace=workspace)
 
 
 def no_success(store) -> str | None:  # noqa: ANN001 (Store is imported lazily)

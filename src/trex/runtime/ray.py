@@ -8,8 +8,9 @@ exactly the GPUs Ray gave it, and the result records them (``gpu_ids``). Slots a
 GPUs divided by ``gpus_per_job``; a cluster without GPUs has one slot (jobs run one at a time, as on
 a CPU workstation). The workspace must be on a filesystem every Ray node shares:
 ``check_workspace`` writes a marker file and runs a task on every alive node that looks for it, and
-refuses (``RuntimeError``) when one cannot see it. Timeouts, cancellation and failure classes are
-``run_worker``'s.
+refuses (``WorkspaceNotShared``, a ValueError) when one cannot see it; ``trex run`` makes the
+scheduler before it writes the workspace, so the refusal is exit 2 and leaves nothing behind. Timeouts,
+cancellation and failure classes are ``run_worker``'s.
 
 Ray workers are reused across jobs (``max_calls=0``). Ray's default for a task that holds a GPU is
 ``max_calls=1``: a fresh Ray worker process per task, so that a task which initialised CUDA gives its
@@ -28,6 +29,10 @@ from pathlib import Path
 
 from trex.runtime.base import ThreadedScheduler, run_worker
 from trex.runtime.job import JobRequest, JobResult
+
+
+class WorkspaceNotShared(ValueError):
+    """A Ray node cannot see the workspace: bad input to the run (exit 2), found before the workspace is written."""
 
 
 class RayScheduler(ThreadedScheduler):
@@ -84,27 +89,34 @@ class RayScheduler(ThreadedScheduler):
             return JobResult.model_validate_json(self._ray.get(ref))
 
     def check_workspace(self, workspace: Path) -> None:
-        """Refuse to start unless every alive Ray node sees ``workspace`` (a shared filesystem)."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-        ray = self._ray
-        marker = Path(workspace).resolve() / f".trex-shared-{uuid.uuid4().hex[:12]}"
+        """Refuse (``WorkspaceNotShared``) unless every alive Ray node sees ``workspace`` (a shared filesystem).
+        A workspace not made yet is checked through its nearest existing parent, so nothing is written in it."""
+        folder = Path(workspace).resolve()
+        while not folder.is_dir():  # the root always is
+            folder = folder.parent
+        marker = folder / f".trex-shared-{uuid.uuid4().hex[:12]}"
         marker.write_text("trex checks that every Ray node sees the workspace\n", encoding="utf-8")
         try:
-            probe = ray.remote(num_cpus=0)(_sees)
-            nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
-            refs = [
-                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(str(marker))
-                for node in nodes
-            ]
-            blind = [host for host, seen in ray.get(refs, timeout=120) if not seen]
+            blind = self._blind_nodes(marker)
         finally:
             marker.unlink(missing_ok=True)
         if blind:
-            raise RuntimeError(
+            raise WorkspaceNotShared(
                 f"the workspace {workspace} is not visible from Ray node(s) {', '.join(sorted(set(blind)))}: "
-                "put it on a filesystem every node mounts at the same path (NFS, Lustre, ...); see the README"
+                "put it on a filesystem every node mounts at the same path (NFS, Lustre, ...); see docs/gpu.md"
             )
+
+    def _blind_nodes(self, marker: Path) -> list[str]:
+        """The hosts of the alive Ray nodes that do not see ``marker`` (one task pinned to each node)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        probe = self._ray.remote(num_cpus=0)(_sees)
+        nodes = [n["NodeID"] for n in self._ray.nodes() if n.get("Alive")]
+        refs = [
+            probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(str(marker))
+            for node in nodes
+        ]
+        return [host for host, seen in self._ray.get(refs, timeout=120) if not seen]
 
 
 def _sees(marker: str) -> tuple[str, bool]:
