@@ -25,6 +25,7 @@ from trex.bench.sources import fetch_split
 from trex.bench.spec import BenchTask, SplitName, fixture_meta, load_fixture
 from trex.evaluation.gain import GainError, normalized_gain
 from trex.report.html import write_report
+from trex.report.strategies import strategy_table
 from trex.run.loop import SearchLoop
 from trex.run.options import RunOptions, RunSummary
 from trex.run.workspace import start_run
@@ -52,7 +53,8 @@ class BenchRow(BaseModel):
     base: float | None = None
     best: float | None = None
     gain: float | None = None
-    strategies: StrategyCounts = StrategyCounts()
+    strategies: StrategyCounts = StrategyCounts()  # all strategies together
+    by_strategy: dict[str, StrategyCounts] = {}  # the paper's Table 4: per strategy type
     nodes: int = 0
     run_dir: str | None = None
     error: str | None = None
@@ -220,22 +222,10 @@ def _empty_row(task: BenchTask) -> BenchRow:
     )
 
 
-def strategy_counts(store: Store) -> StrategyCounts:
-    """Table 4: nodes created (attempted), finished with a score (succeeded), and scoring above their parent's
-    validation score, or the root above the base model's (improved), read from the event log."""
-    created = {e["node_id"]: e["data"].get("parent") for e in store.events("node_created")}
-    finished = {e["node_id"]: e["data"] for e in store.events("node_finished")}
-    base = (store.get_meta("base") or {}).get("val")
-    counts = StrategyCounts(attempted=len(created))
-    for node, data in finished.items():
-        score = data.get("val_score")
-        if data.get("status") != "done" or score is None:
-            continue
-        counts.succeeded += 1
-        parent = created.get(node)
-        before = finished.get(parent, {}).get("val_score") if parent is not None else base
-        counts.improved += before is not None and score > before
-    return counts
+def strategy_counts(store: Store) -> dict[str, StrategyCounts]:
+    """Table 4 per strategy type: nodes created (attempted), finished with a score (succeeded), and scoring above
+    their parent's validation score, or the root above the base model's (improved) (``trex.report.strategies``)."""
+    return {name: StrategyCounts(**row) for name, row in strategy_table(store).items()}
 
 
 def _with_result(row: BenchRow, summary: RunSummary, folder: Path, store: Store | None = None) -> BenchRow:
@@ -244,7 +234,10 @@ def _with_result(row: BenchRow, summary: RunSummary, folder: Path, store: Store 
     update: dict[str, Any] = {"base": summary.base_test, "best": summary.best_test, "nodes": summary.nodes}
     update["run_dir"] = str(folder)
     if store is not None:
-        update["strategies"] = strategy_counts(store)
+        update["by_strategy"] = by_strategy = strategy_counts(store)
+        update["strategies"] = StrategyCounts(
+            **{k: sum(getattr(c, k) for c in by_strategy.values()) for k in ("attempted", "succeeded", "improved")}
+        )
     row = row.model_copy(update=update)
     if row.best is not None and row.base is not None and row.reference is not None:
         try:

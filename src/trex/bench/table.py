@@ -5,7 +5,8 @@ run, the reference (measured with ``--reference-model`` on the same test split, 
 ``--reference-score``), the normalized gain against that reference, and the paper's Table 3 scores
 in columns labelled as the paper's (they were measured on the paper's splits, so no gain is
 computed from them). Beside it, Table 4: strategies (search nodes) attempted, succeeded and
-improved, per task and in total, from each run's event log.
+improved, per task and in total, and per strategy type in the paper's shape (``strategy_table``), from each
+run's tree.
 """
 
 from __future__ import annotations
@@ -65,9 +66,40 @@ def markdown_table(rows: list[BenchRow]) -> str:
         "measured on the same test split (no reference, no gain). References: " + ("; ".join(refs) or "none") + ".",
         "The paper's columns are its Table 3 (Qwen3-235B-2507, Qwen3-1.7B) on its own splits: not comparable.",
         "attempted / succeeded / improved (the paper's Table 4): search nodes created, finished with a score, and",
-        "scoring above their parent on validation (the root: above the base model), from each run's event log.",
+        "scoring above their parent on validation (the root: above the base model), from each run's tree.",
+        "",
+        *strategy_table(rows),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "–"
+
+
+def strategy_table(rows: list[BenchRow]) -> list[str]:
+    """The paper's Table 4: per strategy type, over every task, nodes attempted, succeeded and improved, with the
+    success rate (succeeded / attempted) and the improvement rate (improved / succeeded)."""
+    totals: dict[str, list[int]] = {}
+    for r in rows:
+        for name, c in r.by_strategy.items():
+            total = totals.setdefault(name, [0, 0, 0])
+            for i, value in enumerate((c.attempted, c.succeeded, c.improved)):
+                total[i] += value
+    lines = [
+        "Table 4: strategies over all tasks",
+        "",
+        "| strategy | attempted | succeeded | improved | success rate | improvement rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, (attempted, succeeded, improved) in totals.items():
+        lines.append(
+            f"| {name} | {attempted} | {succeeded} | {improved} | {_rate(succeeded, attempted)} | "
+            f"{_rate(improved, succeeded)} |"
+        )
+    a, s, i = (sum(t[k] for t in totals.values()) for k in range(3))
+    lines.append(f"| total | {a} | {s} | {i} | {_rate(s, a)} | {_rate(i, s)} |")
+    return lines
 
 
 def html_table(rows: list[BenchRow]) -> str:

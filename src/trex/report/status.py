@@ -3,9 +3,11 @@
 ``{"task", "nodes": [{"id", "parent", "depth", "strategy", "status", "visits", "value", "reward",
 "val_score", "test_score", "configs"}], "best": {"id", "val_score", "test_score"}, "base": {...},
 "usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None,
-"in_flight": [{"node", "jobs": [{"name", "hash", "state", "gpu", "started"}]}]}``
+"in_flight": [{"node", "jobs": [{"name", "hash", "state", "gpu", "started"}]}],
+"strategies": {strategy: {"attempted", "succeeded", "improved"}}}``
 ``configs`` counts a node's training configs (the root's base-model evaluation is not one).
 ``in_flight`` lists the unfinished nodes and, per unfinished job, whether it runs and on which GPU.
+``strategies`` is the paper's Table 4 for the run (``trex.report.strategies``).
 Two queries for the tree whatever its size, so it stays fast on large trees.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trex.report.strategies import strategy_table
 from trex.report.utilization import in_flight
 from trex.run.budget import read_usage
 from trex.store import Store
@@ -60,6 +63,7 @@ def run_status(store: Store) -> dict[str, Any]:
         "stopped": store.get_meta("stopped"),
         "llm_fallbacks": len(store.events("researcher_fallback")),  # plans the heuristic made for the LLM
         "in_flight": in_flight(store),
+        "strategies": strategy_table(store),
     }
 
 
