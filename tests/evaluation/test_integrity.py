@@ -18,6 +18,11 @@ HERE = Path(__file__).parent
 ROWS = [("fresh", "a fine film"), ("rotten", "a dull film"), ("fresh", "lovely"), ("rotten", "boring")] * 4
 
 
+def split_rows(split: str) -> list[tuple[str, str]]:
+    """Rows no other split shares (the door refuses overlapping splits)."""
+    return [(label, f"{text} ({split} {i})") for i, (label, text) in enumerate(ROWS)]
+
+
 def write_csv(path: Path, rows: list[tuple[str, str]]) -> None:
     path.write_text("label,text\n" + "".join(f"{label},{text}\n" for label, text in rows), encoding="utf-8")
 
@@ -27,7 +32,7 @@ def local_task(root: Path) -> tuple[TaskSpec, Path]:
     data = root / "data"
     data.mkdir(parents=True)
     for name in ("train", "val", "test"):
-        write_csv(data / f"{name}.csv", ROWS)
+        write_csv(data / f"{name}.csv", split_rows(name))
     shutil.copy(HERE / "custom_metric.py", root / "custom_metric.py")
     body = {
         "name": "integrity",

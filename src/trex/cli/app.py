@@ -1,7 +1,7 @@
 """The ``trex`` command: parse, call the API, print with rich. Nothing else prints.
 
 Sub-commands live by what they do: ``run.py`` (run, resume), ``inspect.py`` (status, report,
-serve, export, replay), ``bench.py`` (FT-Bench), ``aidp.py`` (data recipes).
+serve, export, replay), ``trust.py`` (verify), ``bench.py`` (FT-Bench), ``aidp.py`` (data recipes).
 Exit codes: 0 done; 2 bad input (task file, arguments, workspace); 1 anything else, always with a
 one-line reason on stderr.
 """
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from trex import __version__
-from trex.cli import inspect, run
+from trex.cli import inspect, run, trust
 from trex.cli.aidp import aidp_app
 from trex.cli.bench import bench_app
 from trex.cli.common import console, err
@@ -33,6 +33,7 @@ app.command()(inspect.serve)
 app.command()(inspect.report)
 app.command()(inspect.export)
 app.command()(inspect.replay)
+app.command()(trust.verify)
 
 
 def _version(value: bool) -> None:

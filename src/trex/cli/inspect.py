@@ -137,6 +137,9 @@ def export(
         fail(str(exc), 2)
     card = model_card(store.get_meta("task_name", ""), store.get_meta("objective", ""), node_id, job, result, what)
     (out / "README.md").write_text(card, encoding="utf-8")
+    from trex.run.verify import write_export_record
+
+    write_export_record(store, out, node_id, stored.hash, job.base_model)  # what `trex verify` checks
     console.print(f"exported node {node_id} ({what}) to {out}")
 
 
