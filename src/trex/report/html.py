@@ -3,7 +3,8 @@
 Shows the base model's, the best node's and the reference's scores with the normalized gain, the
 budget used and why the run stopped; the tree as a picture (nodes coloured by reward, marked by
 strategy and status, with visits and mean value, the path to the best node in bold; a click opens
-the node's section); the best-so-far curve; the table of nodes; and a section per node
+the node's section); the best-so-far curve; the table of nodes; the LLM researcher's fallbacks and prompt cuts
+(``trex.report.llm_events``); and a section per node
 (``trex.report.node_section``). Trees over ``FOCUS`` nodes show the newest ones and the ancestors
 of them and of the best node, so the report stays fast. ``live=True`` (``trex serve``) adds a
 script that reloads the page when the run adds a node. Written atomically, so a reader never sees
@@ -21,6 +22,7 @@ from typing import Any
 
 from trex import __version__
 from trex.evaluation.gain import GainError, normalized_gain
+from trex.report.llm_events import llm_events_section
 from trex.report.node_section import node_section
 from trex.report.status import STATUS_KEYS, focus_nodes, format_value, run_status, usage_line
 from trex.report.svg import curve_svg, tree_svg
@@ -95,6 +97,7 @@ def render_report(store: Store, live: bool = False) -> str:
         curve=curve_svg(status["nodes"]) + utilization_section(store),
         rows=rows,
         details="".join(node_section(store, n, best.get("id")) for n in reversed(shown)),
+        llm_events=llm_events_section(store),
         focus_note=focus_note,
         live=LIVE_SCRIPT % store.last_event_id() if live else "",
         version=__version__,
