@@ -119,6 +119,7 @@ class Executor:
         self.eval_backend = eval_backend
         self.in_flight: dict[str, tuple[int, JobRequest]] = {}  # hash -> (node whose folder it runs in, request)
         self.waiting: dict[int, set[str]] = {}  # node -> hashes it still waits for
+        self.test_failures: dict[str, str] = {}  # job hash -> why its test scoring failed (this session)
 
     def _request(self, job: Job, workdir: Path) -> JobRequest:
         init = None
@@ -132,18 +133,22 @@ class Executor:
 
     def score_test(self, job_hash: str) -> float | None:
         """The test score of a finished job, scored now in a worker of its own from the model the job saved
-        (once: a job that has one keeps it). Call it with nothing in flight: it waits on the scheduler."""
+        (once: a job that has one keeps it; a failure is recorded once with its cause, event ``test_failed``, and
+        not retried in this session: ``trex resume`` tries again). Call it with nothing in flight."""
         stored = self.store.job(job_hash)
         if stored is None or stored.result is None or stored.result.status != "ok" or not stored.workdir:
             return None
         if stored.result.test is not None:
             return stored.result.test_score
+        if job_hash in self.test_failures:  # failed once: recorded with its cause, retried by the next session
+            return None
         workdir = Path(stored.workdir) / "test"
         request = JobRequest(job=stored.job, workdir=str(workdir), init_from=stored.workdir, test_only=True,
                              evaluation_sha256=self.evaluation_sha256)  # fmt: skip
         result = self._run_now(request)
         if result.status != "ok" or result.test is None:
-            self.store.event("test_failed", None, hash=job_hash, error=result.error)
+            self.test_failures[job_hash] = result.error or result.error_class or "no test score"
+            self.store.event("test_failed", None, hash=job_hash, error=self.test_failures[job_hash])
             return None
         self.store.set_job_test(job_hash, result.test.model_dump_json(), result.seconds)
         return result.test_score
@@ -246,17 +251,6 @@ class Executor:
                 self.tracker.log_job(node_id, name, request.job, result)
             except Exception as exc:  # noqa: BLE001 - tracking must never stop the search
                 self.store.event("tracking_failed", node_id, hash=job_hash, error=f"{type(exc).__name__}: {exc}")
-
-    def run_node(self, node_id: int, deadline: float | None = None) -> list[tuple[str, JobResult]] | None:
-        """Run the node's unfinished jobs to the end; (name, result) for all of its jobs in plan order, or
-        None when the budget cancelled some (the node is then incomplete; a resume runs the missing jobs)."""
-        self.start_node(node_id, (lambda _: deadline) if deadline is not None else None)
-        while node_id not in self.poll(timeout=1.0):
-            pass
-        done = [(s.name, s.result) for s in self.store.jobs_of(node_id)]
-        if any(result is None for _, result in done):
-            return None
-        return done  # type: ignore[return-value]
 
 
 def _result_on_disk(request: JobRequest) -> JobResult | None:

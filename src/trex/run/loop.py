@@ -254,16 +254,16 @@ class SearchLoop:
         return True
 
     def _score_best_test(self) -> None:
-        """The test split is scored only where it is shown: for the run's best node, once it is the best, in a
-        worker of its own. It waits until nothing is in flight (the slots belong to the search); the end of
-        the run scores whatever had to wait. The agents never see it."""
+        """The test split is scored for the run's best node only, in a worker of its own, with nothing in flight (the
+        end of the run scores what had to wait); a failure is recorded once, not retried here. Agents never see it."""
         if self.executor.in_flight:
             return
         best = self.store.load_tree().best()
         if best is None or best.test_score is not None:
             return
-        self.say(f"node {best.id} is the run's best: scoring its test split")
-        self.executor.score_test(self.store.node_row(best.id)["best_job"])
+        if (job := self.store.node_row(best.id)["best_job"]) not in self.executor.test_failures:
+            self.say(f"node {best.id} is the run's best: scoring its test split")
+            self.executor.score_test(job)
 
     def run(self, on_iteration: Callable[[], None] | None = None) -> RunSummary:
         limits = self.task.limits

@@ -64,6 +64,3 @@ class Tree:
         """The finished node with the highest validation score (ties: the earlier node)."""
         scored = [n for n in self.nodes.values() if n.status == DONE and n.val_score is not None]
         return max(scored, key=lambda n: (n.val_score, -n.id)) if scored else None
-
-    def unfinished(self) -> Node | None:
-        return next((n for n in sorted(self.nodes.values(), key=lambda n: n.id) if n.status == RUNNING), None)
