@@ -3,12 +3,13 @@
 A run registers each endpoint it offers (``register``) in its own environment: the model, the base URL
 without its userinfo and the *name* of the variable that holds the key go into ``TREX_LLM_ENDPOINT_<NAME>``;
 the URL's userinfo (``user:password``), when it has one, goes into ``TREX_LLM_USERINFO_<NAME>``. Job
-processes inherit the run's environment (the local scheduler, and Slurm's default ``--export=ALL``; a Ray
-cluster needs them in its runtime environment), and ``resolve`` reads them back there.
+processes inherit the run's environment (the local scheduler, and Slurm's default ``--export=ALL``; the Ray
+scheduler passes ``job_environment`` in each task's runtime environment), and ``resolve`` reads them back there.
 
 Guarantee: what a plan, a job, ``job.json`` or a report holds is the name only; the userinfo and the key
 live in process environments, never in a file trex writes. Not guaranteed: that a process which dumps its
-environment (a crash reporter, ``env`` in a job's shell) keeps them out of its own output.
+environment (a crash reporter, ``env`` in a job's shell) keeps them out of its own output, nor that Ray keeps a
+runtime environment's variables out of its cluster metadata (its dashboard shows a task's runtime environment).
 """
 
 from __future__ import annotations
@@ -78,3 +79,17 @@ def resolve(name: str, environ: MutableMapping[str, str] | None = None) -> Endpo
         parts = urlsplit(url)
         url = urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
     return Endpoint(record["model"], url, record.get("api_key_env", "OPENAI_API_KEY"))
+
+
+def job_environment(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """What a job process on another machine needs to resolve this process's endpoints: every ``TREX_LLM_*``
+    variable and the key variable each registered endpoint names (when set). For schedulers whose jobs do not
+    inherit the run's environment (Ray: ``runtime_env``)."""
+    environ = os.environ if environ is None else environ
+    env = {k: v for k, v in environ.items() if k.startswith(PREFIX) or k.startswith(USERINFO)}
+    for key, raw in list(env.items()):
+        if key.startswith(PREFIX):
+            name = json.loads(raw).get("api_key_env", "OPENAI_API_KEY")
+            if name in environ:
+                env[name] = environ[name]
+    return env

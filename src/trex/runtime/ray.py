@@ -12,6 +12,9 @@ refuses (``WorkspaceNotShared``, a ValueError) when one cannot see it; ``trex ru
 scheduler before it writes the workspace, so the refusal is exit 2 and leaves nothing behind. Timeouts,
 cancellation and failure classes are ``run_worker``'s.
 
+The run's LLM endpoints (``TREX_LLM_*`` and the key variables they name) go into every task's runtime environment
+(``env_vars``), so a plan's LLM operators resolve on any node (``trex.llm.endpoints``).
+
 Ray workers are reused across jobs (``max_calls=0``). Ray's default for a task that holds a GPU is
 ``max_calls=1``: a fresh Ray worker process per task, so that a task which initialised CUDA gives its
 GPU memory back. A trex task never touches the GPU (the job's own ``trex.runtime.worker`` subprocess
@@ -27,6 +30,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from trex.llm.endpoints import job_environment
 from trex.runtime.base import ThreadedScheduler, run_worker
 from trex.runtime.job import JobRequest, JobResult
 
@@ -69,11 +73,6 @@ class RayScheduler(ThreadedScheduler):
         """The function each Ray task runs (a subclass may run something else, e.g. a benchmark's sleep)."""
         return _ray_job
 
-    def gpus_of(self, request: JobRequest) -> int:
-        """The GPUs a job's Ray task holds: what its config asks for, else ``gpus_per_job`` (0 without GPUs)."""
-        train = request.job.train
-        return train.gpus if self.gpus_per_job and train is not None and train.gpus else self.gpus_per_job
-
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         if self.gpus_per_job:
             task, gpus = self._task, self.gpus_of(request)
@@ -82,10 +81,10 @@ class RayScheduler(ThreadedScheduler):
                 return JobResult.failure(request.job.content_hash(), error, "exception")
             if gpus != self.gpus_per_job:
                 task = task.options(num_gpus=gpus)
-            ref = task.remote(request.model_dump_json(), self.timeout_s, deadline)
+            ref = _with_llm_env(task).remote(request.model_dump_json(), self.timeout_s, deadline)
             return JobResult.model_validate_json(self._ray.get(ref))
         with self._cpu_slot:
-            ref = self._task.remote(request.model_dump_json(), self.timeout_s, deadline)
+            ref = _with_llm_env(self._task).remote(request.model_dump_json(), self.timeout_s, deadline)
             return JobResult.model_validate_json(self._ray.get(ref))
 
     def check_workspace(self, workspace: Path) -> None:
@@ -117,6 +116,13 @@ class RayScheduler(ThreadedScheduler):
             for node in nodes
         ]
         return [host for host, seen in self._ray.get(refs, timeout=120) if not seen]
+
+
+def _with_llm_env(task):  # noqa: ANN001, ANN202 - a Ray remote function
+    """The task with the run's LLM endpoints in its runtime environment (``trex.llm.endpoints.job_environment``): a
+    Ray worker on another node does not inherit the run's environment, and a plan's LLM operators resolve there."""
+    env = job_environment()
+    return task.options(runtime_env={"env_vars": env}) if env else task
 
 
 def _sees(marker: str) -> tuple[str, bool]:
