@@ -65,6 +65,7 @@ class ThreadedScheduler:
 
     def __init__(self) -> None:
         self._done: queue.Queue[tuple[JobRequest, JobResult]] = queue.Queue()
+        self._held: dict[int, int] = {}  # id of a submitted request -> the GPUs it holds, until it finishes
 
     @property
     def slots(self) -> int:
@@ -75,19 +76,32 @@ class ThreadedScheduler:
         """GPUs held when every slot is busy (0 on CPU)."""
         return self.gpus_in_use(self.slots)
 
+    def gpus_of(self, request: JobRequest) -> int:
+        """The GPUs a job holds: what its config asks for (``gpus``, at most the machine's), else ``gpus_per_job``."""
+        train = request.job.train
+        asked = train.gpus if self.gpus_per_job and train is not None and train.gpus else self.gpus_per_job
+        return min(asked, self.slots * self.gpus_per_job)
+
     def gpus_in_use(self, jobs_in_flight: int) -> int:
-        return min(jobs_in_flight, self.slots) * self.gpus_per_job
+        """GPUs held by ``jobs_in_flight`` jobs (what the GPU-hour deadline divides by): each submitted job its own
+        count (``gpus_of``: a config may ask for several), a job not yet submitted ``gpus_per_job``."""
+        held = sorted(getattr(self, "_held", {}).values(), reverse=True)[:jobs_in_flight]
+        return sum(held) + min(max(0, jobs_in_flight - len(held)), self.slots) * self.gpus_per_job
 
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         raise NotImplementedError
 
     def submit(self, request: JobRequest, deadline: float | None = None) -> None:
+        held = self.__dict__.setdefault("_held", {})
+        held[id(request)] = self.gpus_of(request)
+
         def one() -> None:
             try:
                 result = self.execute(request, deadline)
             except Exception as exc:  # noqa: BLE001 - a scheduler failure is the job's failure, never a lost job
                 error = f"scheduler failed: {type(exc).__name__}: {exc}"[:2000]
                 result = JobResult.failure(request.job.content_hash(), error, "crash")
+            held.pop(id(request), None)
             self._done.put((request, result))
 
         threading.Thread(target=one, daemon=True, name=f"job-{request.job.content_hash()[:8]}").start()
