@@ -128,6 +128,13 @@ class NodeRecord(BaseModel):
 STEP_CEILING = 2
 
 
+class ProbeRoot(BaseModel):
+    """A root of short learning-rate probes before the run's one long run (``trex.agents.root_probes``)."""
+
+    configs: int
+    steps: int
+
+
 class TimedRun(BaseModel):
     """Training fitted to the wall clock (a one-run root, the run's last node): each config trains ``seconds`` (the
     worker fits its steps and schedule into them, ``TrainConfig.max_seconds``), at most ``steps``

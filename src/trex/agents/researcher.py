@@ -26,7 +26,8 @@ from __future__ import annotations
 from trex.agents.heuristic.moves import fill_budget, lr_name
 from trex.agents.recipes import resampled, rows_needed
 from trex.agents.repair import repair_config
-from trex.plan import BudgetLeft, ConfigSpec, Plan, PlanContext, TimedRun, check_warm_starts
+from trex.agents.root_probes import probe_plan
+from trex.plan import BudgetLeft, ConfigSpec, Plan, PlanContext, ProbeRoot, TimedRun, check_warm_starts
 from trex.task.spec import TaskSpec
 
 
@@ -41,10 +42,13 @@ class Researcher:
         self.seed = seed
         self.k = task.limits.configs_per_plan
 
-    def root_plan(self, one_run: TimedRun | None = None, slots: int = 1) -> Plan:
-        """The root plan; with ``one_run`` (a budget too small for a search) its first ``slots`` configs, each
-        training for ``one_run.seconds`` (at most ``one_run.steps``) on a sample sized for that."""
+    def root_plan(self, one_run: TimedRun | ProbeRoot | None = None, slots: int = 1) -> Plan:
+        """The root plan; with ``ProbeRoot`` (a budget that pays for one long run and a few short ones) learning-rate
+        probes (``trex.agents.root_probes``); with ``TimedRun`` (too small for even those) its first ``slots``
+        configs, each training for ``one_run.seconds`` (at most ``one_run.steps``) on a sample sized for that."""
         plan = self._root_plan()
+        if isinstance(one_run, ProbeRoot):
+            return probe_plan(plan, self.task, one_run, self.seed)
         if one_run is None:
             return plan
         configs, rows = [], rows_needed(plan.configs[0].train.model_copy(update={"max_steps": one_run.steps}))

@@ -42,7 +42,7 @@ import time
 
 from pydantic import BaseModel
 
-from trex.plan import STEP_CEILING, TimedRun
+from trex.plan import STEP_CEILING, ProbeRoot, TimedRun
 from trex.run.costs import JobEstimate, StepCost
 from trex.runtime.job import TRAIN_SHARE, train_reserve
 from trex.store import Store
@@ -145,6 +145,34 @@ def one_run(
     # one fixed cost pays for both the run's own (load, validation scoring, save) and its test scoring: the fixed
     # part measured by the base-model job already holds a load and the scoring of both splits
     return timed(limits, cost, left * TIME_FIT_MARGIN - cost.fixed_s)
+
+
+# A budget too small for a search pays for a few short probes before its one long run (``trex.agents.root_probes``):
+# at most this share of the time left, each probe ``PROBE_STEPS`` steps (docs/benchmarks/probes.md).
+PROBE_SHARE = 1 / 4
+PROBE_STEPS = 24
+MAX_PROBES = 3  # on one slot; a probe per slot beyond that, up to a plan's five configs
+
+
+def probe_root(limits: Limits, usage: Usage, cost: StepCost | None, slots: int) -> ProbeRoot | None:
+    """The root's probes when they fit in ``PROBE_SHARE`` of the wall clock left (as many as fit, from
+    ``MAX_PROBES`` or one per slot down to two); None: not even two do, or nothing is measured."""
+    left = wall_left_s(limits, usage)
+    if left is None or cost is None or cost.step_s <= 0:
+        return None
+    for n in range(min(5, max(MAX_PROBES, slots)), 1, -1):
+        if math.ceil(n / max(1, slots)) * (cost.fixed_s + PROBE_STEPS * cost.step_s) <= left * PROBE_SHARE:
+            return ProbeRoot(configs=n, steps=PROBE_STEPS)
+    return None
+
+
+def long_run(limits: Limits, usage: Usage, cost: StepCost | None) -> TimedRun | None:
+    """After the probes, the one long run: all the time left, less its own fixed cost and the test scoring of the
+    run's best node (a fixed cost each) and ``TIME_FIT_MARGIN`` (None: no wall clock or nothing measured)."""
+    left = wall_left_s(limits, usage)
+    if left is None or cost is None or cost.step_s <= 0:
+        return None
+    return timed(limits, cost, left * TIME_FIT_MARGIN - 2 * cost.fixed_s)
 
 
 MIN_FINAL_STEPS = 4

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from trex.agents.recipes import base_recipe, rows_needed
-from trex.plan import ConfigSpec, Plan
-from trex.run.budget import TimedRun, Usage, one_run
+from trex.plan import ConfigSpec, Plan, ProbeRoot
+from trex.run.budget import TimedRun, Usage, one_run, probe_root
 from trex.run.costs import step_cost
 from trex.run.executor import Executor, baseline_job
 from trex.store import Store
@@ -49,8 +49,9 @@ def one_run_root(
     calibrate: Plan | None,
     usage: Callable[[], Usage],
     say: Callable[[str], None],
-) -> TimedRun | None:
-    """Run the calibrating base-model job (once per run), then the root's one run, or None to search as usual."""
+) -> TimedRun | ProbeRoot | None:
+    """Run the calibrating base-model job (once per run), then the root's shape: learning-rate probes before one long
+    run, or one run, or None to search as usual."""
     if calibrate is None:
         return None
     if step_cost(store) is None:
@@ -63,9 +64,16 @@ def one_run_root(
         return None
     slots = executor.scheduler.slots
     run = one_run(task.limits, usage(), cost, task.limits.configs_per_plan, task.training.max_steps, slots)
-    store.event(
-        "calibrated", None, step_s=cost.step_s, fixed_s=cost.fixed_s, one_run=run.model_dump() if run else None
-    )
+    probes = probe_root(task.limits, usage(), cost, slots) if run is not None else None
+    shown = {"one_run": run.model_dump() if run and probes is None else None}
+    store.event("calibrated", None, step_s=cost.step_s, fixed_s=cost.fixed_s, **shown, probes=_dump(probes))
+    if probes is not None:
+        say(f"the budget pays for one long run: {probes.configs} learning-rate probes of {probes.steps} steps first")
+        return probes
     if run is not None:
         say(f"the budget is too small for a search: one run per slot of up to {run.seconds:.0f} s of training")
     return run
+
+
+def _dump(probes: ProbeRoot | None) -> dict | None:
+    return probes.model_dump() if probes is not None else None

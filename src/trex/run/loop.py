@@ -38,11 +38,11 @@ import random
 import time
 from collections.abc import Callable
 
-from trex.agents.heuristic.researcher import HeuristicResearcher
+from trex.agents.choice import make_researcher
 from trex.agents.history import node_intervals
 from trex.agents.probes import mark_probes
-from trex.agents.random_researcher import RandomResearcher
 from trex.agents.researcher import Researcher
+from trex.agents.root_probes import is_probe_root
 from trex.plan import BudgetLeft, Plan
 from trex.run.budget import (
     TimedRun,
@@ -58,6 +58,7 @@ from trex.run.budget import (
     wall_left_s,
 )
 from trex.run.calibration import calibration_plan, one_run_root
+from trex.run.continuation import after_probes, worth_continuing
 from trex.run.costs import job_estimate, step_cost
 from trex.run.executor import Executor, plan_jobs
 from trex.run.node_end import NodeCompletion, plan_context
@@ -74,16 +75,6 @@ from trex.task.spec import TaskSpec
 
 Listener = Callable[[str], None]
 Stop = tuple[str | None, str]  # (limit name or None, sentence)
-
-
-def make_researcher(task: TaskSpec, options: RunOptions, store: Store) -> Researcher:
-    if options.researcher == "llm":
-        from trex.agents.llm.researcher import LLMResearcher
-
-        return LLMResearcher.from_options(task, options, store)
-    if options.researcher == "random":
-        return RandomResearcher(task, seed=options.seed)
-    return HeuristicResearcher(task, seed=options.seed)
 
 
 class SearchLoop:
@@ -217,6 +208,12 @@ class SearchLoop:
             in_flight, slots = len(self.executor.in_flight), self.executor.scheduler.slots
             estimate, configs = job_estimate(self.store), limits.configs_per_plan
             last = final_run(limits, usage, estimate, step_cost(self.store), configs, slots, in_flight)
+            last = last or after_probes(self.store, tree, self.task, usage)  # the long run follows the probes
+            if last is not None and (floor := worth_continuing(self.store, tree, last)) is not None:
+                return (
+                    None,
+                    f"the time left pays for {last.paced_steps} steps, fewer than the {floor} that can move the score",
+                )
             short = cannot_finish(limits, usage, estimate, configs, in_flight, slots)
             if short is not None and last is None:
                 return short if not self.running else None
@@ -253,14 +250,14 @@ class SearchLoop:
         self._score_best_test()
         return True
 
-    def _score_best_test(self) -> None:
+    def _score_best_test(self, end: bool = False) -> None:
         """The test split is scored for the run's best node only, in a worker of its own, with nothing in flight (the
         end of the run scores what had to wait); a failure is recorded once, not retried here. Agents never see it."""
         if self.executor.in_flight:
             return
         best = self.store.load_tree().best()
-        if best is None or best.test_score is not None:
-            return
+        if best is None or best.test_score is not None or (is_probe_root(self.store.node_plan(best.id)) and not end):
+            return  # a probe is not the run's result: its long run is about to start
         if (job := self.store.node_row(best.id)["best_job"]) not in self.executor.test_failures:
             self.say(f"node {best.id} is the run's best: scoring its test split")
             self.executor.score_test(job)
@@ -293,7 +290,7 @@ class SearchLoop:
             reached = exhausted(limits, self.usage(len(self.store.load_tree())))
             stopped_by, stop_reason = reached or ("budget", "the budget ran out while jobs ran")
             stop_reason += f"; jobs cancelled after the {limits.grace_minutes:g}-minute grace period"
-        self._score_best_test()
+        self._score_best_test(end=True)
         self.store.set_meta("elapsed_s", self.usage(0).wall_s)
         self.store.set_meta("stopped", {"reason": stop_reason, "limit": stopped_by})
         self.store.event("run_stopped", None, reason=stop_reason, limit=stopped_by)

@@ -149,11 +149,14 @@ def fill_budget(best: ConfigOutcome, final: TimedRun, n: int) -> Moves:
 
     The continuation starts where one schedule over the whole lineage would be at its point (``tail_rate``): a
     continuation much shorter than what the weights have trained is a gentle tail, not a restart at full rate
-    (measured 2026-12-06: 7 steps restarted at lr 1e-3 after a 300-step run took validation from 0.870 to 0.665);
-    a continuation much longer than its parent starts near the config's own rate."""
+    (a few steps restarted at full rate after a long run undid much of it: docs/benchmarks/equal-budget.md);
+    a continuation much longer than its parent starts near the config's own rate. A constant-rate parent (the root's
+    probes) continues at its rate, decayed linearly over the continuation."""
     cfg = variant(
         best.train, init_from_job=best.job_hash, max_steps=final.steps, max_seconds=final.seconds, epochs=None
     )
+    if cfg.lr_scheduler == "constant":  # a probe: the stable phase of warmup-stable-decay; this run is its decay
+        cfg = variant(cfg, lr_scheduler="linear")
     steps = final.paced_steps
     lr = tail_rate(best, steps)
     rates = [("finish", lr), ("finish-lr/2", lr / 2), ("finish-lr/4", lr / 4), ("finish-lr/8", lr / 8)]
