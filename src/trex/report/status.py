@@ -1,20 +1,23 @@
 """The status of a run as one JSON-ready dict: the contract of ``trex status --json``.
 
 ``{"task", "nodes": [{"id", "parent", "depth", "strategy", "status", "visits", "value", "reward",
-"val_score", "test_score", "configs"}], "best": {"id", "val_score", "test_score"}, "base": {...},
+"val_score", "test_score", "configs", "cost"}], "best": {"id", "val_score", "test_score"}, "base": {...},
 "usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None,
 "in_flight": [{"node", "jobs": [{"name", "hash", "state", "gpu", "started"}]}],
 "strategies": {strategy: {"attempted", "succeeded", "improved"}}}``
-``configs`` counts a node's training configs (the root's base-model evaluation is not one).
+``configs`` counts a node's training configs (the root's base-model evaluation is not one); ``cost`` is the node's
+line of the cost ledger, ``{"llm_tokens", "llm_usd", "compute_s", "gpu_s", "wall_s", "gain", "gain_ci"}``
+(``trex.report.ledger``); ``llm_usd`` is null, here and in ``usage``, when the LLM's price is unknown.
 ``in_flight`` lists the unfinished nodes and, per unfinished job, whether it runs and on which GPU.
 ``strategies`` is the paper's Table 4 for the run (``trex.report.strategies``).
-Two queries for the tree whatever its size, so it stays fast on large trees.
+A fixed number of queries whatever the tree's size, so it stays fast on large trees.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from trex.report.ledger import llm_priced, node_costs
 from trex.report.strategies import strategy_table
 from trex.report.utilization import in_flight
 from trex.run.budget import read_usage
@@ -46,13 +49,18 @@ def focus_nodes(nodes: list[dict[str, Any]], best_id: int | None, newest: int) -
 def usage_line(usage: dict[str, Any]) -> str:
     """The budget used, in one line: wall clock / GPU-hours / LLM tokens / LLM USD."""
     minutes, hours, tokens, usd = usage["wall_s"] / 60, usage["gpu_hours"], usage["llm_tokens"], usage["llm_usd"]
-    return f"{minutes:.1f} min / {hours:.3f} GPU-h / {tokens:,} LLM tokens / {usd:.4f} USD"
+    dollars = "unpriced" if usd is None else f"{usd:.4f} USD"  # an unknown price is never $0
+    return f"{minutes:.1f} min / {hours:.3f} GPU-h / {tokens:,} LLM tokens / {dollars}"
 
 
 def run_status(store: Store) -> dict[str, Any]:
     tree = store.load_tree()
     counts = store.trained_jobs_per_node()
-    nodes = [{**{k: getattr(n, k) for k in NODE_KEYS}, "configs": counts.get(n.id, 0)} for n in tree.nodes.values()]
+    costs = node_costs(store)
+    nodes = [
+        {**{k: getattr(n, k) for k in NODE_KEYS}, "configs": counts.get(n.id, 0), "cost": costs.get(n.id)}
+        for n in tree.nodes.values()
+    ]
     best = tree.best()
     return {
         "task": store.get_meta("task_name", ""),
@@ -67,6 +75,8 @@ def run_status(store: Store) -> dict[str, Any]:
     }
 
 
-def stored_usage(store: Store) -> dict[str, float]:
-    """The budget used, as recorded (wall clock up to the last finished node)."""
-    return read_usage(store, nodes=0).model_dump(exclude={"nodes"})
+def stored_usage(store: Store) -> dict[str, float | None]:
+    """The budget used, as recorded (wall clock up to the last finished node); ``llm_usd`` None when the LLM's price
+    is unknown."""
+    usage = read_usage(store, nodes=0).model_dump(exclude={"nodes"})
+    return usage if llm_priced(store.get_meta("options") or {}) else {**usage, "llm_usd": None}

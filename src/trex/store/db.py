@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trex.search.tree import Node, Tree
+from trex.store.ledger import attribute_llm
 from trex.store.queries import Queries
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class Store(Queries):
                     (node_id, idx, job_hash, name),
                 )
             self._event(tx, "node_created", node_id, {"parent": parent, "strategy": strategy, "jobs": len(jobs)})
+            attribute_llm(tx, node_id)  # the LLM tokens of its plan
         return node_id
 
     def add_node_jobs(self, node_id: int, jobs: list[tuple[str, str, str]], event: dict[str, Any]) -> None:
@@ -156,6 +158,7 @@ class Store(Queries):
                     (node_id, last[0] + offset, job_hash, name),
                 )
             self._event(tx, event.pop("kind", "node_jobs_added"), node_id, event)
+            attribute_llm(tx, node_id)  # the LLM tokens of its repair
 
     def finish_node(
         self, node: Node, best_job: str | None, insights: str, error: str | None, path: list[Node]
@@ -186,6 +189,7 @@ class Store(Queries):
                 node.id,
                 {"status": node.status, "reward": node.reward, "val_score": node.val_score},
             )
+            attribute_llm(tx, node.id)  # the LLM tokens of its verdict
 
     def load_tree(self) -> Tree:
         rows = self.conn.execute(f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY id").fetchall()

@@ -79,3 +79,44 @@ class Queries:
         trained += " AND json_extract(result, '$.{0}.steps') > 0"
         query = f"{trained.format('train', 'train')} UNION ALL {trained.format('calibration', 'calibrate')}"
         return [(float(a), float(b), int(c), int(d)) for a, b, c, d in self.conn.execute(query).fetchall()]
+
+    def llm_cost_per_node(self) -> dict[int, dict[str, float]]:
+        """Node id -> the LLM usage charged to it (``trex.store.ledger``): prompt_tokens, completion_tokens, usd."""
+        rows = self.conn.execute(
+            "SELECT node_id, SUM(json_extract(data, '$.prompt_tokens')),"
+            " SUM(json_extract(data, '$.completion_tokens')), SUM(json_extract(data, '$.usd'))"
+            " FROM events WHERE kind = 'llm_cost' GROUP BY node_id"
+        ).fetchall()
+        return {int(n): {"prompt_tokens": p or 0, "completion_tokens": c or 0, "usd": u or 0.0} for n, p, c, u in rows}
+
+    def job_seconds_per_node(self) -> dict[int, tuple[float, float]]:
+        """Node id -> (seconds, GPU-seconds) of its finished jobs; a job two nodes share is charged to the first."""
+        rows = self.conn.execute(
+            "SELECT MIN(nj.node_id), json_extract(j.result, '$.seconds'), json_extract(j.result, '$.gpus')"
+            " FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash WHERE j.result IS NOT NULL GROUP BY j.hash"
+        ).fetchall()
+        costs: dict[int, tuple[float, float]] = {}
+        for node, seconds, gpus in rows:
+            spent, gpu_spent = costs.get(int(node), (0.0, 0.0))
+            costs[int(node)] = (spent + float(seconds or 0.0), gpu_spent + float(seconds or 0.0) * float(gpus or 0))
+        return costs
+
+    def node_times(self) -> dict[int, tuple[float, float | None]]:
+        """Node id -> (created, finished or None) as epoch times."""
+        rows = self.conn.execute("SELECT id, created, finished FROM nodes").fetchall()
+        return {int(n): (float(c), float(f) if f is not None else None) for n, c, f in rows}
+
+    def score_intervals(self) -> tuple[dict[int, tuple[float, float, float]], tuple[float, float, float] | None]:
+        """(node id -> (value, low, high) of its best job's validation score, the same of the base model's job)."""
+        score = "json_extract(j.result, '$.validation.score.{}')"
+        fields = ", ".join(score.format(k) for k in ("value", "low", "high"))
+        rows = self.conn.execute(
+            f"SELECT n.id, {fields} FROM nodes n JOIN jobs j ON j.hash = n.best_job WHERE n.best_job IS NOT NULL"
+        ).fetchall()
+        base = self.conn.execute(
+            f"SELECT {fields} FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash JOIN nodes n ON n.id = nj.node_id"
+            " WHERE n.parent IS NULL AND json_extract(j.spec, '$.train') IS NULL AND j.result IS NOT NULL"
+            f" AND {score.format('value')} IS NOT NULL ORDER BY n.id LIMIT 1"
+        ).fetchone()
+        nodes = {int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in rows if r[1] is not None}
+        return nodes, (float(base[0]), float(base[1]), float(base[2])) if base else None
