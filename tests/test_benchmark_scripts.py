@@ -114,3 +114,23 @@ def test_equal_budget_runs_four_arms_on_the_same_budget_and_resumes(tmp_path: Pa
     again = run_equal_budget(tmp_path, "--arms", "plain,asha")
     assert again["resumed"] == [[0, "plain"]] and (folder / "plain.json").stat().st_mtime_ns == finished
     assert again["arms"]["plain"]["val"] == report["arms"]["plain"]["val"] and (folder / "asha.json").exists()
+
+
+@pytest.mark.slow
+def test_prompt_budget_counts_every_part_of_the_plan_prompt() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "prompt_budget.py"), "--nodes", "8"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["nodes"] == 8 and figures["memory_tokens"] == 2000 and figures["siblings"] >= 1
+    parts = figures["parts"]
+    assert set(parts) == {"context", "parent", "siblings", "in_flight", "data", "format", "operators"} | {
+        "train_schema",
+        "suggestions",
+    }
+    assert all(tokens > 0 for tokens in parts.values()), parts
+    assert figures["system"] + sum(parts.values()) < figures["total"] < 16_000 and figures["answer_schema"] > 0
