@@ -63,6 +63,9 @@ class Plan(BaseModel):
     change: str = Field(description="one line: what this node changes relative to its parent")
     recipe: Recipe
     configs: list[ConfigSpec] = Field(min_length=1, max_length=5)
+    later: list[ConfigSpec] = Field(
+        default=[], max_length=4, description="configs planned with this node, each to run as a child node of its own"
+    )
 
     def recipe_for(self, config: ConfigSpec) -> Recipe:
         return config.recipe or self.recipe

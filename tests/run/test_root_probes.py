@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeScheduler
-from trex.agents.root_probes import PROBE_CHANGE, TUNED_FACTORS, UNTUNED_FACTORS, probe_plan, tuned
+from trex.agents.root_probes import PROBE_CHANGE, TUNED_FACTORS, UNTUNED_FACTORS, next_probe, probe_plan, tuned
 from trex.plan import ProbeRoot
 from trex.run.budget import PROBE_SHARE, PROBE_STEPS, Usage, long_run, probe_root
 from trex.run.costs import StepCost
@@ -43,14 +43,19 @@ def test_an_untuned_task_probes_upward_and_a_tuned_one_around_its_rate(tiny_task
     for task, factors in ((untuned, UNTUNED_FACTORS), (tiny_task, TUNED_FACTORS)):
         root = HeuristicResearcher(task, seed=3)._root_plan()
         plan = probe_plan(root, task, ProbeRoot(configs=3, steps=PROBE_STEPS), seed=3)
-        assert plan.change == PROBE_CHANGE and len(plan.configs) == 3
-        rates = [c.train.learning_rate for c in plan.configs]
+        assert plan.change == PROBE_CHANGE and len(plan.configs) == 1 and len(plan.later) == 2  # children to come
+        probes = plan.configs + plan.later
+        rates = [c.train.learning_rate for c in probes]
         assert rates == pytest.approx([task.training.learning_rate * f for f in factors])
-        assert all(c.train.lr_scheduler == "constant" and c.train.max_steps == PROBE_STEPS for c in plan.configs)
+        assert all(c.train.lr_scheduler == "constant" and c.train.max_steps == PROBE_STEPS for c in probes)
         assert plan == probe_plan(root, task, ProbeRoot(configs=3, steps=PROBE_STEPS), seed=3)  # seeded
-        assert len({c.recipe.model_dump_json() for c in plan.configs}) == 1  # the same rows: only the rate differs
+        assert len({c.recipe.model_dump_json() for c in probes}) == 1  # the same rows: only the rate differs
+        second = next_probe(plan, [])
+        assert second is not None and second.configs == plan.later[:1] and second.change == PROBE_CHANGE
+        assert next_probe(plan, [second]).configs == plan.later[1:] and next_probe(plan, [second, second]) != second
+        assert next_probe(plan, [second, next_probe(plan, [second])]) is None
     five = probe_plan(root, tiny_task, ProbeRoot(configs=5, steps=PROBE_STEPS), seed=3)
-    assert len(five.configs) == 5 and five.configs[3].train.lora_r == 2 * tiny_task.training.lora_r
+    assert len(five.later) == 4 and five.later[2].train.lora_r == 2 * tiny_task.training.lora_r
 
 
 def _score(job) -> float:  # noqa: ANN001
@@ -85,24 +90,24 @@ def test_probes_then_the_long_run_of_the_best_inside_the_budget_and_no_probe_sco
     calibrated = store.events("calibrated")[0]["data"]
     assert calibrated["probes"] == {"configs": 3, "steps": PROBE_STEPS} and calibrated["one_run"] is None
     tree = store.load_tree()
-    assert len(tree) >= 2 and store.node_plan(1).change == PROBE_CHANGE and tree.nodes[2].parent == 1
-    _, *probes = store.jobs_of(1)
+    assert all(store.node_plan(n).change == PROBE_CHANGE for n in (1, 2, 3))  # each probe a node of the tree
+    assert tree.nodes[2].parent == 1 and tree.nodes[3].parent == 1 and tree.nodes[4].parent == 3
+    probes = [store.jobs_of(1)[1], store.jobs_of(2)[0], store.jobs_of(3)[0]]
     assert [p.job.train.learning_rate for p in probes] == pytest.approx([2e-4, 6e-4, 2e-3])
-    (long,) = store.jobs_of(2)  # one slot: one long run
-    best_probe = store.node_row(1)["best_job"]
-    assert store.job(best_probe).job.train.learning_rate == pytest.approx(2e-3)  # the best of the three
+    (long,) = store.jobs_of(4)  # one slot: one long run
+    best_probe = store.node_row(3)["best_job"]  # the best of the three
     assert long.job.train.init_from_job == best_probe and long.job.train.lr_scheduler == "linear"
     assert long.job.train.max_seconds is not None and long.result.train.seconds > 3 * 0.02 * PROBE_STEPS
     probe_hashes = {p.hash for p in probes}
     assert not probe_hashes & set(scheduler.test_runs)  # the long run became the result; no probe's test was scored
     assert not [r for r in scheduler.requests if r.job.content_hash() in probe_hashes and r.score_test]
-    assert summary.best_node == 2 and len(tree) == 2  # nothing after the long run: too short to move the score
+    assert summary.best_node == 4 and len(tree) == 4  # nothing after the long run: too short to move the score
     elapsed = store.get_meta("elapsed_s")
     assert elapsed <= 12 * 1.15 and summary.best_test is not None and not store.events("job_cancelled")
 
     again, _, _, _ = _run(tmp_path, task, "b")  # the same seed plans the same probes and the same long run
     assert [j.hash for j in again.jobs_of(1)] == [j.hash for j in store.jobs_of(1)]
-    assert again.node_plan(2).configs[0].train.init_from_job == store.node_plan(2).configs[0].train.init_from_job
+    assert again.node_plan(4).configs[0].train.init_from_job == store.node_plan(4).configs[0].train.init_from_job
     runs = len(scheduler.runs)  # a resume plans nothing again: every job is reused by hash
     SearchLoop(store, task, options, scheduler=scheduler).run()
     assert len(scheduler.runs) == runs

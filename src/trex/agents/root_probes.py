@@ -3,8 +3,10 @@
 A budget too small for a search (``trex.run.budget.probe_root``) still pays for a few short runs before the long
 one, and a task's default learning rate is a guess unless the task file set one: trex's own default (2e-4) is a
 safe rate for long LoRA runs and a slow one for the few hundred steps a small budget pays for. So the root trains
-``ProbeRoot.configs`` probes of ``ProbeRoot.steps`` steps over a grid of rates, and the run's last node continues
-the best probe's weights for the time left (``trex.agents.heuristic.moves.fill_budget``).
+``ProbeRoot.configs`` probes of ``ProbeRoot.steps`` steps over a grid of rates: the root trains the first (beside
+the base-model job), each other probe is a child node of the root (``Plan.later``, ``next_probe``), so the tree
+and the report show the search; then the run's last node continues the best probe's weights for the time left
+(``trex.agents.heuristic.moves.fill_budget``).
 
 Each probe is the stable phase of a warmup-stable-decay schedule: a constant rate (the schedule truncated, not
 compressed into the probe's few steps: a compressed decay ranks rates by how they end a short run, which favours
@@ -71,8 +73,26 @@ def probe_plan(plan: Plan, task: TaskSpec, probes: ProbeRoot, seed: int) -> Plan
         f"{probes.steps} steps at constant rates ({rates}), scored on validation; the best one's weights then train "
         "for the time left, its rate decayed over it."
     )
-    return plan.model_copy(update={"configs": configs, "rationale": rationale, "change": PROBE_CHANGE})
+    first_probe, *later = configs
+    return plan.model_copy(
+        update={"configs": [first_probe], "later": later, "rationale": rationale, "change": PROBE_CHANGE}
+    )
+
+
+def probe_child(root: Plan, config: ConfigSpec) -> Plan:
+    """One probe the root planned, as a child node of its own: the tree shows each rate as a node."""
+    rationale = f"{config.name}: one of the root's learning-rate probes ({root.rationale})"
+    return Plan(strategy="adjust_training", rationale=rationale, change=PROBE_CHANGE, recipe=root.recipe,
+                configs=[config])  # fmt: skip
+
+
+def next_probe(root: Plan, planned: list[Plan]) -> Plan | None:
+    """The root's next probe not yet a node (``planned``: the plans of the root's children), or None."""
+    taken = {c.name for plan in planned if plan.change == PROBE_CHANGE for c in plan.configs}
+    waiting = [c for c in root.later if c.name not in taken] if is_probe_root(root) else []
+    return probe_child(root, waiting[0]) if waiting else None
 
 
 def is_probe_root(plan: Plan) -> bool:
+    """A root of probes, or one of its probes (the test split waits for their long run)."""
     return plan.change == PROBE_CHANGE

@@ -1,7 +1,8 @@
 """The run's last node, continuing the best config: after the root's probes, and only when it can change the score.
 
-``after_probes``: a probe root (``trex.agents.root_probes``) is followed by its long run whatever the reserve rules
-of ``trex.run.budget.final_run`` say: the probes were planned as the first quarter of one run.
+``next_probe_node``: a probe root (``trex.agents.root_probes``) has its other probes run as its children, planned
+by the root, not by the researcher. ``after_probes``: once they are done, the long run follows whatever the reserve
+rules of ``trex.run.budget.final_run`` say: the probes were planned as the first quarter of one run.
 
 ``useful_steps``: a continuation too short to move the validation score beyond its own noise is not a node: it
 pays a model load and a validation pass for nothing. The run's own learning curve says how much steps buy: the
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import math
 
-from trex.agents.root_probes import is_probe_root
-from trex.plan import TimedRun
+from trex.agents.root_probes import is_probe_root, next_probe
+from trex.plan import Plan, TimedRun
 from trex.run.budget import Usage, long_run
 from trex.run.costs import step_cost
 from trex.search.tree import DONE, Tree
@@ -23,12 +24,22 @@ from trex.store import Store
 from trex.task.spec import TaskSpec
 
 
-def after_probes(store: Store, tree: Tree, task: TaskSpec, usage: Usage) -> TimedRun | None:
-    """The long run that follows a probe root: the next node after it (None: the root is no probe root, other
-    nodes exist, or nothing is measured)."""
-    if tree.root is None or len(tree) != 1 or tree.root.status != DONE:
+def next_probe_node(store: Store, tree: Tree) -> Plan | None:
+    """The root's next probe, to plan as a child of the root (None: no probe root, or every probe is a node)."""
+    if tree.root is None or tree.root.status != DONE:
         return None
-    if not is_probe_root(store.node_plan(tree.root.id)):
+    children = [store.node_plan(n.id) for n in tree.nodes.values() if n.parent == tree.root.id]
+    return next_probe(store.node_plan(tree.root.id), children)
+
+
+def after_probes(store: Store, tree: Tree, task: TaskSpec, usage: Usage) -> TimedRun | None:
+    """The long run that follows the root's probes once every one is done: the next node, whatever the reserve
+    rules say (None: no probe root, a probe still to run or running, a node beyond them, or nothing measured)."""
+    if tree.root is None or not is_probe_root(store.node_plan(tree.root.id)):
+        return None
+    if any(n.status != DONE or not is_probe_root(store.node_plan(n.id)) for n in tree.nodes.values()):
+        return None
+    if next_probe_node(store, tree) is not None:
         return None
     return long_run(task.limits, usage, step_cost(store))
 

@@ -7,9 +7,9 @@ expandable, and returns why it stopped and which limit stopped it (limits: the t
 Several nodes in flight: by default the loop starts a node whenever fewer jobs are in flight than
 the scheduler has slots (ceil(slots / configs per node) nodes while they are fresh, one more as soon
 as a node's early jobs free their slots; 1 at a time on a one-slot machine); ``--parallel-nodes P``
-fixes the number of nodes in flight instead. A node is selected and
-planned the moment a place frees up, with the tree as it stands: the pending nodes count through a
-virtual visit (``trex.search.virtual_loss``) and appear in the memory context as ``running: <plan>``.
+fixes the number of nodes in flight instead. A node is selected and planned the moment a place frees up, with the
+tree as it stands: the pending nodes count through a virtual visit (``trex.search.virtual_loss``) and appear in
+the memory context as ``running: <plan>``.
 A child plan's new directions (a scheme switch, a learning-rate jump beyond half a decade, a structurally new
 recipe) run first as cheap probes and go on to full length when ASHA's rule promotes them
 (``trex.agents.probes``); a node is settled once its repairs and promotions have run.
@@ -19,17 +19,17 @@ loop is the sequential one, node after node: the same seeded choices, the same t
 
 Budgets (``trex.run.budget``): wall clock and GPU-hours count every running job; no node starts that the budget
 left cannot finish; the last node a wall clock pays for continues the best config for the time left
-(``final_run``); a wall clock too small for a search gets one run per slot (``one_run``, timed by
+(``final_run``, never shorter than what moves the score); a wall clock too small for a search gets learning-rate
+probes, then one long run (``trex.run.continuation``), or else one run per slot (``one_run``, timed by
 ``trex.run.calibration``); every job's training ends early enough for the job and the best node's test scoring to
 finish before the limit (``train_deadline``). Jobs still running at the limit get the grace period, then are
 cancelled; their nodes stay unfinished for a resume.
 
-Every step is durable: a node is stored with its plan and jobs before any job runs, each job's
-result is committed as it finishes, and a node's outcome commits together with the
-backpropagation along its path. ``run`` on a workspace that holds a stopped or killed run
-therefore resumes it: every unfinished node is completed first (finished jobs are reused by
-content hash, none runs twice at once), then the search goes on. Selection randomness is seeded by
-(seed, node count), so a resumed sequential run makes the same choices as one never interrupted.
+Every step is durable: a node is stored with its plan and jobs before any job runs, each job's result is committed
+as it finishes, and a node's outcome commits together with the backpropagation along its path. ``run`` on a
+workspace that holds a stopped or killed run therefore resumes it: every unfinished node is completed first
+(finished jobs are reused by content hash, none runs twice at once), then the search goes on. Selection randomness
+is seeded by (seed, node count), so a resumed sequential run makes the same choices as one never interrupted.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ from trex.run.budget import (
     wall_left_s,
 )
 from trex.run.calibration import calibration_plan, one_run_root
-from trex.run.continuation import after_probes, worth_continuing
+from trex.run.continuation import after_probes, next_probe_node, worth_continuing
 from trex.run.costs import job_estimate, step_cost
 from trex.run.executor import Executor, plan_jobs
 from trex.run.node_end import NodeCompletion, plan_context
 from trex.run.options import RunOptions, RunSummary, default_parallel_nodes, summarize
+from trex.run.steering import steered
 from trex.run.tracking import make_tracker
 from trex.runtime import Scheduler, make_scheduler
 from trex.runtime.job import Job
@@ -73,7 +74,6 @@ from trex.search.virtual_loss import with_virtual_loss
 from trex.store import Store
 from trex.task.spec import TaskSpec
 
-Listener = Callable[[str], None]
 Stop = tuple[str | None, str]  # (limit name or None, sentence)
 
 
@@ -85,7 +85,7 @@ class SearchLoop:
         options: RunOptions,
         scheduler: Scheduler | None = None,
         researcher: Researcher | None = None,
-        listener: Listener | None = None,
+        listener: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.task = task = options.apply_limits(task)
@@ -143,7 +143,7 @@ class SearchLoop:
 
     def _create_child(self, tree: Tree, last: TimedRun | None = None) -> int | None:
         shadow = with_virtual_loss(tree, self.running, self.running)
-        candidates = expandable(shadow, self.task.limits.max_children)
+        candidates = steered(self.store, tree, expandable(shadow, self.task.limits.max_children))  # pins, prunes
         if not candidates:
             return None
         best = tree.best()
@@ -221,6 +221,9 @@ class SearchLoop:
                 node_id = self._create_root()
             elif tree.root.status == RUNNING:
                 return None  # children need the root's result
+            elif (probe := next_probe_node(self.store, tree)) is not None:  # the root planned it
+                jobs = plan_jobs(self.task, probe, self.options.seed, with_baseline=False)
+                node_id = self._store_node(tree.root.id, 1, probe, jobs)
             else:
                 node_id = self._create_child(tree, last)
                 if node_id is None:
