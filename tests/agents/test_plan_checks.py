@@ -115,3 +115,19 @@ def test_prompts_are_strict_at_load_and_at_render() -> None:
 def test_the_researchers_leave_the_sample_cap_to_trex(tiny_task) -> None:
     for plan in (HeuristicResearcher(tiny_task).root_plan(), RandomResearcher(tiny_task).root_plan()):
         assert all(s.op != "cap_samples" for c in plan.configs for s in plan.recipe_for(c).steps)
+
+
+def test_the_llm_researchers_plan_check_refuses_code_where_no_strong_sandbox_exists(tiny_task, monkeypatch) -> None:
+    import trex.sandbox.runner as runner
+    from trex.aidp.recipe import Recipe, Step
+
+    monkeypatch.setattr(runner, "bwrap_available", lambda: False)
+    monkeypatch.setattr(runner, "kernel_walls_available", lambda: False)
+    monkeypatch.delenv(runner.WEAK_ENV, raising=False)
+    plan = HeuristicResearcher(tiny_task).root_plan()
+    code = Step(op="select_by_filter", args={"code": "def keep(row):\n    return True\n"})
+    coded = plan.model_copy(update={"recipe": Recipe(steps=[*plan.recipe.steps, code])})
+    researcher = LLMResearcher(tiny_task, ScriptedClient([]))
+    researcher._finish(plan, {})  # the same plan without code passes
+    with pytest.raises(ValueError, match="runs custom code, but .*filter with an expression instead"):
+        researcher._finish(coded, {})

@@ -34,7 +34,7 @@ from trex.agents.researcher import Researcher
 from trex.llm.client import LLMClient, LLMError, LLMUsage
 from trex.llm.pricing import require_price
 from trex.llm.structured import structured
-from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_plan
+from trex.plan import BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext, Strategy, check_code_steps, check_plan
 from trex.store import Store
 from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
@@ -142,6 +142,7 @@ class LLMResearcher(Researcher):
         for config in plan.configs:
             plan.recipe_for(config).validate_steps()
         check_plan(plan, known, self.task.eval)
+        check_code_steps(plan)  # no LLM-written code where no strong sandbox holds it: the repair round says why
         scratch.check_built(plan, self.task)
 
     # planning --------------------------------------------------------------------------------
