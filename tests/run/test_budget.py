@@ -90,7 +90,7 @@ def test_wall_clock_limit_cancels_jobs_and_a_resume_finishes_the_node(tmp_path: 
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"grace_minutes": 0.0})})
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=2, wall_clock_minutes=0.05)  # 3 s: less than the root's three 2-s jobs
-    store = start_run(tmp_path / "ws", task, task_file, options)
+    store, task = start_run(tmp_path / "ws", task, task_file, options)
     started = time.time()
     summary = SearchLoop(store, task, options, scheduler=FakeScheduler(seconds=lambda job: 2.0)).run()
     assert time.time() - started < 5.5  # cancelled, not run to the end
@@ -155,7 +155,7 @@ def test_the_last_node_of_a_wall_clock_budget_continues_the_best_config(tmp_path
 
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.3)  # 18 s; the root's two 6-step jobs take 1.2 s
-    store = start_run(tmp_path / "ws", tiny_task, task_file, options)
+    store, tiny_task = start_run(tmp_path / "ws", tiny_task, task_file, options)
     scheduler = FakeScheduler(seconds=lambda job: 0.1 * job.train.max_steps if job.train else 0.0)
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     tree = store.load_tree()
@@ -236,7 +236,7 @@ def test_a_budget_too_small_for_a_search_gets_one_run_that_fills_it(tmp_path: Pa
 
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=20, wall_clock_minutes=0.1)  # 6 s; the root's two 6-step jobs would take 3 s
-    store = start_run(tmp_path / "ws", tiny_task, task_file, options)
+    store, tiny_task = start_run(tmp_path / "ws", tiny_task, task_file, options)
     scheduler = FakeScheduler(seconds=lambda job: 0.25 * job.train.max_steps if job.train else 0.0)
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler).run()
     calibrated = store.events("calibrated")[0]["data"]
@@ -273,7 +273,7 @@ def test_no_config_is_planned_longer_than_the_job_timeout_allows(tmp_path: Path,
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     limits = tiny_task.limits.model_copy(update={"job_timeout_minutes": 0.01})  # 0.6 s: 80% of it pays 4 steps
     task = tiny_task.model_copy(update={"limits": limits})
-    store = start_run(tmp_path / "ws", task, task_file, RunOptions(iterations=4))
+    store, task = start_run(tmp_path / "ws", task, task_file, RunOptions(iterations=4))
     scheduler = FakeScheduler(seconds=lambda job: 0.1 * job.train.max_steps if job.train else 0.0)
     SearchLoop(store, task, RunOptions(iterations=4), scheduler=scheduler).run()
     steps = {n: [s.job.train.max_steps for s in store.jobs_of(n) if s.job.train] for n in store.load_tree().nodes}
@@ -306,7 +306,7 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
     options = RunOptions(iterations=3, wall_clock_minutes=0.1)  # 6 s; the children's jobs would take 30 s
     scheduler = FakeScheduler()
     scheduler.seconds = lambda job: 30.0 if job.train is not None and len(scheduler.runs) >= 4 else 0.05
-    store = start_run(tmp_path / "ws", task, task_file, options)
+    store, task = start_run(tmp_path / "ws", task, task_file, options)
     started = time.time()
     summary = SearchLoop(store, task, options, scheduler=scheduler).run()
     assert time.time() - started < 6 + 2  # the limit, not the minute of grace after it
@@ -319,21 +319,33 @@ def test_a_job_slower_than_planned_trains_less_instead_of_running_into_the_grace
     store.close()
 
 
-def test_the_demo_task_fits_its_twenty_minutes_as_one_run_on_two_cores_and_searches_where_steps_are_cheap() -> None:
+def test_the_demo_task_probes_then_runs_long_on_two_cores_within_its_minutes_and_searches_where_steps_are_cheap() -> (
+    None
+):
     """`make demo` must end within 1200 s whatever the machine's pace: the task file's wall-clock budget decides
-    between a search and one run from the measured step cost."""
+    between a search, probes then one long run, and one run, from the measured step cost."""
+    from trex.run.budget import long_run, probe_root
     from trex.task.spec import load_task
 
     task = load_task(Path(__file__).resolve().parents[2] / "examples" / "tasks" / "rotten_tomatoes.yaml")
     limits, steps = task.limits, task.training.max_steps
+    assert not {"learning_rate", "lora_r", "max_steps", "epochs"} & task.training.model_fields_set  # as a user writes
     assert limits.wall_clock_minutes is not None and limits.wall_clock_minutes * 60 <= 1200 - 60  # process start
-    after_base = _usage(wall_s=50.0)  # the base-model job with its calibration steps
+    after_base, budget = _usage(wall_s=50.0), limits.wall_clock_minutes * 60  # the base-model job, calibration
+    shapes = {}
     for step_s in (1.5, 2.0, 3.0, 5.0, 10.0):  # CPU paces of a LoRA step of the demo's model, fast to very slow
-        run = one_run(limits, after_base, StepCost(fixed_s=20.0, step_s=step_s), limits.configs_per_plan, steps, 1)
-        assert run is not None  # a root of two 32-step configs takes more than an eighth of the time left
-        # the run ends with its scoring (one fixed cost) before the budget
-        assert 50.0 + run.seconds + 20.0 < limits.wall_clock_minutes * 60
-        assert run.seconds > 0.8 * (limits.wall_clock_minutes * 60 - 50.0 - 20.0)  # not cut short by the timeout
+        cost = StepCost(fixed_s=20.0, step_s=step_s)
+        run = one_run(limits, after_base, cost, limits.configs_per_plan, steps, 1)
+        assert run is not None  # the usual root takes more than an eighth of the time left
+        assert 50.0 + run.seconds + 20.0 < budget and run.seconds > 0.8 * (budget - 50.0 - 20.0)
+        probes = probe_root(limits, after_base, cost, 1)
+        shapes[step_s] = probes.configs if probes else 0
+        if probes is not None:  # the probes, then the long run: it ends with its scoring before the budget
+            probes_s = probes.configs * (cost.fixed_s + probes.steps * step_s)
+            long = long_run(limits, _usage(wall_s=50.0 + probes_s), cost)
+            assert long is not None and 50.0 + probes_s + long.seconds + 2 * cost.fixed_s < budget
+            assert long.seconds > 2 * probes_s  # most of the budget goes to the long run
+    assert shapes == {1.5: 3, 2.0: 3, 3.0: 2, 5.0: 0, 10.0: 0}  # a very slow machine: one run
     gpu = StepCost(fixed_s=15.0, step_s=0.1)
     assert one_run(limits, after_base, gpu, limits.configs_per_plan, steps, 1) is None  # there, a search
 
