@@ -1,7 +1,7 @@
 """The ``trex`` command: parse, call the API, print with rich. Nothing else prints.
 
 Sub-commands live by what they do: ``run.py`` (run, resume), ``inspect.py`` (status, report,
-serve, export, replay), ``trust.py`` (verify), ``bench.py`` (FT-Bench), ``aidp.py`` (data recipes).
+serve, export, replay), ``trust.py`` (verify, steer), ``bench.py`` (FT-Bench), ``aidp.py`` (data recipes).
 Exit codes: 0 done; 2 bad input (task file, arguments, workspace); 1 anything else, always with a
 one-line reason on stderr.
 """
@@ -34,6 +34,7 @@ app.command()(inspect.report)
 app.command()(inspect.export)
 app.command()(inspect.replay)
 app.command()(trust.verify)
+app.command()(trust.steer)
 
 
 def _version(value: bool) -> None:

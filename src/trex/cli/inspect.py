@@ -59,7 +59,8 @@ def serve(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
     host: Annotated[str, typer.Option(help="address to bind (127.0.0.1: this machine only)")] = "127.0.0.1",
 ) -> None:
-    """Serve WORKSPACE's report over HTTP, updated live while the run goes on (read-only)."""
+    """Serve WORKSPACE's report over HTTP, updated live while the run goes on; its form steers the run with the
+    token printed at start."""
     from trex.report.serve import make_server
     from trex.store import StoreError
 
@@ -69,6 +70,7 @@ def serve(
         fail(str(exc), 2)
         return
     console.print(f"serving {workspace} at http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    console.print(f"steering token (the page's form asks for it): {server.steer_token}", markup=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

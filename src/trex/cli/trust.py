@@ -1,4 +1,5 @@
-"""Commands that make a run trustworthy: ``verify`` (the evaluation, the base model and the exports re-hashed)."""
+"""Commands that make a run trustworthy: ``verify`` (the evaluation, the base model and the exports re-hashed) and
+``steer`` (a person pins, prunes or annotates the search)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,36 @@ def verify(
     if not verdict.ok:
         fail(f"{len(verdict.changed)} change(s) since the run started: " + "; ".join(verdict.changed), 1)
     console.print("verified: everything the run recorded matches")
+
+
+def steer(
+    workspace: Annotated[Path, typer.Argument(help="workspace of a run (running or stopped)")],
+    action: Annotated[str, typer.Argument(help="pin NODE | prune NODE | note NODE TEXT | hypothesis TEXT")],
+    target: Annotated[str, typer.Argument(help="the node (pin, prune, note) or the hypothesis' text")],
+    text: Annotated[str | None, typer.Argument(help="the note's text")] = None,
+) -> None:
+    """Steer a run: a pinned node is expanded next, a pruned subtree never selected again, a note or hypothesis
+    reaches the researcher's memory as yours. Written at once (no lock); the run applies it at its next selection,
+    a stopped run at its next resume."""
+    from trex.run.steering import SteerError
+    from trex.run.steering import steer as write_action
+    from trex.store import Store, StoreError
+
+    if action == "hypothesis":
+        node, text = None, " ".join(t for t in (target, text) if t)
+    elif not target.isdigit():
+        fail(f"{action}: {target!r} is not a node id", 2)
+        return
+    else:
+        node = int(target)
+        if action in ("pin", "prune") and text:
+            fail(f"{action} takes a node only, not a text", 2)
+    try:
+        store = Store.open_existing(workspace)
+        event = write_action(store, action, node, text or "")
+    except (StoreError, SteerError) as exc:
+        fail(str(exc), 2)
+        return
+    what = f"node {node}" if node is not None else "the run"
+    console.print(f"{action} on {what}: written (event {event}); the run applies it at its next selection, a stopped "
+                  "run at its next resume", markup=False)  # fmt: skip

@@ -4,8 +4,8 @@ Shows the base model's, the best node's and the reference's scores with the norm
 budget used and why the run stopped; the tree as a picture (nodes coloured by reward, marked by
 strategy and status, with visits and mean value, the path to the best node in bold; a click opens
 the node's section); the best-so-far curve; each node's gain against the run's cumulative cost with the cost
-ledger (``trex.report.spend``); the table of nodes; the LLM researcher's fallbacks and prompt cuts
-(``trex.report.llm_events``); and a section per node
+ledger (``trex.report.spend``); the steering timeline (``trex.report.timeline``); the table of nodes; the LLM
+researcher's fallbacks and prompt cuts (``trex.report.llm_events``); and a section per node
 (``trex.report.node_section``). Trees over ``FOCUS`` nodes show the newest ones and the ancestors
 of them and of the best node, so the report stays fast. ``live=True`` (``trex serve``) adds a
 script that reloads the page when the run adds a node. Written atomically, so a reader never sees
@@ -28,6 +28,7 @@ from trex.report.node_section import node_section
 from trex.report.spend import cost_section
 from trex.report.status import STATUS_KEYS, focus_nodes, format_value, run_status, usage_line
 from trex.report.svg import curve_svg, tree_svg
+from trex.report.timeline import steering_section
 from trex.report.utilization import utilization_section
 from trex.store import Store
 
@@ -96,7 +97,10 @@ def render_report(store: Store, live: bool = False) -> str:
         reference=_fmt(reference),
         gain=_gain(best, base, reference),
         tree=tree_svg(shown, best.get("id")),
-        curve=curve_svg(status["nodes"]) + utilization_section(store) + cost_section(status["nodes"]),
+        curve=curve_svg(status["nodes"])
+        + utilization_section(store)
+        + cost_section(status["nodes"])
+        + steering_section(store),
         rows=rows,
         details="".join(node_section(store, n, best.get("id")) for n in reversed(shown)),
         llm_events=llm_events_section(store),

@@ -25,6 +25,7 @@ from trex.agents.researcher import Researcher
 from trex.agents.verdict import diagnose_node
 from trex.plan import BASELINE, BudgetLeft, ConfigSpec, NodeRecord, Plan, PlanContext
 from trex.run.executor import config_job, outcome
+from trex.run.steering import user_memory
 from trex.runtime.job import JobResult
 from trex.search.policies import backpropagate
 from trex.search.tree import DONE, FAILED, RUNNING, Node, Tree
@@ -119,7 +120,7 @@ def plan_context(
         parent=parent,
         grandparent=grandparent,
         siblings=siblings,
-        memory=memory,
+        memory=user_memory(store) + memory,  # a person's notes and hypotheses first (``trex.run.steering``)
         seed=seed,
         budget=budget,
         observations=observations,
