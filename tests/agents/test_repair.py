@@ -75,7 +75,7 @@ def test_a_failed_config_is_repaired_in_the_run(tiny_task, tmp_path: Path) -> No
     task = tiny_task.model_copy(update={"limits": tiny_task.limits.model_copy(update={"configs_per_plan": 1})})
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=1)
-    store = start_run(tmp_path / "ws", task, task_file, options)
+    store, task = start_run(tmp_path / "ws", task, task_file, options)
     scheduler = FakeScheduler(
         score=lambda job: None if _quality_missing(job) else default_score(job),
         error=lambda job: _quality_missing(job) or "",

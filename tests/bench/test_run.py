@@ -141,7 +141,7 @@ def _fake_search(monkeypatch: pytest.MonkeyPatch, scores: dict[str, tuple[float,
         node = Node(id=store.add_node(None, 0, "root", "{}", []), parent=None, depth=0, strategy="root")
         node.status, node.val_score, node.test_score = "done", best, best
         store.finish_node(node, None, "", None, [node])
-        return store
+        return store, spec
 
     class Loop:
         def __init__(self, store, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003

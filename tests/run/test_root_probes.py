@@ -73,7 +73,7 @@ def _run(tmp_path: Path, task, name: str):  # noqa: ANN001, ANN202
     # 12 s at 0.02 s a step: the usual root (2 x 60 steps, 2.4 s) is more than an eighth of the time left, three
     # 24-step probes (1.44 s) fit a quarter of it
     options = RunOptions(iterations=20, wall_clock_minutes=0.2, seed=5)
-    store = start_run(tmp_path / name, task, TASK_FILE, options)
+    store, task = start_run(tmp_path / name, task, TASK_FILE, options)
     scheduler = FakeScheduler(seconds=lambda job: 0.02 * job.train.max_steps if job.train else 0.0, score=_score)
     summary = SearchLoop(store, task, options, scheduler=scheduler).run()
     return store, scheduler, summary, options

@@ -18,7 +18,7 @@ def test_no_job_but_the_best_scores_the_test_split(tmp_path: Path, tiny_task) ->
 
     task_file = Path(__file__).resolve().parents[2] / "examples" / "tasks" / "tiny.yaml"
     options = RunOptions(iterations=2)
-    store = start_run(tmp_path / "ws", tiny_task, task_file, options)
+    store, tiny_task = start_run(tmp_path / "ws", tiny_task, task_file, options)
     summary = SearchLoop(store, tiny_task, options, scheduler=LocalScheduler(timeout_s=300, gpus=[])).run()
     tree = store.load_tree()
     best = tree.best()

@@ -25,7 +25,7 @@ class FailingTestScoring(FakeScheduler):
 
 def test_a_failed_test_scoring_is_recorded_once_and_retried_by_a_new_session(tiny_task, tmp_path: Path) -> None:
     options = RunOptions(iterations=4, parallel_nodes=1)
-    store = start_run(tmp_path / "ws", tiny_task, TINY_TASK, options)
+    store, tiny_task = start_run(tmp_path / "ws", tiny_task, TINY_TASK, options)
     scheduler = FailingTestScoring()
     said: list[str] = []
     summary = SearchLoop(store, tiny_task, options, scheduler=scheduler, listener=said.append).run()

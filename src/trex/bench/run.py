@@ -165,7 +165,7 @@ def run_task(
             row = row.model_copy(update={"reference": measured, "reference_from": reference_model})
         if row.reference is not None:
             _save_reference(folder, row)
-        store = start_run(folder / "run", spec, path, options)
+        store, spec = start_run(folder / "run", spec, path, options)  # spec as the jobs read it
         try:
             summary = SearchLoop(store, spec, options, listener=listener).run(on_iteration=lambda: write_report(store))
             write_report(store)

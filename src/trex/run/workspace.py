@@ -259,9 +259,10 @@ def open_run(
     return store, prepare_data(task, splits, workspace)
 
 
-def start_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOptions) -> Store:
-    """Open a workspace for a new run (see ``open_run``); the caller keeps its own task."""
-    return open_run(Path(workspace), task, task_path, options)[0]
+def start_run(workspace: Path, task: TaskSpec, task_path: Path, options: RunOptions) -> tuple[Store, TaskSpec]:
+    """Open a workspace for a new run (see ``open_run``): the store, and the task as its jobs read it (the split of
+    ``eval.split`` and transcoded files in ``<workspace>/data/``), which is the task to hand the loop."""
+    return open_run(Path(workspace), task, task_path, options)
 
 
 def open_resume(workspace: Path) -> tuple[Store, TaskSpec]:
