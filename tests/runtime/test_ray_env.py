@@ -39,6 +39,7 @@ def _scheduler(calls: list[dict], gpus_per_job: int) -> RayScheduler:
     scheduler = RayScheduler.__new__(RayScheduler)
     scheduler._ray, scheduler._task, scheduler.timeout_s = _Ray(), _Task(calls, {"max_calls": 0}), 60.0
     scheduler.gpus_per_job, scheduler.node_gpus, scheduler._cpu_slot = gpus_per_job, 1, threading.Semaphore(1)
+    scheduler._slots = 1
     return scheduler
 
 
