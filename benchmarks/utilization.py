@@ -23,7 +23,10 @@ node against jobs of 5-10 minutes, 1/10 to 1/120. A 1.5-s unit puts the loop at 
 utilization here is a lower bound for heuristic runs; and the benchmark stays short (P=1 takes the
 longest: about 2.5 minutes at G=8, N=40).
 
-Part 2 (``--seeds S``, e.g. 100; no Ray; minutes, as the equal-wall runs grow large trees): search
+Part 2 (``--seeds S``, e.g. 100; no Ray; minutes, as the equal-wall runs grow large trees) is a model of the
+loop, not the loop: ``simulate_parallel`` re-implements its rules for nodes in flight (the default's room test,
+virtual visits, pending proposals) in a few lines, so its quality figures hold only as far as that copy agrees
+with ``trex.run.loop``; a change to the loop's rules must be made here too. Search
 quality over S landscapes with the simulator's
 researcher (surrogate, local moves, warm starts, probes), MCTS with the same virtual visits
 (``--virtual-value``: the loop's rule by default), and a discrete-event clock with G slots and the same

@@ -134,3 +134,24 @@ def test_prompt_budget_counts_every_part_of_the_plan_prompt() -> None:
     }
     assert all(tokens > 0 for tokens in parts.values()), parts
     assert figures["system"] + sum(parts.values()) < figures["total"] < 16_000 and figures["answer_schema"] > 0
+
+
+@pytest.mark.slow
+def test_utilization_runs_the_loop_through_ray_and_its_quality_model(tmp_path: Path) -> None:
+    quality = tmp_path / "q.json"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "utilization.py"), "--gpus", "2", "--configs", "1"]
+        + ["--nodes", "3", "--unit-s", "0.05", "--seeds", "3", "--quality", str(quality), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [r["parallel_nodes"] for r in runs] == [1, 2]  # P=1, then the default: ceil(G / K) nodes in flight
+    for run in runs:
+        assert 0.0 < run["utilization"] <= 1.0 and run["nodes_per_hour"] > 0 and 0.0 < run["sim_score"] <= 1.0
+    report = json.loads(quality.read_text())
+    assert report["seeds"] == 3 and report["nodes"] == 3
+    low, high = report["equal_nodes_diff_ci95"]
+    assert low <= report["equal_nodes_mean"] - report["p1_mean"] <= high
