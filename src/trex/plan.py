@@ -64,7 +64,10 @@ class Plan(BaseModel):
     recipe: Recipe
     configs: list[ConfigSpec] = Field(min_length=1, max_length=5)
     later: list[ConfigSpec] = Field(
-        default=[], max_length=4, description="configs planned with this node, each to run as a child node of its own"
+        default=[],
+        max_length=4,
+        exclude_if=lambda v: not v,  # only the root's probes have any: other plans serialize as before
+        description="configs planned with this node, each to run as a child node of its own",
     )
 
     def recipe_for(self, config: ConfigSpec) -> Recipe:
