@@ -1,14 +1,18 @@
-"""EvalConfig: how a model is scored on a task (splits, prompt, answer extraction, metric).
+"""EvalConfig: how a model is scored on a task (splits, prompt, answer extraction, metric); RegressionConfig: the
+general-ability check beside it.
 
-It is both the ``eval`` section of a task file and part of every Job's specification (so part of
-the Job's content hash). The test split is scored for reports only; the agents never see it.
+EvalConfig is both the ``eval`` section of a task file and part of every Job's specification (so part of
+the Job's content hash). The test split is scored for reports only; the agents never see it. RegressionConfig
+(the task's ``regression``) travels in a job's request, outside its hash: a measurement beside the score.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class EvalConfig(BaseModel):
@@ -56,3 +60,58 @@ class EvalConfig(BaseModel):
         if hi <= lo:
             raise ValueError(f"metric_range must be increasing, got {list(self.metric_range)}")
         return self
+
+
+# The drop past which a node is flagged when the task names none: a 10% rise of perplexity on the general text
+# (relative to the base model's), 0.02 of accuracy on a multiple-choice suite (absolute).
+DEFAULT_MAX_DROP = {"perplexity": 0.10, "accuracy": 0.02}
+
+
+class RegressionConfig(BaseModel):
+    """The task's ``regression``: the general-ability check every scored job runs (``trex.evaluation.general``)
+    and how a node whose figure fell past ``max_drop`` from the base model's is treated (``trex.evaluation.drift``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    suite: str | None = Field(
+        default=None,
+        description="multiple-choice JSONL file (question, choices, answer), relative to the task file; none: "
+        "perplexity on the general text that ships with trex",
+    )
+    metric: Literal["perplexity", "accuracy"] | None = Field(
+        default=None, description="perplexity without a suite, accuracy with one (the default of each)"
+    )
+    max_drop: float | None = Field(
+        default=None, gt=0, description="the drop that flags a node: relative rise of perplexity, or accuracy points"
+    )
+    selection: Literal["report", "gate"] = Field(
+        default="report", description="report: flag only; gate: a flagged node never becomes the run's best"
+    )
+    passages: int = Field(default=48, ge=0, description="general passages (or suite questions) scored; 0: no check")
+    max_tokens: int = Field(default=64, ge=8, description="each passage is cut to this many tokens")
+
+    @field_validator("suite")
+    @classmethod
+    def _anchor(cls, suite: str | None, info: ValidationInfo) -> str | None:
+        """A relative suite path is the task file's folder's (``parse_task`` passes it as ``base_dir``)."""
+        base_dir = (info.context or {}).get("base_dir")
+        if suite is None or base_dir is None or Path(suite).is_absolute():
+            return suite
+        return os.path.normpath(Path(base_dir).resolve() / suite)
+
+    @model_validator(mode="after")
+    def _check(self) -> RegressionConfig:
+        if self.metric == "accuracy" and self.suite is None:
+            raise ValueError("metric accuracy needs a suite (a multiple-choice JSONL file)")
+        if self.metric == "perplexity" and self.suite is not None:
+            raise ValueError("a suite is scored by accuracy; perplexity is on trex's general text (drop the suite)")
+        return self
+
+    @property
+    def measure(self) -> Literal["perplexity", "accuracy"]:
+        return self.metric or ("accuracy" if self.suite else "perplexity")
+
+    @property
+    def threshold(self) -> float:
+        return self.max_drop if self.max_drop is not None else DEFAULT_MAX_DROP[self.measure]

@@ -1,13 +1,16 @@
 """The status of a run as one JSON-ready dict: the contract of ``trex status --json``.
 
 ``{"task", "nodes": [{"id", "parent", "depth", "strategy", "status", "visits", "value", "reward",
-"val_score", "test_score", "configs", "cost"}], "best": {"id", "val_score", "test_score"}, "base": {...},
+"val_score", "test_score", "configs", "cost", "drift"}], "best": {"id", "val_score", "test_score"}, "base": {...},
 "usage": {"wall_s", "gpu_hours", "llm_usd", "llm_tokens"}, "stopped": {"reason", "limit"} | None,
 "in_flight": [{"node", "jobs": [{"name", "hash", "state", "gpu", "started"}]}],
 "strategies": {strategy: {"attempted", "succeeded", "improved"}}}``
 ``configs`` counts a node's training configs (the root's base-model evaluation is not one); ``cost`` is the node's
 line of the cost ledger, ``{"llm_tokens", "llm_usd", "compute_s", "gpu_s", "wall_s", "gain", "gain_ci"}``
-(``trex.report.ledger``); ``llm_usd`` is null, here and in ``usage``, when the LLM's price is unknown.
+(``trex.report.ledger``); ``llm_usd`` is null, here and in ``usage``, when the LLM's price is unknown. ``drift`` is
+the node's general-ability drift from the base model (``trex.evaluation.drift``): ``{"metric", "base", "value",
+"ci", "flagged", "change", "change_ci", "max_drop", "gate", "seconds"}``, null for a node whose best job measured
+none (a failed node, an older run's).
 ``in_flight`` lists the unfinished nodes and, per unfinished job, whether it runs and on which GPU.
 ``strategies`` is the paper's Table 4 for the run (``trex.report.strategies``).
 A fixed number of queries whatever the tree's size, so it stays fast on large trees.
@@ -56,11 +59,12 @@ def usage_line(usage: dict[str, Any]) -> str:
 def run_status(store: Store) -> dict[str, Any]:
     tree = store.load_tree()
     counts = store.trained_jobs_per_node()
-    costs = node_costs(store)
+    costs, drifts = node_costs(store), store.node_drifts()
     nodes = [
-        {**{k: getattr(n, k) for k in NODE_KEYS}, "configs": counts.get(n.id, 0), "cost": costs.get(n.id)}
+        {**{k: getattr(n, k) for k in NODE_KEYS}, "configs": counts.get(n.id, 0), "cost": costs.get(n.id),
+         "drift": drifts[n.id].model_dump(mode="json") if n.id in drifts else None}
         for n in tree.nodes.values()
-    ]
+    ]  # fmt: skip
     best = tree.best()
     return {
         "task": store.get_meta("task_name", ""),

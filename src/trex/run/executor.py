@@ -24,6 +24,7 @@ from pathlib import Path
 from trex.agents.probes import probe_config
 from trex.agents.recipes import base_recipe, rows_needed
 from trex.aidp.recipe import Recipe, Step
+from trex.evaluation.config import RegressionConfig
 from trex.plan import BASELINE, ConfigOutcome, ConfigSpec, Plan
 from trex.run.integrity import META_KEY as INTEGRITY_KEY
 from trex.run.integrity import expected_hashes, record_integrity
@@ -113,6 +114,7 @@ class Executor:
         workspace holds a record already (``trex.run.integrity``); every job then checks them before it scores."""
         recorded = record_integrity(store, task) if task is not None else store.get_meta(INTEGRITY_KEY)
         self.evaluation_sha256 = expected_hashes(recorded)
+        self.regression = (task.regression or RegressionConfig()) if task is not None else None  # every job's check
         self.store = store
         self.scheduler = scheduler
         self.tracker = tracker
@@ -129,7 +131,8 @@ class Executor:
                 init = source.workdir
         # the untrained baseline is the reference every report shows: its test score is always taken
         return JobRequest(job=job, workdir=str(workdir), init_from=init, eval_backend=self.eval_backend,
-                          score_test=job.train is None, evaluation_sha256=self.evaluation_sha256)  # fmt: skip
+                          score_test=job.train is None, evaluation_sha256=self.evaluation_sha256,
+                          regression=self.regression)  # fmt: skip
 
     def score_test(self, job_hash: str) -> float | None:
         """The test score of a finished job, scored now in a worker of its own from the model the job saved

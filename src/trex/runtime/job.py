@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trex.aidp.recipe import Recipe, StepStats
-from trex.evaluation.config import EvalConfig
+from trex.evaluation.config import EvalConfig, RegressionConfig
+from trex.evaluation.drift import GeneralScore
 from trex.evaluation.run import SplitResult
 from trex.train.config import TrainConfig
 from trex.train.sft import TrainLog
@@ -83,6 +84,9 @@ class JobRequest(BaseModel):
     # path -> SHA-256 of the evaluation files and the metric's code at the run's start (``trex.run.integrity``):
     # checked before the job scores; None (a request of an older run, a replay outside a run) checks nothing
     evaluation_sha256: dict[str, str | None] | None = None
+    # the general-ability check to run after validation scoring (``trex.evaluation.general``); None: none (a request
+    # of an older run, a replay, a test scoring)
+    regression: RegressionConfig | None = None
 
 
 # "evaluation_changed": an evaluation file or the metric's code differs from the run's start; never repaired
@@ -104,6 +108,9 @@ class JobResult(BaseModel):
     gpu_ids: str | None = Field(default=None, description="the CUDA_VISIBLE_DEVICES the job ran with")
     evaluation_check: dict[str, str | None] | None = Field(
         default=None, description="path -> SHA-256 of the evaluation files and metric code as checked before scoring"
+    )
+    general: GeneralScore | None = Field(
+        default=None, description="the model's figure on the general suite and what it cost (trex.evaluation.drift)"
     )
 
     @property

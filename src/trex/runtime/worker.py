@@ -11,6 +11,8 @@ the job timeout). A base-model job with a ``calibrate`` config (the first job of
 config's training after its scoring, and reports it as ``calibration``. Before it scores, a job checks the evaluation
 files and the metric's code against the run's start (``trex.evaluation.integrity``): a change fails it with the cause
 "evaluation changed" (class ``evaluation_changed``), never a score; the hashes it checked go into its result.
+A request with ``regression`` also measures the model on the general suite before scoring it
+(``trex.evaluation.general``: perplexity on trex's general text by default), timed, into the result's ``general``.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ def execute(request: JobRequest) -> JobResult:
         )
     model.eval()
     checked = check_before_scoring(request)
+    general = general_check(request, model, tokenizer)  # before vLLM takes the model's place
     if request.eval_backend == "vllm" and job.eval.mode == "generate":
         model_dir = save_for_vllm(request, model, tokenizer)
         model = None  # the last reference: vLLM needs the accelerator's memory
@@ -151,7 +154,17 @@ def execute(request: JobRequest) -> JobResult:
         data_stats=stats,
         seconds=time.perf_counter() - start,
         evaluation_check=checked,
+        general=general,
     )
+
+
+def general_check(request: JobRequest, model: Any, tokenizer: Any) -> Any:
+    """The model's figure on the general suite (``trex.evaluation.general``), None when the request asks for none."""
+    if request.regression is None:
+        return None
+    from trex.evaluation.general import measure_general
+
+    return measure_general(model, tokenizer, request.regression)
 
 
 def calibrate(job: Any, workdir: Path, model: Any, tokenizer: Any) -> Any:

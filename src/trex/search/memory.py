@@ -25,7 +25,8 @@ Intervals = dict[int, tuple[float, float]]  # node id -> 95% interval of its val
 
 def _line(node: Node) -> str:
     score = f"val {node.val_score:.3f}" if node.val_score is not None else node.status
-    return f"- node {node.id} (depth {node.depth}, {score}): {node.summary or node.strategy}"
+    flag = f" [{node.flag}]" if node.flag else ""  # e.g. a general-ability drift past the task's max_drop
+    return f"- node {node.id} (depth {node.depth}, {score}): {node.summary or node.strategy}{flag}"
 
 
 def separated_change(tree: Tree, node: Node, intervals: Intervals | None) -> float:

@@ -27,6 +27,8 @@ class Node:
     summary: str = ""
     insights: str = ""
     children: list[int] = field(default_factory=list)
+    flag: str = ""  # a warning from outside the search the researcher must read (a general-ability drift)
+    gated: bool = False  # kept from being the best (the task gates on the flag)
 
 
 class Tree:
@@ -61,6 +63,6 @@ class Tree:
         return [self.nodes[c] for c in self.nodes[node_id].children]
 
     def best(self) -> Node | None:
-        """The finished node with the highest validation score (ties: the earlier node)."""
-        scored = [n for n in self.nodes.values() if n.status == DONE and n.val_score is not None]
+        """The finished node with the highest validation score (ties: the earlier node), gated nodes left out."""
+        scored = [n for n in self.nodes.values() if n.status == DONE and n.val_score is not None and not n.gated]
         return max(scored, key=lambda n: (n.val_score, -n.id)) if scored else None

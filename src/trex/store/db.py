@@ -193,7 +193,11 @@ class Store(Queries):
 
     def load_tree(self) -> Tree:
         rows = self.conn.execute(f"SELECT {NODE_COLUMNS} FROM nodes ORDER BY id").fetchall()
-        return Tree([Node(*row) for row in rows])
+        tree = Tree([Node(*row) for row in rows])
+        for node_id, drift in self.node_drifts().items():  # a general-ability drift past max_drop: marked, maybe gated
+            if drift.flagged:
+                tree.nodes[node_id].flag, tree.nodes[node_id].gated = drift.note, drift.gate
+        return tree
 
     def node_row(self, node_id: int) -> dict[str, Any]:
         cur = self.conn.execute("SELECT * FROM nodes WHERE id = ?", (node_id,))

@@ -10,6 +10,8 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from trex.evaluation.drift import Drift, node_drifts
+
 if TYPE_CHECKING:
     from trex.runtime.job import JobResult
 
@@ -120,3 +122,17 @@ class Queries:
         ).fetchone()
         nodes = {int(r[0]): (float(r[1]), float(r[2]), float(r[3])) for r in rows if r[1] is not None}
         return nodes, (float(base[0]), float(base[1]), float(base[2])) if base else None
+
+    def node_drifts(self) -> dict[int, Drift]:
+        """Node id -> the general-ability drift of its best job from the base model's job (``trex.evaluation.drift``);
+        nodes whose jobs measured none (an older run's) are absent."""
+        general = "json_extract(j.result, '$.general')"
+        rows = self.conn.execute(
+            f"SELECT n.id, {general} FROM nodes n JOIN jobs j ON j.hash = n.best_job WHERE {general} IS NOT NULL"
+        ).fetchall()
+        base = self.conn.execute(
+            f"SELECT {general} FROM node_jobs nj JOIN jobs j ON j.hash = nj.hash JOIN nodes n ON n.id = nj.node_id"
+            f" WHERE n.parent IS NULL AND json_extract(j.spec, '$.train') IS NULL AND {general} IS NOT NULL"
+            " ORDER BY n.id LIMIT 1"
+        ).fetchone()
+        return node_drifts({int(n): str(text) for n, text in rows}, base[0] if base else None)

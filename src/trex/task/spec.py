@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trex.evaluation.config import EvalConfig
+from trex.evaluation.config import EvalConfig, RegressionConfig
 from trex.search.policies import DEFAULT_C
 from trex.train.config import TrainConfig
 
@@ -87,6 +87,7 @@ class TaskSpec(StrictModel):
     )
     allow_overlap: bool = Field(default=False, description="allow validation and test to share rows")
     metric_package: str | None = Field(default=None, description="installed package a custom metric may come from")
+    regression: RegressionConfig | None = Field(default=None, exclude_if=lambda v: v is None)  # None: its defaults
     # filled from the file's `{path, encoding}` entries and `eval.split`; not written by hand
     data_encodings: dict[str, str] = Field(default_factory=dict, description="data file -> its encoding")
     eval_split: OneFileSplit | None = None
@@ -166,7 +167,7 @@ def parse_task(text: str, path: Path, base_dir: Path | None = None) -> TaskSpec:
         raise TaskError(f"{path}:1: a task file is a YAML mapping of fields, got {type(data).__name__}")
     encodings = _lift_data_refs(data, path, root)
     try:
-        task = TaskSpec.model_validate(data)
+        task = TaskSpec.model_validate(data, context={"base_dir": base_dir or path.parent})  # a suite's folder
     except ValidationError as exc:
         lines = [_describe(e, path, root) for e in exc.errors()]
         raise TaskError("\n".join(lines)) from None
