@@ -1,5 +1,5 @@
-"""A node whose general-ability drift passes max_drop is flagged in ``trex status --json`` and the researcher's
-memory, and with ``regression: {selection: gate}`` never becomes the run's best; the default only reports.
+"""A node whose general-ability drift passes max_drop is flagged in ``trex status --json``, the researcher's
+memory and the report, and with ``regression: {selection: gate}`` never becomes the run's best; the default only reports.
 
 No training: a FakeScheduler whose canned results carry a general figure. The base-model job's perplexity is 10; a
 trained job's is 10 when its validation score is below ``BAD``, 13 (+30%, past the default 10%) from ``BAD`` up,
@@ -15,6 +15,7 @@ from tests.conftest import TINY_TASK
 from tests.fakes import FakeScheduler
 from trex.evaluation.config import RegressionConfig
 from trex.evaluation.drift import general_score
+from trex.report.html import render_report
 from trex.report.status import run_status
 from trex.run.loop import SearchLoop
 from trex.run.options import RunOptions
@@ -61,6 +62,8 @@ def test_by_default_a_drifting_node_is_flagged_but_may_still_be_the_best(tiny_ta
     assert summary.best_node == status["best"]["id"] == best["id"] and best["id"] in flagged  # report only
     memory = memory_context(store.load_tree(), max(n["id"] for n in scored), 4000)
     assert "general drift: perplexity" in memory and "flagged past 10% rise" in memory
+    report = render_report(store)
+    assert "General-ability drift" in report and "<b>flagged</b>" in report and "general drift past max_drop" in report
     store.close()
 
 

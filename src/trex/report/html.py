@@ -4,7 +4,8 @@ Shows the base model's, the best node's and the reference's scores with the norm
 budget used and why the run stopped; the tree as a picture (nodes coloured by reward, marked by
 strategy and status, with visits and mean value, the path to the best node in bold; a click opens
 the node's section); the best-so-far curve; each node's gain against the run's cumulative cost with the cost
-ledger (``trex.report.spend``); the steering timeline (``trex.report.timeline``); the table of nodes; the LLM
+ledger (``trex.report.spend``); each node's general-ability drift (``trex.report.drift``); the steering timeline
+(``trex.report.timeline``); the table of nodes; the LLM
 researcher's fallbacks and prompt cuts (``trex.report.llm_events``); and a section per node
 (``trex.report.node_section``). Trees over ``FOCUS`` nodes show the newest ones and the ancestors
 of them and of the best node, so the report stays fast. ``live=True`` (``trex serve``) adds a
@@ -23,6 +24,7 @@ from typing import Any
 
 from trex import __version__
 from trex.evaluation.gain import GainError, normalized_gain
+from trex.report.drift import drift_section
 from trex.report.llm_events import llm_events_section
 from trex.report.node_section import node_section
 from trex.report.spend import cost_section
@@ -100,6 +102,7 @@ def render_report(store: Store, live: bool = False) -> str:
         curve=curve_svg(status["nodes"])
         + utilization_section(store)
         + cost_section(status["nodes"])
+        + drift_section(status["nodes"])
         + steering_section(store),
         rows=rows,
         details="".join(node_section(store, n, best.get("id")) for n in reversed(shown)),

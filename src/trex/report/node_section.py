@@ -180,7 +180,8 @@ def node_section(store: Store, node: dict[str, Any], best_id: int | None) -> str
     title = f"node {node['id']}: {_e(plan.get('strategy', ''))}: {_e(plan.get('change', ''))}"
     return (
         f'<details class="node" id="node-{node["id"]}"{" open" if is_best else ""}><summary>{title}'
-        f"{' ★ best' if is_best else ''} ({_e(node['status'])}, val {_e(node['val_score'])})</summary>"
+        f"{' ★ best' if is_best else ''} ({_e(node['status'])}, val {_e(node['val_score'])})"
+        f"{' ⚠ general drift past max_drop' if (node.get('drift') or {}).get('flagged') else ''}</summary>"
         f"<p><b>Rationale:</b> {_e(plan.get('rationale', ''))}</p>"
         f"<table><tr><th>config</th><th>status</th><th>validation [95% CI]</th><th>test</th><th>error</th></tr>"
         f"{scores}</table><p><small>The test split is scored only for the base model and for a node's winning "
