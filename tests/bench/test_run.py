@@ -105,12 +105,62 @@ def test_a_fixture_run_is_fixture_sized_and_a_real_run_is_not(tmp_path: Path) ->
     assert small["decontaminate"] is False  # ACI's dialogues share 8-word phrases: the guard would drop every row
 
 
+def test_a_task_without_a_training_split_has_no_train_data(tmp_path: Path) -> None:
+    from trex.bench.run import prepare_data, prepare_rows, task_file
+    from trex.task.spec import load_task
+
+    for name in ("cs-bench", "gta"):
+        task = load_bench_task(name)
+        assert not task.train_split and task.splits == ("validation", "test")
+        assert task.source.local is not None and "train" not in task.source.local.splits
+        paths = prepare_data(task, tmp_path / name, fixtures=True)
+        assert set(paths) == {"validation", "test"} and not (tmp_path / name / "data" / "train.jsonl").exists()
+        body = task_file(task, paths, None, {}, None, fixtures=True)
+        assert "train_data" not in body
+        (tmp_path / name / "task.yaml").write_text(json.dumps(body))
+        assert load_task(tmp_path / name / "task.yaml").train_data is None
+        with pytest.raises(ValueError, match=f"{name}: no train split"):
+            prepare_rows(task, "train", fixtures=True)
+    assert load_bench_task("sst-2").train_split
+
+
+def test_a_bench_task_names_the_same_splits_everywhere() -> None:
+    from pydantic import ValidationError
+
+    from trex.bench.spec import BenchTask
+
+    body = load_bench_task("cs-bench").model_dump()
+    body["sizes"] = {"train": 0, "validation": 0, "test": 0}
+    with pytest.raises(ValidationError, match="sizes: splits"):
+        BenchTask.model_validate(body)
+
+
+def test_bench_run_of_a_task_without_training_data_needs_the_llm_researcher(tmp_path: Path) -> None:
+    out = trex("bench", "run", "cs-bench", "--workspace", str(tmp_path / "ws"), "--fixtures")
+    assert out.returncode == 2
+    assert "cs-bench: has no training split" in out.stderr and "--researcher llm" in out.stderr
+    assert not (tmp_path / "ws").exists()  # refused at the door
+
+
+def test_bench_run_all_makes_such_a_task_a_row_with_the_refusal(tmp_path: Path) -> None:
+    from trex.bench.run import run_task
+    from trex.run.options import RunOptions
+
+    row = run_task(load_bench_task("gta"), tmp_path, RunOptions(), fixtures=True)
+    assert row.error is not None and "gta: has no training split" in row.error and "--researcher llm" in row.error
+    assert not (tmp_path / "gta").exists()
+
+
 def test_bench_list_json_gives_every_field() -> None:
     out = trex("bench", "list", "--json", env={"HF_HUB_OFFLINE": "1"})
     tasks = {t["name"]: t for t in json.loads(out.stdout)}
     fields = {"name", "title", "metric", "reference_score", "base_score", "sizes", "source", "extras", "reachable",
-              "source_checked", "splits", "paper_splits", "split_note", "fixture"}  # fmt: skip
+              "source_checked", "splits", "paper_splits", "split_note", "fixture", "train_split"}  # fmt: skip
     assert all(set(t) == fields for t in tasks.values())
+    # CS-Bench and GTA give the agent no training split, as in the paper; the others do
+    assert sorted(name for name, t in tasks.items() if not t["train_split"]) == ["cs-bench", "gta"]
+    assert tasks["cs-bench"]["splits"] == {"validation": 591, "test": 1187} and "train" not in tasks["gta"]["sizes"]
+    assert tasks["cs-bench"]["paper_splits"] == {"validation": None, "test": None}
     sst2, ome = tasks["sst-2"], tasks["omebench"]
     assert (sst2["title"], sst2["metric"], sst2["reference_score"], sst2["base_score"]) == (
         "SST-2",

@@ -33,10 +33,10 @@ def test_the_slice_check_finds_what_disagrees(tmp_path: Path) -> None:
     checked = task.checked
     assert checked is not None and checked.labels is not None
     columns = {**checked.columns, "test": [*checked.columns["test"], "Explanation"]}  # not in every real row
-    wrong = checked.model_copy(update={"columns": columns, "labels": checked.labels[:4]})
+    wrong = checked.model_copy(update={"columns": columns, "labels": checked.labels[:5]})  # no "true"
     problems = check_slices(task.model_copy(update={"checked": wrong}), tmp_path / "a")
     assert any("no column(s) ['Explanation']" in p for p in problems)
-    assert any("labels ['false', 'true'] not in the checked label set" in p for p in problems)
+    assert any("labels ['true'] not in the checked label set" in p for p in problems)
 
     local = task.source.local
     assert local is not None
@@ -57,16 +57,20 @@ def test_bench_prepare_reads_a_source_dir(tmp_path: Path) -> None:
     write_source_copy(task, copy)
     out = trex("bench", "prepare", "cs-bench", "--source-dir", str(copy), "--out", str(tmp_path / "out"))
     assert out.returncode == 0, out.stderr
-    for split in ("train", "validation", "test"):
+    assert (
+        not (tmp_path / "out" / "data" / "train.jsonl").exists() and "train:" not in out.stdout
+    )  # none, as in the paper
+    for split in ("validation", "test"):
         rows = [json.loads(line) for line in (tmp_path / "out" / "data" / f"{split}.jsonl").read_text().splitlines()]
         assert rows == prepare_rows(task, split, source_dir=copy)
         assert f"{split}: {len(rows)} rows" in out.stdout
     assert "gold answers score 1.0000" in out.stdout
 
-    (copy / "Dataset" / "CSBench-EN" / "valid.json").unlink()
+    assert not (copy / "Dataset" / "CSBench-EN" / "valid.json").exists()  # the dev set is not read
+    (copy / "Dataset" / "CSBench-EN" / "test.json").unlink()
     out = trex("bench", "prepare", "cs-bench", "--source-dir", str(copy), "--out", str(tmp_path / "again"))
     assert out.returncode == 2
-    assert "valid.json: no such file in the source copy" in out.stderr and "github.com/csbench/csbench" in out.stderr
+    assert "test.json: no such file in the source copy" in out.stderr and "github.com/csbench/csbench" in out.stderr
     empty = tmp_path / "not-a-copy.txt"
     empty.write_text("")
     out = trex("bench", "prepare", "cs-bench", "--source-dir", str(empty), "--out", str(tmp_path / "third"))

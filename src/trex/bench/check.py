@@ -1,8 +1,8 @@
 """Check a task's preparer on real source files: what ``trex bench check`` and the fixture tests run.
 
-``check_task`` prepares the three splits from a local copy of the source (or the packaged fixture)
-and reports the split sizes, the gold answers' score when they are given as the predictions
-(through the task's answer extraction and metric: 1.0 unless the benchmark's own metric says
+``check_task`` prepares the task's splits (no train where it has no training split) from a local copy of
+the source (or the packaged fixture) and reports the split sizes, the gold answers' score when they are
+given as the predictions (through the task's answer extraction and metric: 1.0 unless the benchmark's own metric says
 otherwise), the labels seen (the label set of a classification task, the label shapes of others),
 and for generate tasks the reference length in estimated tokens, so that ``max_new_tokens`` is
 chosen from data. Nothing is trained or generated.
@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from trex.bench.run import SPLITS, prepare_rows
+from trex.bench.run import prepare_rows
 from trex.bench.spec import BenchTask
 from trex.evaluation.intervals import score_with_interval
 
@@ -65,7 +65,7 @@ def gold_score(task: BenchTask, rows: list[dict[str, Any]]) -> float | None:
 
 
 def check_task(task: BenchTask, source_dir: Path | None = None, fixtures: bool = False) -> CheckReport:
-    prepared = {split: prepare_rows(task, split, fixtures, source_dir) for split in SPLITS}
+    prepared = {split: prepare_rows(task, split, fixtures, source_dir) for split in task.splits}
     evaluation = prepared["validation"] + prepared["test"]
     golds = {s: gold_score(task, prepared[s]) for s in ("validation", "test")}
     counts = Counter(_label_shape(str(r["label"])) for r in evaluation)

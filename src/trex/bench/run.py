@@ -1,7 +1,8 @@
 """Run trex on FT-Bench tasks and write the paper's Table 3 for them.
 
 For each task: the source rows (fetched, or the packaged fixture slice with ``fixtures=True``)
-go through the task's preparer into ``WORKSPACE/TASK/data/{train,validation,test}.jsonl``; a
+go through the task's preparer into ``WORKSPACE/TASK/data/{train,validation,test}.jsonl`` (no train file for a
+task without a training split, whose run needs the LLM researcher: ``researcher_refusal``); a
 trex task file is written next to them (``WORKSPACE/TASK/task.yaml``) and the search runs in
 ``WORKSPACE/TASK/run`` (so ``trex status/report/export`` work on it, and a second ``bench run``
 resumes it). The result row holds the paper's reference and base scores, the base model's and the
@@ -30,8 +31,6 @@ from trex.run.loop import SearchLoop
 from trex.run.options import RunOptions, RunSummary
 from trex.run.workspace import start_run
 from trex.store import Store
-
-SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
 
 
 class StrategyCounts(BaseModel):
@@ -72,6 +71,8 @@ def prepare_rows(task: BenchTask, split: SplitName, fixtures: bool = False, sour
     """A split's trex rows from the packaged fixture, a local copy of the source, or the source itself.
 
     Fixtures are in the local copy's layout, so they go through the same preparer arguments."""
+    if split not in task.splits:
+        raise ValueError(f"{task.name}: no {split} split (the task's splits: {', '.join(task.splits)})")
     if fixtures:
         rows, local = load_fixture(task.name)[split], fixture_meta(task.name).layout == "local"
     elif source_dir is not None:
@@ -84,11 +85,12 @@ def prepare_rows(task: BenchTask, split: SplitName, fixtures: bool = False, sour
 def prepare_data(
     task: BenchTask, folder: Path, fixtures: bool = False, source_dir: Path | None = None
 ) -> dict[str, Path]:
-    """Write the task's three splits as trex rows (``folder/data/SPLIT.jsonl``); return their paths."""
+    """Write the task's splits as trex rows (``folder/data/SPLIT.jsonl``); return their paths (no train without a
+    training split)."""
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for split in SPLITS:
+    for split in task.splits:
         prepared = prepare_rows(task, split, fixtures, source_dir)
         if not prepared:
             raise ValueError(f"{task.name}: the {split} split is empty after preparation")
@@ -122,7 +124,8 @@ def task_file(
         root = body.get("training", {})
         body["training"] = {**root, **{k: min(v, root.get(k, v)) for k, v in FIXTURE_TRAINING.items()}}
     body["name"] = task.name
-    body["train_data"] = str(paths["train"])
+    if "train" in paths:  # a task without a training split has no train_data: the LLM researcher builds one
+        body["train_data"] = str(paths["train"])
     body["reference_score"] = task.reference_score
     body["eval"].update(validation=str(paths["validation"]), test=str(paths["test"]))
     if max_examples is not None:
@@ -152,6 +155,8 @@ def run_task(
 
     folder = workspace / task.name
     row = _with_stored_reference(_empty_row(task), folder)
+    if (refusal := researcher_refusal(task, options)) is not None:
+        return row.model_copy(update={"error": refusal})
     if reference_score is not None:
         row = row.model_copy(update={"reference": reference_score, "reference_from": "given"})
     try:
@@ -174,6 +179,19 @@ def run_task(
             store.close()
     except Exception as exc:  # one task's failure is a row with its error; the bench goes on
         return row.model_copy(update={"error": f"{type(exc).__name__}: {exc}"})
+
+
+def researcher_refusal(task: BenchTask, options: RunOptions) -> str | None:
+    """Why this run's researcher cannot run ``task`` (one line), or None: a task without a training split (CS-Bench,
+    GTA, as in the paper) needs the LLM researcher, which builds a training set; the others refuse a task without
+    training data (``RunOptions.check_task``)."""
+    if task.train_split or options.researcher == "llm":
+        return None
+    return (
+        f"{task.name}: has no training split (as in the paper); the {options.researcher} researcher needs training "
+        "data: run it with --researcher llm (and --llm-model), which builds a training set from the Hub and from "
+        "synthesis"
+    )
 
 
 def measure_reference(spec: Any, model: str, folder: Path, seed: int) -> float:

@@ -27,8 +27,6 @@ from trex.bench.local import _SLICE, _bound, read_local_split
 from trex.bench.prepare import Rows
 from trex.bench.spec import BenchTask, SplitName, fixture_meta, load_fixture
 
-SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
-
 
 def _start(expression: str) -> int:
     """Where a split expression's slice starts, in percent of the file (for ordering the rows written)."""
@@ -58,7 +56,7 @@ def write_source_copy(task: BenchTask, root: Path) -> dict[str, list[SplitName]]
         raise ValueError(f"{task.name}: no real fixture in a tabular local layout")
     fixture = load_fixture(task.name)
     readers: dict[str, list[SplitName]] = {}
-    for split in SPLITS:
+    for split in task.splits:
         for relative in (local.splits[split].files or {}).values():
             readers.setdefault(relative, []).append(split)
     for relative, splits in readers.items():
@@ -83,9 +81,9 @@ def check_slices(task: BenchTask, root: Path) -> list[str]:
     assert checked is not None and local is not None
     readers = write_source_copy(task, root)
     problems: list[str] = []
-    raw = {split: read_local_split(task, split, root) for split in SPLITS}
-    prepared = {split: prepare_rows(task, split, source_dir=root) for split in SPLITS}
-    for split in SPLITS:
+    raw = {split: read_local_split(task, split, root) for split in task.splits}
+    prepared = {split: prepare_rows(task, split, source_dir=root) for split in task.splits}
+    for split in task.splits:
         for number, row in enumerate(raw[split], start=1):
             missing = sorted(set(checked.columns.get(split, [])) - set(row))
             if missing:
@@ -124,8 +122,10 @@ def _split_rule_problems(
                for r in slice_rows(index, local.splits[s].split)]  # fmt: skip
         if cut != list(range(len(whole))):
             problems.append(f"{relative}: the slices of {', '.join(splits)} do not cover it once, in order")
-    inputs = {split: {str(r["input"]) for r in prepared[split]} for split in SPLITS}
+    inputs = {split: {str(r["input"]) for r in prepared[split]} for split in task.splits}
     for a, b in (("train", "validation"), ("train", "test"), ("validation", "test")):
+        if a not in inputs:  # no training split
+            continue
         if shared := inputs[a] & inputs[b]:
             problems.append(f"{len(shared)} input(s) in both {a} and {b}, e.g. {sorted(shared)[0][:60]!r}")
     return problems

@@ -8,6 +8,9 @@ slicing syntax such as ``test[:50%]`` is allowed), the name of a preparer in
 the body of a trex task file (``task``) whose data paths the runner fills in. ``notes`` say where
 a source is not public or a metric's definition was ambiguous, and what was chosen.
 
+A task whose source names no ``train`` split gives the agent no training data, as the paper's CS-Bench and GTA
+do: its task file has no ``train_data``, and only the LLM researcher can run it (it builds a training set).
+
 ``local`` says how to read a local copy of the source (``--source-dir``): the files of the source
 repository (or of a public copy of a Hub dataset) in that repository's own layout. ``checked``
 records what the preparer produced on the real files of one commit of that copy (``trex.bench.check``
@@ -21,7 +24,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SplitName = Literal["train", "validation", "test"]
 
@@ -94,6 +97,32 @@ class BenchTask(StrictModel):
     extras: list[str] = Field(default=[], description="pip extras the metric needs, e.g. chem (RDKit)")
     notes: str = ""
     task: dict[str, Any] = Field(description="a trex task file body without data paths")
+
+    @property
+    def train_split(self) -> bool:
+        """Whether the agent gets training data: False where the source names no train split (CS-Bench, GTA)."""
+        return "train" in self.source.splits
+
+    @property
+    def splits(self) -> tuple[SplitName, ...]:
+        """The trex splits this task prepares, in order: validation and test, after train where it has one."""
+        return tuple(s for s in ("train", "validation", "test") if s in self.source.splits)
+
+    @model_validator(mode="after")
+    def _one_set_of_splits(self) -> BenchTask:
+        given = set(self.source.splits)
+        if not {"validation", "test"} <= given:
+            raise ValueError(f"source.splits: validation and test are needed, got {sorted(given)}")
+        named = {"source.local.splits": set(self.source.local.splits) if self.source.local else given}
+        named["sizes"] = set(self.sizes)
+        if self.checked is not None:
+            named["checked.splits"] = set(self.checked.splits)
+        for where, splits in named.items():
+            if splits != given:
+                raise ValueError(f"{where}: splits {sorted(splits)}, but source.splits has {sorted(given)}")
+        if self.checked is not None and not set(self.checked.columns) <= given:
+            raise ValueError(f"checked.columns: splits {sorted(self.checked.columns)} not all in source.splits")
+        return self
 
 
 TASKS_PACKAGE = "trex.bench.tasks"

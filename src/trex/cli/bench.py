@@ -21,7 +21,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="FT-Bench: the paper's ten fi
 
 @bench_app.command("list")
 def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list")] = False) -> None:
-    """The tasks: metric, the paper's reference and base scores, sizes, and whether their data are reachable."""
+    """The tasks: metric, the paper's reference and base scores, sizes, whether they give training data (CS-Bench
+    and GTA do not: --researcher llm builds it), and whether their data are reachable."""
     from trex.bench.sources import reachable
     from trex.bench.spec import fixture_meta, load_bench_task, task_names
 
@@ -44,6 +45,7 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
             "paper_splits": {k: (v or None) for k, v in t.sizes.items()},
             "split_note": t.split_note,
             "fixture": fixture_meta(t.name).kind,
+            "train_split": t.train_split,
         }
         for t, ok in zip(tasks, reach, strict=True)
     ]
@@ -60,12 +62,18 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
         "our splits",
         "checked",
         "fixture",
+        "train",
         "splits",
     ):
         table.add_column(column, overflow="fold")
     for r in rows:
-        paper = "/".join(str(r["paper_splits"].get(s) or "?") for s in ("train", "validation", "test"))
-        ours = "/".join(str(r["splits"].get(s)) for s in ("train", "validation", "test")) if r["splits"] else "–"
+        absent = {} if r["train_split"] else {"train": "none"}  # no training split, as in the paper
+        paper = "/".join(
+            str(absent.get(s) or r["paper_splits"].get(s) or "?") for s in ("train", "validation", "test")
+        )
+        ours = "–"
+        if r["splits"]:
+            ours = "/".join(str(absent.get(s) or r["splits"].get(s)) for s in ("train", "validation", "test"))
         table.add_row(
             r["name"],
             r["metric"],
@@ -75,6 +83,7 @@ def list_tasks(as_json: Annotated[bool, typer.Option("--json", help="a JSON list
             ours,
             (r["source_checked"] or "no").split("@")[0],
             r["fixture"],
+            "yes" if r["train_split"] else "none: --researcher llm",
             Text(r["split_note"]),
         )
     (console if console.is_terminal else Console(width=160)).print(table)  # a pipe is no 80-column terminal
@@ -114,7 +123,7 @@ def run(
     ] = None,
 ) -> None:
     """Run trex on TASK (or all ten) and write WORKSPACE/bench.md and bench.html (the paper's Table 3)."""
-    from trex.bench.run import run_task, stored_row
+    from trex.bench.run import researcher_refusal, run_task, stored_row
     from trex.bench.spec import load_bench_task, task_names
     from trex.bench.table import write_tables
     from trex.run.options import RunOptions
@@ -137,6 +146,9 @@ def run(
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()), 2)
         return
     chosen = names if task == "all" else [task]
+    if task != "all" and (refusal := researcher_refusal(load_bench_task(task), options)) is not None:
+        fail(refusal, 2)  # before its data are fetched; with 'all' such a task is a row with this error
+        return
     training = {"max_steps": max_steps} if max_steps else {}
     rows = {}
     for name in chosen:
