@@ -11,6 +11,9 @@ progress, so the kills always run out before the run does.
   its integrity check, each node was planned after its parent finished, and the node count is the
   target.
 In both: every job finished exactly once (one job_finished event per hash).
+
+On one slot the two nodes' jobs run one at a time; ``test_resume_kill`` kills runs whose two nodes hold slots at
+once (the FakeScheduler on four logical GPUs) and checks it at each kill.
 """
 
 from __future__ import annotations
