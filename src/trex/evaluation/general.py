@@ -42,8 +42,11 @@ def _summed_nll(model: PreTrainedModel, seqs: list[list[int]], starts: list[int]
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for row, i in enumerate(batch):
             ids[row, : len(seqs[i])], mask[row, : len(seqs[i])] = torch.tensor(seqs[i]), 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits[:, :-1].float()
-        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:].to(device), reduction="none").cpu()
+        # a causal model's logits at positions 0..n-2 need only those tokens: no wasted last position, no copy
+        logits = model(input_ids=ids[:, :-1].to(device), attention_mask=mask[:, :-1].to(device)).logits
+        flat = logits.reshape(-1, logits.shape[-1])
+        nll = torch.nn.functional.cross_entropy(flat.float(), ids[:, 1:].reshape(-1).to(device), reduction="none")
+        nll = nll.view(len(batch), width - 1).cpu()
         for row, i in enumerate(batch):
             out[i] = float(nll[row, max(0, starts[i] - 1) : len(seqs[i]) - 1].sum())
     return out
