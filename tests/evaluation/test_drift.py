@@ -96,3 +96,16 @@ def test_the_task_file_regression_field(tmp_path: Path):
         parse_task(TASK + "regression: {metric: accuracy}\n", tmp_path / "t.yaml")
     with pytest.raises(TaskError, match="regression.selection"):
         parse_task(TASK + "regression: {selection: block}\n", tmp_path / "t.yaml")
+
+
+def test_the_worker_measures_the_figure_when_the_request_asks(tiny_task, tmp_path: Path):
+    from trex.run.executor import baseline_job
+    from trex.runtime.job import JobRequest
+    from trex.runtime.worker import execute
+
+    job = baseline_job(tiny_task, seed=0)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()  # the scheduler makes a job's folder
+    asked = execute(JobRequest(job=job, workdir=str(tmp_path / "a"), regression=RegressionConfig(passages=4)))
+    assert asked.general is not None and asked.general.n == 4 and asked.general.seconds > 0
+    assert asked.general.seconds < asked.seconds and asked.validation is not None
+    assert execute(JobRequest(job=job, workdir=str(tmp_path / "b"))).general is None  # an older run's request
