@@ -1,5 +1,6 @@
 """A node whose general-ability drift passes max_drop is flagged in ``trex status --json``, the researcher's
-memory and the report, and with ``regression: {selection: gate}`` never becomes the run's best; the default only reports.
+memory and the report, and with ``regression: {selection: gate}`` never becomes the run's best; the default only
+reports.
 
 No training: a FakeScheduler whose canned results carry a general figure. The base-model job's perplexity is 10; a
 trained job's is 10 when its validation score is below ``BAD``, 13 (+30%, past the default 10%) from ``BAD`` up,
