@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.agents.test_researcher import _record
+from tests.agents.heuristic.test_researcher import _record
 from trex.agents.heuristic.researcher import HeuristicResearcher, base_recipe
 from trex.agents.llm.prompts import PromptError, PromptSet
 from trex.agents.llm.researcher import PROMPT_FIELDS, LLMResearcher, load_prompts

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.agents.test_llm_failures import _plan_json
+from tests.agents.llm.test_llm_failures import _plan_json
 from tests.fakes import FakeScheduler
 from tests.llm.failing_server import Answer, failing_server
 from trex.agents.llm.researcher import LLMResearcher

@@ -392,8 +392,8 @@ def test_step_cost_knows_the_rows_of_a_measured_step_and_a_bigger_batch_gets_few
             configs = [ConfigSpec(name=f"b{b}", train=train.model_copy(update={"batch_size": b})) for b in (8, 16, 4)]
             return plan.model_copy(update={"configs": configs})
 
-    from tests.agents.test_llm_context import _parent
-    from tests.agents.test_researcher import _record
+    from tests.agents.heuristic.test_researcher import _record
+    from tests.agents.llm.test_llm_context import _parent
 
     budget = BudgetLeft(step_s=5.0, job_fixed_s=5.0, job_timeout_s=900.0, step_rows=8.0)  # 143 batch-8 steps
     context = PlanContext(parent=_parent(tiny_task), grandparent=_record(tiny_task, 0, 0.6), seed=2, budget=budget)

@@ -82,6 +82,11 @@ def wall_left_s(limits: Limits, usage: Usage) -> float | None:
     return None if limits.wall_clock_minutes is None else limits.wall_clock_minutes * 60 - usage.wall_s
 
 
+def gpu_hours_left(limits: Limits, usage: Usage) -> float | None:
+    """GPU-hours of the budget left (negative once past it); None without a GPU-hour limit."""
+    return None if limits.gpu_hours is None else limits.gpu_hours - usage.gpu_hours
+
+
 def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> tuple[str, str] | None:
     """(limit name, sentence) for the first limit reached, or None while the search may go on.
 
@@ -91,7 +96,7 @@ def exhausted(limits: Limits, usage: Usage, target_nodes: int | None = None) -> 
         return "iterations", f"reached {target_nodes} nodes"
     if (wall := wall_left_s(limits, usage)) is not None and wall <= 0:
         return "wall_clock_minutes", f"wall-clock limit of {limits.wall_clock_minutes:g} minutes reached"
-    if limits.gpu_hours is not None and usage.gpu_hours >= limits.gpu_hours:
+    if (gpu_left := gpu_hours_left(limits, usage)) is not None and gpu_left <= 0:
         return "gpu_hours", f"GPU-hour limit of {limits.gpu_hours:g} reached ({usage.gpu_hours:.3f} used)"
     if limits.llm_usd is not None and usage.llm_usd >= limits.llm_usd:
         return "llm_usd", f"LLM budget of {limits.llm_usd:g} USD reached ({usage.llm_usd:.4f} USD spent)"
@@ -104,7 +109,7 @@ def _limit_at(limits: Limits, usage: Usage, gpus_in_use: int) -> float | None:
     if (wall := wall_left_s(limits, usage)) is not None:
         remaining.append(wall)
     if limits.gpu_hours is not None and gpus_in_use > 0:
-        remaining.append((limits.gpu_hours - usage.gpu_hours) * 3600 / gpus_in_use)
+        remaining.append(gpu_hours_left(limits, usage) * 3600 / gpus_in_use)
     return time.time() + max(0.0, min(remaining)) if remaining else None
 
 
@@ -273,7 +278,7 @@ def cannot_finish(
             return "wall_clock_minutes", sentence
     if limits.gpu_hours is not None and estimate.gpus > 0:
         needed = (jobs_in_flight + configs) * estimate.seconds * estimate.gpus / 3600
-        left = limits.gpu_hours - usage.gpu_hours
+        left = gpu_hours_left(limits, usage)
         if needed > left:
             return "gpu_hours", f"the GPU-hours left ({left:.3f}) cannot finish another node (~{needed:.3f})"
     return None

@@ -211,7 +211,7 @@ class SearchLoop:
             last = last or after_probes(self.store, tree, self.task, usage)  # the long run follows the probes
             if last is not None and (floor := worth_continuing(self.store, tree, last)) is not None:
                 return (
-                    None,
+                    "wall_clock_minutes",
                     f"the time left pays for {last.paced_steps} steps, fewer than the {floor} that can move the score",
                 )
             short = cannot_finish(limits, usage, estimate, configs, in_flight, slots)

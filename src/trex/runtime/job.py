@@ -17,6 +17,7 @@ from trex.aidp.recipe import Recipe, StepStats
 from trex.evaluation.config import EvalConfig, RegressionConfig
 from trex.evaluation.drift import GeneralScore
 from trex.evaluation.run import SplitResult
+from trex.task.spec import Limits
 from trex.train.config import TrainConfig
 from trex.train.sft import TrainLog
 
@@ -49,7 +50,7 @@ class Job(BaseModel):
     train: TrainConfig | None = None
     eval: EvalConfig
     seed: int = 0
-    max_train_samples: int = Field(default=50_000, ge=1)
+    max_train_samples: int = Field(default=Limits.model_fields["max_train_samples"].default, ge=1)  # the task's
     calibrate: TrainConfig | None = Field(
         default=None,
         exclude_if=lambda v: v is None,  # unset leaves every job hash as before

@@ -97,7 +97,7 @@ def test_tools_fail_soft() -> None:
 
 
 def test_the_llm_researcher_looks_things_up_before_choosing(tiny_task, tmp_path) -> None:
-    from tests.agents.test_researcher import _record
+    from tests.agents.heuristic.test_researcher import _record
     from trex.agents.llm.researcher import LLMResearcher
     from trex.llm.client import ScriptedClient
     from trex.plan import PlanContext

@@ -20,7 +20,7 @@ import pytest
 from tests.llm.failing_server import FAILURES, Answer, failing_server
 from trex.agents.heuristic.researcher import HeuristicResearcher
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SECRET, KEY = "pw-never-stored-7", "sk-never-stored-43"
 GENERATE = {
     "op": "generate_dataset_with_llm",

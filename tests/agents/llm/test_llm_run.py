@@ -14,7 +14,7 @@ import pytest
 from tests.aidp.openai_server import openai_server
 from trex.agents.heuristic.researcher import HeuristicResearcher
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from datasets import Dataset
 
-from tests.agents.test_researcher import _record
+from tests.agents.heuristic.test_researcher import _record
 from tests.aidp.hub_server import hub_server
 from tests.aidp.openai_server import openai_server
 from trex.agents.llm import scratch
@@ -31,7 +31,7 @@ from trex.plan import PlanContext
 from trex.store import Store
 from trex.task.spec import load_task
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HUB_ID = "acme/support-messages"
 DEPARTMENTS = {"0": "billing", "1": "shipping", "2": "technical"}  # the Hub dataset's class indices
 

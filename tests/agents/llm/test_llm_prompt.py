@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.agents.test_researcher import _record
+from tests.agents.heuristic.test_researcher import _record
 from trex.agents.heuristic.researcher import HeuristicResearcher, base_recipe
 from trex.agents.llm.render import budget_text, node_text
 from trex.agents.llm.researcher import LLMResearcher

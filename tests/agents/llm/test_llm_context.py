@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.agents.test_researcher import _record
+from tests.agents.heuristic.test_researcher import _record
 from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.llm.render import LABELS_SHOWN, config_text, diagnosis_text, node_text, sample_bad_cases
 from trex.agents.llm.researcher import LLMResearcher
