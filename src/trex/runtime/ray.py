@@ -73,6 +73,11 @@ class RayScheduler(ThreadedScheduler):
         """The function each Ray task runs (a subclass may run something else, e.g. a benchmark's sleep)."""
         return _ray_job
 
+    def gpus_of(self, request: JobRequest) -> int:
+        """What the config asks for, not capped at the slots: a job asking for more than any node has fails fast."""
+        train = request.job.train
+        return train.gpus if self.gpus_per_job and train is not None and train.gpus else self.gpus_per_job
+
     def execute(self, request: JobRequest, deadline: float | None) -> JobResult:
         if self.gpus_per_job:
             task, gpus = self._task, self.gpus_of(request)

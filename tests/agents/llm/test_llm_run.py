@@ -47,7 +47,8 @@ def test_llm_run_over_http_until_the_llm_budget_stops_it(tiny_task, tmp_path: Pa
         )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "(limit: llm_usd)" in out.stdout  # the root's call and node 2's three spent the budget: no third node
-    assert len(requests) == 4  # root plan; research (done), strategy, plan
+    assert requests[0]["max_tokens"] == 1  # the start check, before the workspace, charged to no node
+    assert len(requests) == 5  # the start check; root plan; research (done), strategy, plan
     with sqlite3.connect(ws / "trex.db") as conn:
         rows = conn.execute("SELECT id, strategy, plan FROM nodes ORDER BY id").fetchall()
         dump = "\n".join(str(r) for r in conn.execute("SELECT * FROM meta").fetchall())
