@@ -83,7 +83,7 @@ def test_researcher_vs_random_runs_both_searches(tmp_path: Path) -> None:
 def run_equal_budget(out: Path, *extra: str) -> dict:
     task = ROOT / "examples" / "tasks" / "tiny.yaml"
     command = [sys.executable, str(ROOT / "benchmarks" / "equal_budget.py"), "--task", str(task)]
-    command += ["--minutes", "1", "--seeds", "1", "--out", str(out), "--json", *extra]
+    command += ["--minutes", "0.5", "--seeds", "1", "--out", str(out), "--json", *extra]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
@@ -92,7 +92,7 @@ def run_equal_budget(out: Path, *extra: str) -> dict:
 @pytest.mark.slow
 def test_equal_budget_runs_four_arms_on_the_same_budget_and_resumes(tmp_path: Path) -> None:
     report = run_equal_budget(tmp_path)
-    assert report["budget_s"] == 60 and report["task"] == "examples/tasks/tiny.yaml" and report["resumed"] == []
+    assert report["budget_s"] == 30 and report["task"] == "examples/tasks/tiny.yaml" and report["resumed"] == []
     assert set(report["arms"]) == {"plain", "optuna", "asha", "trex"}
     for arm in report["arms"].values():
         assert {"val", "test", "wall_s"} <= set(arm) and len(arm["val"]) == len(arm["test"]) == 1
@@ -106,7 +106,7 @@ def test_equal_budget_runs_four_arms_on_the_same_budget_and_resumes(tmp_path: Pa
         assert report["arms"][name]["val"] == [best["val"]]
     rungs = report["arms"]["asha"]["rungs"][0]
     assert rungs[1] == 3 * rungs[0] and all(t["steps"] in rungs for t in report["arms"]["asha"]["trials"][0])
-    folder = tmp_path / "tiny" / "1min" / "seed0"
+    folder = tmp_path / "tiny" / "0.5min" / "seed0"
     assert (folder / "trex" / "trex.db").exists() and (folder / "timing.json").exists()
     # a stopped benchmark continues: finished arms are read back, not run again (a missing one runs, as above)
     finished = {arm: (folder / f"{arm}.json").stat().st_mtime_ns for arm in ("plain", "asha")}
