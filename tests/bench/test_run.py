@@ -7,11 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.http_standin import serving
 from trex.bench.sources import SourceError, fetch_split, reachable
 from trex.bench.spec import load_bench_task
 
@@ -36,17 +36,13 @@ class _Hub(http.server.BaseHTTPRequestHandler):
 
 
 def test_reachable_asks_the_hub_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(_Hub) as url:
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("HF_ENDPOINT", url)
         assert reachable(load_bench_task("sst-2").source)
         assert not reachable(load_bench_task("hoc").source)  # 404
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
         assert not reachable(load_bench_task("sst-2").source)  # offline: no request at all
-    finally:
-        server.shutdown()
 
 
 def test_offline_fetch_fails_fast_with_the_dataset_named(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,11 +4,11 @@ client and through a real local HTTP server speaking the OpenAI chat protocol.""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.http_standin import serving
 from trex.agents.heuristic.researcher import HeuristicResearcher
 from trex.agents.llm.researcher import LLMResearcher, StrategyChoice
 from trex.evaluation.diagnostics import Diagnosis
@@ -208,18 +208,12 @@ class _ChatHandler(BaseHTTPRequestHandler):
 
 
 def test_openai_client_over_real_http(monkeypatch) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _ChatHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     _ChatHandler.replies = ['{"strategy": "synthetic_data", "rationale": "few rows"}']
     _ChatHandler.requests = []
     monkeypatch.setenv("MY_KEY", "sk-test-123")
-    try:
-        client = OpenAIClient(
-            "local-model", base_url=f"http://127.0.0.1:{server.server_port}/v1", api_key_env="MY_KEY"
-        )
+    with serving(_ChatHandler) as url:
+        client = OpenAIClient("local-model", base_url=f"{url}/v1", api_key_env="MY_KEY")
         choice = structured(client, [{"role": "user", "content": "pick"}], StrategyChoice)
-    finally:
-        server.shutdown()
     assert choice.strategy == "synthetic_data"
     assert [r["path"] for r in _ChatHandler.requests] == ["/v1/chat/completions"] * 2  # schema refused, then text JSON
     assert (

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.http_standin import serving
 from trex.agents.llm.tools import ToolCall, Tools
 
 ATOM = """<?xml version="1.0" encoding="UTF-8"?>
@@ -71,12 +71,8 @@ def fixture_server() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
+    with serving(Handler) as url:
+        yield url, seen
 
 
 def test_arxiv_and_hub_search(monkeypatch: pytest.MonkeyPatch) -> None:
