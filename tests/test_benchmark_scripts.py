@@ -155,3 +155,62 @@ def test_utilization_runs_the_loop_through_ray_and_its_quality_model(tmp_path: P
     assert report["seeds"] == 3 and report["nodes"] == 3
     low, high = report["equal_nodes_diff_ci95"]
     assert low <= report["equal_nodes_mean"] - report["p1_mean"] <= high
+
+
+def _job(folder: Path, lr: float | None, steps: int, score: float, rank: int = 16, balanced: bool = False,
+         init_from: Path | None = None) -> None:  # fmt: skip
+    """A finished job folder as the worker leaves it (the fields the calibration reads)."""
+    folder.mkdir(parents=True)
+    train = None if lr is None else {"learning_rate": lr, "lora_r": rank, "lr_scheduler": "linear", "max_steps": steps}
+    draw = {
+        "op": "select_by_random",
+        "args": {"n": 8 * steps, "seed": 0, "stratify_by": "label" if balanced else None},
+    }
+    job = {"eval": {"validation": "embedded:synthetic/validation"}, "train": train, "recipe": {"steps": [draw]}}
+    (folder / "job.json").write_text(json.dumps({"job": job, "init_from": init_from and str(init_from)}))
+    result = {"status": "ok", "train": {"steps": steps} if train else None}
+    result["validation"] = {"score": {"value": score, "low": score - 0.04, "high": score + 0.04}}
+    (folder / "result.json").write_text(json.dumps(result))
+
+
+def test_calibrate_sim_recovers_a_known_curve_and_runs_the_four_arms_on_it(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import numpy as np
+    from calibrate_sim import curve
+
+    truth = np.array([0.55, 0.3, -3.2, 0.7, 2.4, 0.5, 1.0, 0.6, 0.01, 0.05])
+    seed = tmp_path / "synthetic" / "20min" / "seed0"
+    _job(seed / "trex" / "base", None, 0, 0.55)
+    points = [(lr, steps) for lr in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3) for steps in (16, 64, 256)]
+    for i, (lr, steps) in enumerate(points):
+        rank, balanced = (4, 64)[i % 2], i % 3 == 0
+        _job(seed / "optuna" / f"trial{i}", lr, steps, float(curve(truth, np.log10(lr), steps, rank, balanced)),
+             rank, balanced)  # fmt: skip
+    parent = seed / "asha" / "trial0" / "rung0"
+    _job(parent, 6e-4, 24, float(curve(truth, np.log10(6e-4), 24, 16, False)))
+    _job(
+        seed / "asha" / "trial0" / "rung1",
+        6e-4,
+        48,
+        float(curve(truth, np.log10(6e-4), 72, 16, False)),
+        init_from=parent,
+    )
+    (seed / "timing.json").write_text(json.dumps({"fixed_s": 20.0, "step_s": 2.5, "seen": [], "test_s": 10.0}))
+    (seed / "plain.json").write_text(json.dumps({"val": 0.8}))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "calibrate_sim.py"), "--runs", str(tmp_path), "--seeds", "4"]
+        + ["--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    row = json.loads(out.stdout)["synthetic"]
+    assert row["fitted"] and row["points"] == len(points) + 3
+    continued = [r for r in row["residuals"] if r["source"].endswith("rung1")]
+    assert continued[0]["steps"] == 72  # a warm start counts its parent's steps
+    assert row["rmse"] < 0.01 and abs(row["params"]["lr_opt"] - truth[2]) < 0.2  # noiseless points: the curve back
+    assert row["budget"] == {"steps": 480, "job_steps": 8, "noise": pytest.approx(0.04 / 1.96)}
+    assert set(row["arms"]) == {"plain", "optuna", "asha", "trex"}
+    assert all(0.5 < arm["sim_true"] <= 1.0 for arm in row["arms"].values())
+    assert row["arms"]["plain"]["real_val"] == [0.8] and row["arms"]["trex"]["real_val"] is None
