@@ -1,9 +1,11 @@
 """Fit the simulator's learning curve to real training runs, publish the residuals, re-run the arms on the fit.
 
-    .venv/bin/python benchmarks/calibrate_sim.py [--runs runs/equal_budget] [--minutes 20] [--seeds 300] [--json]
+    .venv/bin/python benchmarks/calibrate_sim.py [--runs runs/equal_budget [DIR ...]] [--minutes 20] [--seeds 300]
+        [--json]
 
-**The observations.** Every finished job under ``--runs`` (the equal-budget benchmark's folders: its timing run,
-the plain run, Optuna's trials, ASHA's rungs, and every job of trex's own workspaces) is one point: its learning
+**The observations.** Every finished job under the ``--runs`` folders (the equal-budget benchmark's folders: its
+timing run, the plain run, Optuna's trials, ASHA's rungs, and every job of trex's own workspaces; any other trex
+workspace may be added, such as the demo's) is one point: its learning
 rate, its effective steps (a warm start adds its parent's), LoRA rank, whether its rows were label-balanced, the
 schedule (a constant-rate probe or a decayed run) and its validation score with its bootstrap interval. A
 base-model job is the point at zero steps.
@@ -14,7 +16,8 @@ base-model job is the point at zero steps.
             + balance_gain * balanced,   x = log10(lr),  p = log10(steps) + lr_speed * (x - lr_opt) - log_steps_opt
 
 (``w``: ``under_width`` below the step optimum, ``over_width`` above), by weighted least squares (each point
-weighted by its interval) from several seeded starts inside the simulator's own priors. A task needs
+weighted by its interval) from several seeded starts inside the simulator's own priors; a lever no run moved
+(one rank, or no balanced sample) is held at zero. A task needs
 ``MIN_POINTS`` observations to be fitted. Printed: the parameters, each point's residual in units of its own
 standard error, the RMSE beside the evaluation's noise (the mean standard error): a fit whose RMSE is near the
 noise explains what the runs show; a larger one says which points it misses.
@@ -125,12 +128,19 @@ def fit(points: list[Point], seed: int = 0, starts: int = 40) -> tuple[np.ndarra
     """The least-squares parameters and the residuals in standard errors (the best of ``starts`` seeded starts)."""
     x = [np.array([getattr(p, name) for p in points]) for name in ("log_lr", "steps", "rank", "balanced")]
     val, se = np.array([p.val for p in points]), np.array([p.se for p in points])
+    low, high = np.array(LOW), np.array(HIGH)
+    for i, seen in (
+        (NAMES.index("rank_gain"), {p.rank for p in points}),
+        (NAMES.index("balance_gain"), {p.balanced for p in points}),
+    ):
+        if len(seen) < 2:  # a lever the runs never moved has no effect to fit: held at zero
+            low[i], high[i] = -1e-12, 1e-12
     rng, best = np.random.default_rng(seed), None
     for _ in range(starts):
-        start = rng.uniform(LOW, HIGH)
+        start = rng.uniform(low, high)
         zero = [p.val for p in points if p.steps == 0]
         start[0] = zero[0] if zero else min(val)
-        found = least_squares(lambda t: (curve(t, *x) - val) / se, start, bounds=(LOW, HIGH))
+        found = least_squares(lambda t: (curve(t, *x) - val) / se, start, bounds=(low, high))
         if best is None or found.cost < best.cost:
             best = found
     return best.x, best.fun
@@ -171,8 +181,10 @@ def sim_plain(sim: Sim, seed: int) -> None:
 
 def _suggest(trial) -> tuple[float, int, bool]:  # noqa: ANN001 (optuna.Trial)
     lr = trial.suggest_float("learning_rate", 1e-5, 3e-3, log=True)
-    return math.log10(lr), trial.suggest_categorical("lora_r", (4, 8, 16, 32, 64)), trial.suggest_categorical(
-        "balanced", (False, True)
+    return (
+        math.log10(lr),
+        trial.suggest_categorical("lora_r", (4, 8, 16, 32, 64)),
+        trial.suggest_categorical("balanced", (False, True)),
     )
 
 
@@ -225,17 +237,17 @@ def sim_trex(sim: Sim, seed: int) -> None:
 ARMS = {"plain": sim_plain, "optuna": sim_optuna, "asha": sim_asha, "trex": sim_trex}
 
 
-def real_arms(runs: Path, task: str, minutes: float) -> dict[str, list[float]]:
+def real_arms(runs: list[Path], task: str, minutes: float) -> dict[str, list[float]]:
     """The real arms' validation scores, per arm, over the seeds that finished."""
     out: dict[str, list[float]] = {}
-    for path in sorted((runs / task / f"{minutes:g}min").glob("seed*/*.json")):
+    for path in sorted(p for folder in runs for p in (folder / task / f"{minutes:g}min").glob("seed*/*.json")):
         if path.stem in ARMS:
             out.setdefault(path.stem, []).append(json.loads(path.read_text())["val"])
     return out
 
 
-def budget_of(runs: Path, task: str, minutes: float, noise: float) -> Budget | None:
-    timings = list((runs / task / f"{minutes:g}min").glob("seed*/timing.json"))
+def budget_of(runs: list[Path], task: str, minutes: float, noise: float) -> Budget | None:
+    timings = sorted(p for folder in runs for p in (folder / task / f"{minutes:g}min").glob("seed*/timing.json"))
     if not timings:
         return None
     timing = json.loads(timings[0].read_text())
@@ -244,12 +256,12 @@ def budget_of(runs: Path, task: str, minutes: float, noise: float) -> Budget | N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "equal_budget")
+    parser.add_argument("--runs", type=Path, nargs="+", default=[ROOT / "runs" / "equal_budget"])
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--seeds", type=int, default=300)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    points = observations(args.runs)
+    points = [p for folder in args.runs for p in observations(folder)]
     report: dict[str, dict] = {}
     for task in sorted({p.task for p in points}):
         mine = [p for p in points if p.task == task]
