@@ -21,6 +21,8 @@ seeds, reach90 (share of runs reaching 90% of the optimum); ``trex`` adds ``diff
     .venv/bin/python benchmarks/search_sim.py --seeds 2000 --methods mcts,gbfs,ses,random   # the policies only
     .venv/bin/python benchmarks/search_sim.py --tune  # c, scale, surrogate-off, TPE, failure, no-probe; seeds 10000+
     .venv/bin/python benchmarks/search_sim.py --tune --variants mcts~noprobe   # one variant against mcts
+    .venv/bin/python benchmarks/search_sim.py --calibrated fit.json:rotten_tomatoes --budget compute
+        # every seed on the learning curve fitted to real runs (benchmarks/calibrate_sim.py --json > fit.json)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import random
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
+from pathlib import Path
 
 import optuna
 from simulator import MAX_STEPS, MIN_STEPS, ROOT_STEPS, SPACE, Landscape, Ledger, SimConfig, simulate_tree
@@ -118,8 +121,13 @@ def run_asha(landscape: Landscape, ledger: Ledger, seed: int, eta: int = 3, rung
     return ledger
 
 
-def one_seed(seed: int, iterations: int, budget: str, c: float, methods: tuple[str, ...]) -> dict[str, float]:
-    landscape, k = Landscape(seed), configs_per_plan(seed)
+def one_seed(
+    seed: int, iterations: int, budget: str, c: float, methods: tuple[str, ...], fit: dict | None = None
+) -> dict[str, float]:
+    """Every method on landscape ``seed`` (or, with ``fit``, on the calibrated landscape, ``seed`` drawing the
+    noise and the searches' choices)."""
+    landscape = Landscape(seed) if fit is None else Landscape.calibrated(fit["params"], fit["noise_se"])
+    k = configs_per_plan(seed)
     optimum = landscape.optimum()
     out = {}
     for method in methods:
@@ -157,8 +165,10 @@ def ci95(a: list[float], b: list[float]) -> list[float]:
     return [statistics.fmean(diffs) - half, statistics.fmean(diffs) + half]
 
 
-def measure(seeds: list[int], iterations: int, budget: str, c: float, methods: tuple[str, ...], workers: int):
-    job = partial(one_seed, iterations=iterations, budget=budget, c=c, methods=methods)
+def measure(
+    seeds: list[int], iterations: int, budget: str, c: float, methods: tuple[str, ...], workers: int, fit=None
+):  # noqa: ANN001, ANN201
+    job = partial(one_seed, iterations=iterations, budget=budget, c=c, methods=methods, fit=fit)
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             rows = list(pool.map(job, seeds, chunksize=max(1, len(seeds) // (8 * workers))))
@@ -183,11 +193,12 @@ def compare(
     c: float,
     workers: int,
     methods: tuple[str, ...] = (*POLICIES, *FLAT),
+    fit: dict | None = None,
 ) -> dict[str, dict]:
     """Every method's row; ``trex`` (the default policy's row) with its difference to TPE, ``mcts`` with its
     differences to the other policies (those of ``methods`` only)."""
     methods = tuple(dict.fromkeys((default_policy(), *methods)))
-    runs = measure(seeds, iterations, budget, c, methods, workers)
+    runs = measure(seeds, iterations, budget, c, methods, workers, fit)
     table = {"trex": summarize(runs[default_policy()])}
     if "tpe" in runs:
         table["trex"]["diff_vs_tpe_ci95"] = ci95(runs[default_policy()], runs["tpe"])
@@ -231,7 +242,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--tune", action="store_true", help="measure the variants on tuning seeds and exit")
     parser.add_argument("--variants", default="", help="with --tune: only these (comma-separated) against mcts")
+    parser.add_argument(
+        "--calibrated", default=None, metavar="FILE:TASK",
+        help="every seed on one landscape: TASK's fit in FILE (benchmarks/calibrate_sim.py --json > FILE)",
+    )  # fmt: skip
     args = parser.parse_args()
+    fit = None
+    if args.calibrated:
+        path, _, name = args.calibrated.rpartition(":")
+        fit = json.loads(Path(path).read_text()).get(name)
+        if not fit or not fit.get("fitted"):
+            parser.error(f"--calibrated: no fitted task {name!r} in {path}")
     if args.tune:
         tune(args.iterations, args.seeds, args.budget, args.workers, tuple(v for v in args.variants.split(",") if v))
         return
@@ -245,7 +266,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown method(s) {unknown}: choose from {', '.join((*POLICIES, *FLAT))}")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    table = compare(seeds, args.iterations, args.budget, c, args.workers, methods)
+    table = compare(seeds, args.iterations, args.budget, c, args.workers, methods, fit)
     if args.json:
         print(json.dumps(table))
         return

@@ -107,6 +107,20 @@ class Landscape:
         self.fail_base = rng.uniform(0.02, 0.08)
         self._optimum: float | None = None
 
+    @classmethod
+    def calibrated(cls, fit: dict[str, float], noise_sd: float) -> Landscape:
+        """A landscape whose learning curve is a fit to real runs (``benchmarks/calibrate_sim.py``'s ``params``):
+        the levers those runs never moved (cleaning, synthetic data, the scheme) have no effect, no run fails, and
+        a warm start keeps all its parent's steps (as the fit counts them). Rank and balance are not levers here."""
+        landscape = cls(0)
+        landscape.base, landscape.train_height = fit["base"], fit["height"]
+        for name in ("lr_opt", "lr_width", "log_steps_opt", "under_width", "over_width", "lr_speed"):
+            setattr(landscape, name, fit[name])
+        landscape.data_a = landscape.data_b = landscape.synth_height = landscape.full_gain = 0.0
+        landscape.full_lr_shift, landscape.warm_keep, landscape.fail_base = 0.0, 1.0, 0.0
+        landscape.noise_sd = noise_sd
+        return landscape
+
     def true_score(self, cfg: SimConfig) -> float:
         lr_opt = self.lr_opt - self.full_lr_shift * cfg.full
         height = max(0.02, self.train_height + self.full_gain * cfg.full)

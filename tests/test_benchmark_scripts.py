@@ -214,3 +214,23 @@ def test_calibrate_sim_recovers_a_known_curve_and_runs_the_four_arms_on_it(tmp_p
     assert set(row["arms"]) == {"plain", "optuna", "asha", "trex"}
     assert all(0.5 < arm["sim_true"] <= 1.0 for arm in row["arms"].values())
     assert row["arms"]["plain"]["real_val"] == [0.8] and row["arms"]["trex"]["real_val"] is None
+
+
+@pytest.mark.slow
+def test_search_sim_runs_every_method_on_a_calibrated_landscape(tmp_path: Path) -> None:
+    params = dict(base=0.55, height=0.3, lr_opt=-3.2, lr_width=0.7, log_steps_opt=2.4, under_width=0.5,
+                  over_width=1.0, lr_speed=0.6, rank_gain=0.0, balance_gain=0.0)  # fmt: skip
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"demo": {"fitted": True, "params": params, "noise_se": 0.02}}))
+    command = [sys.executable, str(ROOT / "benchmarks" / "search_sim.py"), "--seeds", "2", "--iterations", "2"]
+    out = subprocess.run(
+        command + ["--budget", "compute", "--workers", "1", "--json", "--calibrated", f"{fit}:demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    table = json.loads(out.stdout)
+    assert all(0.0 < row["mean"] <= 1.0 + 1e-9 for row in table.values()) and "tpe" in table
+    refused = subprocess.run(command + ["--calibrated", f"{fit}:other"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "no fitted task 'other'" in refused.stderr
