@@ -125,3 +125,23 @@ def test_a_continuation_too_short_to_move_the_score_is_not_a_node() -> None:
     probe = useful_steps(0.75, 0.69, 0.81, 0.565, 24)
     assert probe is not None and 5 < probe < 280
     assert useful_steps(0.5, 0.45, 0.55, 0.565, 24) is None  # nothing learned: no curve to read, no floor
+
+
+def test_a_metric_that_weighs_every_label_the_same_balances_the_probes_and_the_long_run(tiny_task) -> None:
+    from trex.agents.heuristic.researcher import HeuristicResearcher
+    from trex.agents.recipes import refined_recipes, resampled
+
+    assert tiny_task.eval.mode == "choices" and tiny_task.eval.metric != "macro_f1"
+    macro = tiny_task.model_copy(update={"eval": tiny_task.eval.model_copy(update={"metric": "macro_f1"})})
+    label = tiny_task.eval.label_field
+
+    def drawn(recipe) -> str | None:  # noqa: ANN001
+        (draw,) = [s for s in recipe.steps if s.op == "select_by_random"]
+        return draw.args["stratify_by"]
+
+    for task, balanced in ((tiny_task, None), (macro, label)):
+        root = HeuristicResearcher(task, seed=3)._root_plan()
+        plan = probe_plan(root, task, ProbeRoot(configs=3, steps=PROBE_STEPS), seed=3)
+        assert [drawn(c.recipe) for c in plan.configs + plan.later] == [balanced] * 3
+        assert drawn(resampled(plan.configs[0].recipe, 999, 4)) == balanced  # the long run's rows: fresh, same draw
+    assert dict((name, drawn(r)) for name, r in refined_recipes(macro, 100, 1))["len40"] is None  # still a choice

@@ -4,6 +4,11 @@
 sample cap and no decontamination: trex appends both to every training recipe in one place (the
 executor), so a researcher cannot forget or double them. The random control draws from the same
 recipes, so a comparison of the two measures decisions, not pipelines.
+
+The sample is label-balanced from the start where the metric weighs every label the same (macro-F1 on a
+choice task, ``balanced_by_metric``): the score then counts a rare label as much as a common one, and a
+sample drawn in the pool's proportions teaches the model to rarely answer it. Elsewhere the sample keeps
+the pool's proportions, and balance is a refinement the evidence must ask for (``refined_recipes``).
 """
 
 from __future__ import annotations
@@ -14,17 +19,25 @@ from trex.train.config import TrainConfig
 
 MIN_INPUT_CHARS = 10
 LENGTH_FILTER_CHARS = 40
+LABEL_AVERAGED_METRICS = ("macro_f1",)  # metrics that average a per-label score: every label weighs the same
 
 
 def rows_needed(train: TrainConfig) -> int:
     return train.max_steps * train.batch_size * train.gradient_accumulation_steps
 
 
+def balanced_by_metric(task: TaskSpec) -> bool:
+    """Whether the task's metric weighs every label the same (then the first sample is label-balanced)."""
+    return task.eval.mode == "choices" and task.eval.metric in LABEL_AVERAGED_METRICS
+
+
 def base_recipe(
-    task: TaskSpec, n_rows: int, seed: int, stratify: bool = False, min_chars: int = MIN_INPUT_CHARS
+    task: TaskSpec, n_rows: int, seed: int, stratify: bool | None = None, min_chars: int = MIN_INPUT_CHARS
 ) -> Recipe:
-    """The standard pipeline: load, dedup, filter, seeded sample, format."""
+    """The standard pipeline: load, dedup, filter, seeded sample, format. ``stratify``: a label-balanced sample
+    (None: as the metric asks, ``balanced_by_metric``)."""
     ev = task.eval
+    stratify = balanced_by_metric(task) if stratify is None else stratify
     label, text = ev.label_field, ev.input_field
     conditions = [f"len(str({text})) >= {min_chars}"]
     if ev.mode == "choices" and ev.choices:
@@ -62,7 +75,7 @@ def refined_recipes(task: TaskSpec, n_rows: int, seed: int) -> list[tuple[str, R
     return [
         ("balanced", base_recipe(task, n_rows, seed, stratify=True)),
         ("balanced-len40", base_recipe(task, n_rows, seed, stratify=True, min_chars=LENGTH_FILTER_CHARS)),
-        ("len40", base_recipe(task, n_rows, seed, min_chars=LENGTH_FILTER_CHARS)),
+        ("len40", base_recipe(task, n_rows, seed, stratify=False, min_chars=LENGTH_FILTER_CHARS)),
     ]
 
 

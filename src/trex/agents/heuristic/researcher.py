@@ -33,7 +33,7 @@ from typing import TypeVar
 
 from trex.agents.heuristic.moves import Moves, continue_harder, continue_training, lr_name, train_harder, widen
 from trex.agents.proposals import MAX_LEARNING_RATE, propose_configs
-from trex.agents.recipes import base_recipe, refined_recipes, rows_needed, synthetic_recipes
+from trex.agents.recipes import balanced_by_metric, base_recipe, refined_recipes, rows_needed, synthetic_recipes
 from trex.agents.researcher import Researcher
 from trex.plan import ConfigOutcome, ConfigSpec, Plan, PlanContext
 from trex.search.tree import RUNNING
@@ -86,9 +86,10 @@ class HeuristicResearcher(Researcher):
             *([_variant(default, lora_r=default.lora_r * 2)] if default.lora else []),
             _variant(default, max_steps=default.max_steps * 2),
         ]
+        balanced = " (label-balanced: the metric weighs every label the same)" if balanced_by_metric(self.task) else ""
         return Plan(
             strategy="establish_baseline",
-            rationale="Evaluate the base model as is, then train on a first cleaned sample with a small "
+            rationale=f"Evaluate the base model as is, then train on a first cleaned sample{balanced} with a small "
             "learning-rate grid around the task's defaults.",
             change="first dataset and hyperparameter grid",
             recipe=base_recipe(self.task, rows_needed(default), seed=self.seed),
