@@ -62,6 +62,16 @@ def job_spans(store: Store) -> list[dict[str, Any]]:
     return spans
 
 
+def _covered(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one interval: two jobs sharing a slot (CPU jobs do) keep it busy once."""
+    covered, reach = 0.0, -float("inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            covered += end - max(start, reach)
+            reach = end
+    return covered
+
+
 def utilization_section(store: Store) -> str:
     """The nodes in flight (with each job's GPU) and the band chart of busy slots; empty before any job ran."""
     spans = job_spans(store)
@@ -72,7 +82,8 @@ def utilization_section(store: Store) -> str:
     end = max(now if s["end"] is None else s["end"] for s in spans)
     total = max(end - start, 1e-6)
     slots = sorted({s["gpu"] or "cpu" for s in spans})
-    busy = sum((now if s["end"] is None else s["end"]) - s["start"] for s in spans)
+    ends = [(s["gpu"] or "cpu", s["start"], now if s["end"] is None else s["end"]) for s in spans]
+    busy = sum(_covered([(a, b) for where, a, b in ends if where == slot]) for slot in slots)
     height = ROW * len(slots) + 20
     bars = []
     for s in spans:
