@@ -14,6 +14,7 @@ the pool's proportions, and balance is a refinement the evidence must ask for (`
 from __future__ import annotations
 
 from trex.aidp.recipe import Recipe, Step
+from trex.evaluation.config import EvalConfig
 from trex.task.spec import TaskSpec
 from trex.train.config import TrainConfig
 
@@ -26,9 +27,9 @@ def rows_needed(train: TrainConfig) -> int:
     return train.max_steps * train.batch_size * train.gradient_accumulation_steps
 
 
-def balanced_by_metric(task: TaskSpec) -> bool:
-    """Whether the task's metric weighs every label the same (then the first sample is label-balanced)."""
-    return task.eval.mode == "choices" and task.eval.metric in LABEL_AVERAGED_METRICS
+def balanced_by_metric(ev: EvalConfig) -> bool:
+    """Whether the evaluation's metric weighs every label the same (then the first sample is label-balanced)."""
+    return ev.mode == "choices" and ev.metric in LABEL_AVERAGED_METRICS
 
 
 def base_recipe(
@@ -37,7 +38,7 @@ def base_recipe(
     """The standard pipeline: load, dedup, filter, seeded sample, format. ``stratify``: a label-balanced sample
     (None: as the metric asks, ``balanced_by_metric``)."""
     ev = task.eval
-    stratify = balanced_by_metric(task) if stratify is None else stratify
+    stratify = balanced_by_metric(ev) if stratify is None else stratify
     label, text = ev.label_field, ev.input_field
     conditions = [f"len(str({text})) >= {min_chars}"]
     if ev.mode == "choices" and ev.choices:

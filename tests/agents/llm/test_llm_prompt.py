@@ -134,3 +134,11 @@ def test_the_strategy_prompt_has_the_data_profile_and_the_operator_catalog(tiny_
     strategy = client.sent[0][-1]["content"]
     assert "Training data: " in strategy and "rows, columns" in strategy and "labels {" in strategy
     assert "- deduplicate_near (" in strategy and "Choose the strategy" in strategy
+
+
+def test_the_prompt_says_when_the_metric_weighs_every_label_the_same(tiny_task) -> None:
+    from trex.agents.llm.render import eval_format_text
+
+    macro = tiny_task.eval.model_copy(update={"metric": "macro_f1"})
+    assert "label-balanced sample" in eval_format_text(macro)
+    assert "label-balanced" not in eval_format_text(tiny_task.eval)  # accuracy: the pool's proportions are fine

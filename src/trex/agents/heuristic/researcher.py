@@ -86,7 +86,7 @@ class HeuristicResearcher(Researcher):
             *([_variant(default, lora_r=default.lora_r * 2)] if default.lora else []),
             _variant(default, max_steps=default.max_steps * 2),
         ]
-        balanced = " (label-balanced: the metric weighs every label the same)" if balanced_by_metric(self.task) else ""
+        balanced = " (label-balanced: the metric weighs every label the same)" * balanced_by_metric(self.task.eval)
         return Plan(
             strategy="establish_baseline",
             rationale=f"Evaluate the base model as is, then train on a first cleaned sample{balanced} with a small "

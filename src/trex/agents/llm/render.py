@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trex.agents.probes import PROBE_MARK, continues_own_probe
+from trex.agents.recipes import balanced_by_metric
 from trex.evaluation.diagnostics import Diagnosis
 from trex.evaluation.run import BadCase
 from trex.plan import BudgetLeft, ConfigOutcome, NodeRecord
@@ -253,6 +254,11 @@ def eval_format_text(ev: Any) -> str:
         lines.append(
             f"mode choices: the score picks the completion after the prompt with the highest log-likelihood among "
             f"the choice texts (label -> text) {ev.choices}"
+        )
+    if balanced_by_metric(ev):
+        lines.append(
+            f"metric {ev.metric}: every label weighs the same, however rare; trex's own baseline trains on a "
+            f"label-balanced sample (select_by_random with stratify_by {ev.label_field!r})"
         )
     else:
         pattern = f", answer extracted by {ev.answer_pattern!r}" if ev.answer_pattern else ""
