@@ -120,8 +120,9 @@ def curve(theta: np.ndarray, log_lr, steps, rank, balanced):  # noqa: ANN001, AN
     progress = np.log10(steps) + speed * (np.asarray(log_lr) - lr_opt) - log_steps_opt
     width = np.where(progress < 0, under, over)
     train = height * np.exp(-(((np.asarray(log_lr) - lr_opt) / lr_width) ** 2) - (progress / width) ** 2)
-    train = np.where(np.asarray(steps) < 1, 0.0, train)  # the base model: no training term
-    return base + train + rank_gain * np.log2(np.asarray(rank) / 16) + balance_gain * np.asarray(balanced, float)
+    levers = rank_gain * np.log2(np.asarray(rank) / 16) + balance_gain * np.asarray(balanced, float)
+    trained = np.asarray(steps) >= 1  # the base model: no training term, and its recipe's levers do not count
+    return base + np.where(trained, train + levers, 0.0)
 
 
 def fit(points: list[Point], seed: int = 0, starts: int = 40) -> tuple[np.ndarray, np.ndarray]:
