@@ -140,5 +140,6 @@ def test_the_prompt_says_when_the_metric_weighs_every_label_the_same(tiny_task) 
     from trex.agents.llm.render import eval_format_text
 
     macro = tiny_task.eval.model_copy(update={"metric": "macro_f1"})
-    assert "label-balanced sample" in eval_format_text(macro)
+    assert "a label-balanced sample suits it" in eval_format_text(macro)
+    assert "mode generate" not in eval_format_text(macro) + eval_format_text(tiny_task.eval)  # a choice task
     assert "label-balanced" not in eval_format_text(tiny_task.eval)  # accuracy: the pool's proportions are fine

@@ -1,12 +1,10 @@
 """What the LLM researcher reads of a node: scores with intervals, whole configs, diagnosis, data, bad cases.
 
-Every number is printed as a person reads it (scores to 3 decimals with their 95% interval). A node
-is shown config by config: all training settings, its own recipe when it overrides the shared one,
-what it cost (steps, seconds), the rows in and out of every recipe step, the full validation
-diagnosis (error rates by label and by input length, confusion, predicted share, per-group scores,
-the loss curve) and a few sampled bad cases of the best config. ``sample_bad_cases`` picks them per
-(expected, predicted) pair, so each label and each kind of error is seen; in generate mode, where
-answers are free text, it picks the lowest per-example scores. Validation only: never the test split.
+Numbers are printed as a person reads them (scores to 3 decimals, with their 95% interval). A node is shown config
+by config: every training setting, its own recipe if it has one, its cost (steps, seconds), the rows in and out of
+each recipe step, the whole validation diagnosis (error rates by label and length, confusion, predicted share,
+group scores, the loss curve) and sampled bad cases of the best config: ``sample_bad_cases`` picks them per
+(expected, predicted) pair, or in generate mode the lowest per-example scores. Validation only, never test.
 """
 
 from __future__ import annotations
@@ -255,11 +253,8 @@ def eval_format_text(ev: Any) -> str:
             f"mode choices: the score picks the completion after the prompt with the highest log-likelihood among "
             f"the choice texts (label -> text) {ev.choices}"
         )
-    if balanced_by_metric(ev):
-        lines.append(
-            f"metric {ev.metric}: every label weighs the same, however rare; trex's own baseline trains on a "
-            f"label-balanced sample (select_by_random with stratify_by {ev.label_field!r})"
-        )
+        if balanced_by_metric(ev):  # the heuristic's baseline draws it: the LLM should know why
+            lines.append(f"metric {ev.metric} weighs every label the same: a label-balanced sample suits it")
     else:
         pattern = f", answer extracted by {ev.answer_pattern!r}" if ev.answer_pattern else ""
         lines.append(f"mode generate: the model writes up to {ev.max_new_tokens} tokens after the prompt{pattern}")
